@@ -1,0 +1,168 @@
+/**
+ * The sonm-rewards entry point: commander wiring only. Every command returns an exit code or
+ * throws a typed error; this file is the single place that maps errors to exit codes and exits.
+ */
+import { createInterface } from 'node:readline/promises';
+import { CliError, EXIT, UsageError } from './errors.js';
+import type { CommandContext } from './context.js';
+import { resolveSettings, type GlobalFlags } from './settings.js';
+
+import { AGENT_VERSION } from './version.js';
+
+function write(stream: NodeJS.WriteStream) {
+  return { write: (t: string) => void stream.write(t), isTTY: Boolean(stream.isTTY) };
+}
+
+function makeContext(flags: GlobalFlags): CommandContext {
+  const isRoot = process.getuid?.() === 0;
+  const settings = resolveSettings(flags, process.env, isRoot);
+  const color = flags.color !== false && !process.env.NO_COLOR && Boolean(process.stdout.isTTY) && !flags.json;
+  const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
+  return {
+    settings,
+    json: Boolean(flags.json),
+    verbose: Boolean(flags.verbose),
+    color,
+    stdout: write(process.stdout),
+    stderr: write(process.stderr),
+    env: process.env,
+    now: () => new Date(),
+    sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+    isRoot,
+    confirm: interactive
+      ? async (q) => {
+          const rl = createInterface({ input: process.stdin, output: process.stdout });
+          try {
+            return /^y(es)?$/i.test((await rl.question(`${q} [y/N] `)).trim());
+          } finally {
+            rl.close();
+          }
+        }
+      : undefined,
+  };
+}
+
+const EXAMPLES = `
+Examples:
+  $ sonm-rewards check                      does this rig qualify, and what would it earn?
+  $ sonm-rewards check --json               the same, as JSON (schema: docs/check-result.md)
+  $ sudo sonm-rewards upgrade --master 0x…  the announced upgrade to SONM 0.4.25, made safe
+  $ sudo sonm-rewards timer install         sample every 5 minutes and report connected hours
+  $ sonm-rewards status                     hours recorded, delivered and credited
+
+Exit codes: 0 eligible / done, 1 not eligible / refused, 2 usage error, 3 failure.`;
+
+async function run(argv: string[]): Promise<number> {
+  const { Argument, Command, CommanderError } = await import('commander');
+  let verboseFlag = argv.includes('--verbose');
+  const program = new Command('sonm-rewards')
+    .description('Eligibility, safe upgrades and signed uptime reports for the SONM elevated rewards program')
+    .version(AGENT_VERSION, '--version', 'print the version')
+    .option('--json', 'print JSON only on stdout')
+    .option('--verbose', 'show details, the effective configuration and stack traces')
+    .option('--no-color', 'no colour and no spinner')
+    .option('--state-dir <dir>', 'state directory (env SONM_REWARDS_STATE_DIR; default /var/lib/sonm-rewards as root)')
+    .option('--service <url>', 'rewards service URL (env SONM_REWARDS_SERVICE)')
+    .option('--sonm-config-dir <dir>', "SONM's configuration directory (default /etc/sonm)")
+    .option('--textfile-dir <dir>', 'write Prometheus metrics here for node_exporter (config key textfileDir)')
+    .addHelpText('after', EXAMPLES)
+    .showHelpAfterError('(run sonm-rewards --help for usage)')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s.startsWith('error:') ? `sonm-rewards: ${s}` : s) });
+
+  let exitCode: number = EXIT.OK;
+  const context = (cmd: InstanceType<typeof Command>): CommandContext => {
+    const flags = cmd.optsWithGlobals() as GlobalFlags;
+    verboseFlag = Boolean(flags.verbose);
+    const ctx = makeContext(flags);
+    if (ctx.verbose) ctx.stderr.write(`effective configuration: ${JSON.stringify(ctx.settings)}\n`);
+    return ctx;
+  };
+
+  program
+    .command('check')
+    .description('probe this rig and say, rule by rule, whether it qualifies and what it would earn')
+    .option('--programs <file>', 'evaluate against the program definitions in this JSON file')
+    .option('--report', 'also send the result to the rewards service now')
+    .action(async (opts, cmd) => {
+      const { checkCommand } = await import('../commands/check.js');
+      exitCode = await checkCommand(context(cmd), opts);
+    });
+
+  program
+    .command('report')
+    .description('one tick of the timer: sample the connection, store it, deliver complete hours')
+    .action(async (_opts, cmd) => {
+      const { reportCommand } = await import('../commands/report.js');
+      exitCode = await reportCommand(context(cmd));
+    });
+
+  program
+    .command('status')
+    .description('hours recorded, delivered and credited, from local state')
+    .option('--days <n>', 'days of credit to show (1-30)', '7')
+    .action(async (opts, cmd) => {
+      const { statusCommand } = await import('../commands/status.js');
+      exitCode = await statusCommand(context(cmd), opts);
+    });
+
+  program
+    .command('enroll')
+    .description('register this rig with the rewards service')
+    .option('--master <address>', 'master address (default: the one in worker-default.yaml)')
+    .action(async (opts, cmd) => {
+      const { enrollCommand } = await import('../commands/enroll.js');
+      exitCode = await enrollCommand(context(cmd), opts);
+    });
+
+  program
+    .command('timer')
+    .description('install, remove or inspect the systemd timer that runs `report`')
+    .addArgument(new Argument('<action>', 'what to do').choices(['install', 'uninstall', 'status']))
+    .option('--interval <duration>', 'sampling interval, such as 5m', undefined)
+    .option('--unit-dir <dir>', 'where the units go (default /etc/systemd/system)')
+    .option('--dry-run', 'print the units and commands; change nothing')
+    .action(async (action, opts, cmd) => {
+      const { timerCommand } = await import('../commands/timer.js');
+      exitCode = await timerCommand(context(cmd), action, opts);
+    });
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return exitCode;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT.OK;
+      return EXIT.USAGE; // commander has already printed one line saying what is wrong
+    }
+    return report(e, verboseFlag);
+  }
+}
+
+function report(e: unknown, verboseFlag: boolean): number {
+  if (e instanceof CliError) {
+    process.stderr.write(`sonm-rewards: ${e.message}\n`);
+    if (verboseFlag && e.stack) process.stderr.write(`${e.stack}\n`);
+    return e.exitCode;
+  }
+  const err = e as Error;
+  process.stderr.write(`sonm-rewards: ${err?.message ?? String(e)}${verboseFlag ? '' : ' (run with --verbose for details)'}\n`);
+  if (verboseFlag && err?.stack) process.stderr.write(`${err.stack}\n`);
+  return EXIT.FAILURE;
+}
+
+export async function main(argv = process.argv.slice(2)): Promise<void> {
+  // Fast path: --version needs nothing but package.json.
+  if (argv.length === 1 && argv[0] === '--version') {
+    process.stdout.write(`${AGENT_VERSION}\n`);
+    return;
+  }
+  let code: number;
+  try {
+    code = await run(argv);
+  } catch (e) {
+    code = report(e instanceof UsageError ? e : e, argv.includes('--verbose'));
+  }
+  // Exit explicitly: an abandoned, unkillable child must not keep the agent alive.
+  process.stdout.write('', () => process.exit(code));
+}

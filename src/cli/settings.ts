@@ -1,0 +1,127 @@
+/**
+ * The effective configuration: /etc/sonm-rewards/config.json, overridden by SONM_REWARDS_*
+ * environment variables, overridden by flags. `--verbose` prints the result.
+ */
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { UsageError } from './errors.js';
+import { transportProblem } from '../lib/http.js';
+import { DEFAULT_DEADLINES, type ProbeDeadlines } from '../probe/context.js';
+
+export interface Settings {
+  configPath: string;
+  stateDir: string;
+  service: string | null;
+  sonmConfigDir: string;
+  /** Sampling interval in seconds (the timer's period). */
+  intervalSeconds: number;
+  textfileDir: string | null;
+  rigUser: string | null;
+  sysroot: string;
+  deliveryTimeoutMs: number;
+  /** Total time one report tick may spend delivering. */
+  tickDeadlineMs: number;
+  /** Request attempts one tick may make in all. */
+  tickAttempts: number;
+  deadlines: ProbeDeadlines;
+}
+
+/** Global flags as commander hands them over. */
+export interface GlobalFlags {
+  json?: boolean;
+  verbose?: boolean;
+  color?: boolean;
+  stateDir?: string;
+  service?: string;
+  sonmConfigDir?: string;
+  textfileDir?: string;
+}
+
+const CONFIG_KEYS = ['service', 'stateDir', 'sonmConfigDir', 'interval', 'textfileDir', 'rigUser', 'deliveryTimeoutMs', 'tickDeadlineMs', 'tickAttempts', 'nvidiaTimeoutMs', 'sonmcliTimeoutMs'] as const;
+type ConfigKey = (typeof CONFIG_KEYS)[number];
+
+function envName(key: string): string {
+  return `SONM_REWARDS_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
+}
+
+/** "5m", "300s", "300" -> seconds. */
+export function parseInterval(v: string | number): number | null {
+  if (typeof v === 'number') return Number.isInteger(v) && v > 0 ? v : null;
+  const m = /^(\d+)\s*(s|m|min|h)?$/.exec(v.trim());
+  if (!m) return null;
+  const n = Number(m[1]) * (m[2] === 'h' ? 3600 : m[2]?.startsWith('m') ? 60 : 1);
+  return n > 0 ? n : null;
+}
+
+export function defaultStateDir(env: NodeJS.ProcessEnv, isRoot: boolean): string {
+  if (env.STATE_DIRECTORY) return env.STATE_DIRECTORY.split(':')[0]!; // set by systemd's StateDirectory=
+  if (isRoot) return '/var/lib/sonm-rewards';
+  const base = env.XDG_STATE_HOME || join(env.HOME || homedir(), '.local', 'state');
+  return join(base, 'sonm-rewards');
+}
+
+function readConfigFile(path: string): Partial<Record<ConfigKey, unknown>> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw new UsageError(`cannot read the configuration ${path}: ${(e as Error).message}`);
+  }
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    throw new UsageError(`the configuration ${path} is not valid JSON (${(e as Error).message}): fix or remove it`);
+  }
+  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new UsageError(`the configuration ${path} must be a JSON object`);
+  const unknown = Object.keys(v).filter((k) => !(CONFIG_KEYS as readonly string[]).includes(k));
+  if (unknown.length) throw new UsageError(`the configuration ${path} has unknown key(s) ${unknown.join(', ')}; known keys: ${CONFIG_KEYS.join(', ')}`);
+  return v as Partial<Record<ConfigKey, unknown>>;
+}
+
+export function resolveSettings(flags: GlobalFlags, env: NodeJS.ProcessEnv, isRoot: boolean): Settings {
+  const configPath = env.SONM_REWARDS_CONFIG || '/etc/sonm-rewards/config.json';
+  const file = readConfigFile(configPath);
+  const pick = (key: ConfigKey, flag?: string | number): string | number | undefined => {
+    if (flag !== undefined) return flag;
+    const e = env[envName(key)];
+    if (e !== undefined && e !== '') return e;
+    const f = file[key];
+    return typeof f === 'string' || typeof f === 'number' ? f : undefined;
+  };
+  const positive = (key: ConfigKey, fallback: number): number => {
+    const v = pick(key);
+    if (v === undefined) return fallback;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${key} must be a positive number, got "${v}" (from ${envName(key)} or ${configPath})`);
+    return n;
+  };
+  const service = (pick('service', flags.service) as string | undefined) || null;
+  if (service) {
+    const problem = transportProblem(service);
+    if (problem) throw new UsageError(`--service: ${problem}`);
+  }
+  const intervalRaw = pick('interval') ?? 300;
+  const intervalSeconds = parseInterval(intervalRaw);
+  if (!intervalSeconds || 3600 % intervalSeconds !== 0) throw new UsageError(`interval "${intervalRaw}" must divide an hour evenly (for example 5m)`);
+  return {
+    configPath,
+    stateDir: String(pick('stateDir', flags.stateDir) ?? defaultStateDir(env, isRoot)),
+    service: service ? service.replace(/\/+$/, '') : null,
+    sonmConfigDir: String(pick('sonmConfigDir', flags.sonmConfigDir) ?? '/etc/sonm'),
+    intervalSeconds,
+    textfileDir: (pick('textfileDir', flags.textfileDir) as string | undefined) ?? null,
+    rigUser: (pick('rigUser') as string | undefined) ?? null,
+    sysroot: env.SONM_REWARDS_SYSROOT ?? '',
+    deliveryTimeoutMs: positive('deliveryTimeoutMs', 15_000),
+    tickDeadlineMs: positive('tickDeadlineMs', 90_000),
+    tickAttempts: positive('tickAttempts', 4),
+    deadlines: {
+      ...DEFAULT_DEADLINES,
+      nvidiaMs: positive('nvidiaTimeoutMs', DEFAULT_DEADLINES.nvidiaMs),
+      sonmcliMs: positive('sonmcliTimeoutMs', DEFAULT_DEADLINES.sonmcliMs),
+    },
+  };
+}

@@ -1,0 +1,61 @@
+/** `sonm-rewards check`: probe the rig, evaluate it against the programs, explain the verdict. */
+import type { CommandContext } from '../cli/context.js';
+import { log, verbose } from '../cli/context.js';
+import { EXIT } from '../cli/errors.js';
+import { makePaint, startSpinner } from '../cli/paint.js';
+import { defaultProbeContext, type ProbeContext } from '../probe/context.js';
+import { probeRig } from '../probe/index.js';
+import type { RigProbe } from '../probe/types.js';
+import { evaluate } from '../program/evaluate.js';
+import { loadPrograms } from '../program/source.js';
+import { buildCheckResult, type CheckResult } from '../program/result.js';
+import { renderCheck } from '../program/render.js';
+import { resolveRigUser } from '../lib/rig-user.js';
+
+export interface CheckOptions {
+  programs?: string;
+  report?: boolean;
+}
+
+export function probeContextFor(ctx: CommandContext): ProbeContext {
+  const s = ctx.settings;
+  return defaultProbeContext({
+    sysroot: s.sysroot,
+    isRoot: ctx.isRoot,
+    rigUser: resolveRigUser({ env: ctx.env, configured: s.rigUser, sysroot: s.sysroot }),
+    sonmConfigDir: s.sonmConfigDir,
+    deadlines: s.deadlines,
+  });
+}
+
+/** Probe and evaluate; shared by check, report (eligibility) and upgrade. */
+export async function runCheck(ctx: CommandContext, opts: { programsFile?: string; market: boolean; probeCtx?: ProbeContext }): Promise<{ result: CheckResult; probe: RigProbe }> {
+  const probeCtx = opts.probeCtx ?? probeContextFor(ctx);
+  const now = ctx.now();
+  const [probe, loaded] = await Promise.all([
+    probeRig(probeCtx, { market: opts.market, now: () => now }),
+    loadPrograms({ file: opts.programsFile, service: ctx.settings.service, stateDir: ctx.settings.stateDir, timeoutMs: ctx.settings.deliveryTimeoutMs, now }),
+  ]);
+  if (loaded.warning) log(ctx, `warning: ${loaded.warning}`);
+  const ev = evaluate(probe, loaded.programs, now);
+  return { result: buildCheckResult(probe, ev, loaded.source), probe };
+}
+
+export async function checkCommand(ctx: CommandContext, opts: CheckOptions): Promise<number> {
+  const spinner = await startSpinner(!ctx.json && ctx.stderr.isTTY && ctx.color, 'Probing the rig…');
+  let result: CheckResult;
+  try {
+    ({ result } = await runCheck(ctx, { programsFile: opts.programs, market: true }));
+  } finally {
+    spinner.stop();
+  }
+  verbose(ctx, `probe timings (ms): ${JSON.stringify(result.probeMs)}`);
+  if (opts.report) {
+    const { sendEligibility } = await import('../uptime/eligibility.js');
+    const sent = await sendEligibility(ctx, result);
+    log(ctx, sent.ok ? `eligibility sent to ${ctx.settings.service}` : `warning: eligibility not sent: ${sent.error}`);
+  }
+  if (ctx.json) ctx.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  else ctx.stdout.write(renderCheck(result, await makePaint(ctx.color)));
+  return result.eligible ? EXIT.OK : EXIT.NOT_ELIGIBLE;
+}

@@ -1,0 +1,28 @@
+/** `sonm-rewards enroll [--master 0x…]`: register this rig's key with the rewards service. */
+import type { CommandContext } from '../cli/context.js';
+import { EXIT, FailureError, RefusalError, UsageError } from '../cli/errors.js';
+import { checkAddress } from '../lib/eth.js';
+import { readConfiguredMaster } from '../lib/sonm-config.js';
+import { enrolAndSend } from '../uptime/eligibility.js';
+import { runCheck } from './check.js';
+
+export async function enrollCommand(ctx: CommandContext, opts: { master?: string }): Promise<number> {
+  if (!ctx.settings.service) throw new UsageError('no rewards service configured: pass --service URL or set SONM_REWARDS_SERVICE');
+  let master: string | undefined;
+  if (opts.master) {
+    const a = checkAddress(opts.master);
+    if (!a.ok) throw new UsageError(`--master: ${a.reason}`);
+    master = a.address;
+  } else if (!readConfiguredMaster(ctx.settings.sonmConfigDir).master) {
+    throw new UsageError(`no master address: pass --master 0x… (none found in ${ctx.settings.sonmConfigDir}/worker-default.yaml)`);
+  }
+  const { result } = await runCheck(ctx, { market: false });
+  const r = await enrolAndSend(ctx, result, { master, forceEnrol: Boolean(master) });
+  if (!r.ok) {
+    if (r.conflict) throw new RefusalError(r.error!);
+    throw new FailureError(`cannot enrol: ${r.error}`);
+  }
+  if (ctx.json) ctx.stdout.write(`${JSON.stringify({ rigId: r.rigId, master: r.master, service: ctx.settings.service, eligible: result.eligible })}\n`);
+  else ctx.stdout.write(`Rig ${r.rigId} is enrolled with ${ctx.settings.service} for master ${r.master}; eligibility sent (${result.eligible ? 'eligible' : 'not eligible'}).\n`);
+  return EXIT.OK;
+}

@@ -1,0 +1,137 @@
+/**
+ * `sonm-rewards report`: one tick of the 5-minute timer. Take a sample and store it durably
+ * (exit 3 if that fails), build reports for complete hours, then try to deliver within a
+ * bounded budget (exit 0 even when delivery is deferred: the hours are safe on disk).
+ */
+import type { CommandContext } from '../cli/context.js';
+import { log, verbose } from '../cli/context.js';
+import { EXIT, FailureError } from '../cli/errors.js';
+import { acquireLock, LockBusyError } from '../lib/lock.js';
+import { loadPrograms } from '../program/source.js';
+import { evaluate } from '../program/evaluate.js';
+import { buildCheckResult, type CheckResult } from '../program/result.js';
+import { probeRig } from '../probe/index.js';
+import type { RigProbe } from '../probe/types.js';
+import { buildSample, type Sample } from '../uptime/sample.js';
+import { UptimeStore } from '../uptime/store.js';
+import { buildHourlyReport, bucketByHour, hoursToBuild } from '../uptime/hours.js';
+import { deliver, pendingReports, RETENTION_MS } from '../uptime/delivery.js';
+import { compact, enforceSizeCap, expireStale, DEFAULT_MAX_STATE_BYTES } from '../uptime/retention.js';
+import { writeMetrics } from '../uptime/metrics.js';
+import { loadOrCreateIdentity } from '../protocol/identity.js';
+import { RewardsClient } from '../protocol/client.js';
+import { readConfiguredMaster } from '../lib/sonm-config.js';
+import { probeContextFor } from './check.js';
+import { AGENT_VERSION } from '../cli/version.js';
+
+export interface TickDeps {
+  /** Replace the rig probe (in-process simulations); defaults to the real probe. */
+  probe?: () => Promise<RigProbe>;
+  random?: () => number;
+}
+
+export interface TickOutcome { sample: Sample; built: number; delivered: number; pending: number; deferred: string | null; attempts: number }
+
+function isDiskError(e: unknown): boolean {
+  return ['ENOSPC', 'EROFS', 'EACCES', 'EPERM', 'EDQUOT', 'EIO'].includes((e as NodeJS.ErrnoException).code ?? '');
+}
+
+export async function runTick(ctx: CommandContext, deps: TickDeps = {}): Promise<TickOutcome> {
+  const s = ctx.settings;
+  const store = new UptimeStore(s.stateDir);
+  try {
+    store.ensure();
+  } catch (e) {
+    throw new FailureError(`cannot use the state directory ${s.stateDir}: ${(e as Error).message}`);
+  }
+  let lock;
+  try {
+    lock = acquireLock(s.stateDir, 'report');
+  } catch (e) {
+    if (e instanceof LockBusyError) throw new FailureError(`${e.message}; this tick's sample was not taken`);
+    throw new FailureError(`cannot lock the state directory ${s.stateDir}: ${(e as Error).message}`);
+  }
+  try {
+    const now = ctx.now();
+    const loaded = await loadPrograms({ service: null, stateDir: s.stateDir, timeoutMs: s.deliveryTimeoutMs, now });
+    const probe = deps.probe ? await deps.probe() : await probeRig(probeContextFor(ctx), { market: false, now: () => now });
+    const sample = buildSample(probe, loaded.programs);
+    try {
+      store.appendSample(sample);
+    } catch (e) {
+      throw new FailureError(`cannot store the sample in ${store.samplesDir}: ${(e as NodeJS.ErrnoException).code ?? ''} ${(e as Error).message}`.replace(/\s+/g, ' '));
+    }
+    verbose(ctx, `sample: ${sample.connected ? 'connected' : `not connected (${sample.reason})`}, ${sample.qualifying} qualifying GPUs`);
+
+    // Build reports for complete hours. The reports log is the source of truth for what is built.
+    let built = 0;
+    let seq = 0;
+    try {
+      const reports = store.reports();
+      seq = reports.reduce((m, r) => Math.max(m, r.seq), 0);
+      const builtHours = new Set(reports.map((r) => r.hour));
+      const since = new Date(now.getTime() - RETENTION_MS).toISOString().slice(0, 10);
+      const byHour = bucketByHour(store.readSamples(since).samples);
+      const identity = loadOrCreateIdentity(s.stateDir);
+      const fresh = hoursToBuild(byHour, builtHours, now.getTime(), RETENTION_MS).map((h) => buildHourlyReport(h, byHour.get(h)!, { rigId: identity.rigId, intervalSeconds: s.intervalSeconds, agentVersion: AGENT_VERSION, seq: ++seq }));
+      store.appendReports(fresh);
+      built = fresh.length;
+      expireStale(store, now.getTime());
+      if (!store.state().lastCompaction || now.getTime() - Date.parse(store.state().lastCompaction!) > 86_400_000) {
+        compact(store, now.getTime());
+        const capped = enforceSizeCap(store, DEFAULT_MAX_STATE_BYTES);
+        const st = store.state();
+        st.lastCompaction = now.toISOString();
+        st.lost.droppedSamples += capped.droppedSamples;
+        store.saveState(st);
+      }
+    } catch (e) {
+      if (isDiskError(e)) log(ctx, `warning: the sample is stored, but reports could not be built: ${(e as Error).message}`);
+      else throw e;
+    }
+
+    let outcome = { delivered: 0, pending: 0, deferred: null as string | null };
+    const budget = { attemptsLeft: s.tickAttempts, deadline: now.getTime() + s.tickDeadlineMs, made: 0 };
+    if (s.service) {
+      const identity = loadOrCreateIdentity(s.stateDir);
+      const client = new RewardsClient({ baseUrl: s.service, identity, timeoutMs: s.deliveryTimeoutMs, budget, now: () => ctx.now().getTime(), sleep: ctx.sleep, random: deps.random, onAttempt: (w) => verbose(ctx, w) });
+      const check: CheckResult = buildCheckResult(probe, evaluate(probe, loaded.programs, now), loaded.source);
+      const master = readConfiguredMaster(s.sonmConfigDir).master ?? store.state().enrolled?.master ?? check.sonm.worker?.master ?? null;
+      const d = await deliver({ store, client, identity, service: s.service, agentVersion: AGENT_VERSION, master, check, now: ctx.now, log: (l) => log(ctx, l) });
+      outcome = { delivered: d.delivered, pending: d.pending, deferred: d.deferred };
+      for (const r of d.rejected) log(ctx, `report for ${r.hour} rejected: ${r.reason}`);
+      if (d.deferred) log(ctx, `delivery deferred (${d.pending} hour${d.pending === 1 ? '' : 's'} pending, kept on disk): ${d.deferred}`);
+    } else {
+      outcome.pending = pendingReports(store.reports(), store.finalResults(), now.getTime()).length;
+    }
+
+    if (s.textfileDir) {
+      try {
+        const st = store.state();
+        const finals = [...store.finalResults().values()];
+        writeMetrics(s.textfileDir, {
+          connected: sample.connected,
+          qualifyingGpus: sample.qualifying,
+          hoursPending: outcome.pending,
+          hoursDelivered: finals.filter((f) => f.status === 'accepted' || f.status === 'duplicate').length,
+          hoursRejected: finals.filter((f) => f.status === 'rejected').length,
+          lastSampleSeconds: Math.floor(Date.parse(sample.t) / 1000),
+          lastDeliverySeconds: st.lastDeliveryAt ? Math.floor(Date.parse(st.lastDeliveryAt) / 1000) : null,
+          clockOffsetSeconds: st.clockOffsetMs === null ? null : Math.round(st.clockOffsetMs / 1000),
+        });
+      } catch (e) {
+        log(ctx, `warning: cannot write metrics to ${s.textfileDir}: ${(e as Error).message}`);
+      }
+    }
+    return { sample, built, ...outcome, attempts: budget.made };
+  } finally {
+    lock.release();
+  }
+}
+
+export async function reportCommand(ctx: CommandContext): Promise<number> {
+  const o = await runTick(ctx);
+  if (ctx.json) ctx.stdout.write(`${JSON.stringify({ sample: o.sample, built: o.built, delivered: o.delivered, pending: o.pending, deferred: o.deferred, attempts: o.attempts })}\n`);
+  else if (ctx.verbose || ctx.stdout.isTTY) ctx.stdout.write(`sample stored (${o.sample.connected ? 'connected' : `not connected: ${o.sample.reason}`}); ${o.built} hour(s) built, ${o.delivered} delivered, ${o.pending} pending\n`);
+  return EXIT.OK;
+}

@@ -1,0 +1,41 @@
+/**
+ * The rig user: whose ~/.sonm/cli.yaml sonmcli must read. SUDO_USER when run through sudo, then
+ * the configured rigUser, else the owner of the one /home/<user>/.sonm/cli.yaml on the machine.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface PasswdEntry { name: string; uid: number; gid: number; home: string }
+
+export function parsePasswd(text: string): PasswdEntry[] {
+  return text.split('\n').map((l) => l.split(':')).filter((f) => f.length >= 7).map((f) => ({ name: f[0]!, uid: Number(f[2]), gid: Number(f[3]), home: f[5]! }));
+}
+
+export function resolveRigUser(opts: { env: NodeJS.ProcessEnv; configured: string | null; sysroot: string }): string | null {
+  const sudoUser = opts.env.SUDO_USER;
+  if (sudoUser && sudoUser !== 'root') return sudoUser;
+  if (opts.configured) return opts.configured;
+  let passwd: PasswdEntry[] = [];
+  try {
+    passwd = parsePasswd(readFileSync(join(opts.sysroot || '/', 'etc/passwd'), 'utf8'));
+  } catch {
+    return null;
+  }
+  const owners = new Set<string>();
+  let homes: string[] = [];
+  try {
+    homes = readdirSync(join(opts.sysroot || '/', 'home'));
+  } catch {
+    homes = [];
+  }
+  for (const h of homes) {
+    try {
+      const st = statSync(join(opts.sysroot || '/', 'home', h, '.sonm', 'cli.yaml'));
+      const owner = passwd.find((p) => p.uid === st.uid);
+      if (owner && owner.name !== 'root') owners.add(owner.name);
+    } catch {
+      // no cli.yaml in this home
+    }
+  }
+  return owners.size === 1 ? [...owners][0]! : null;
+}

@@ -1,0 +1,196 @@
+/**
+ * SONM: installed versions (dpkg-query, else sonmcli version), the worker (systemd state and
+ * `sonmcli worker status`), and ask plans and deals. sonm-platform.md holds the facts behind
+ * every parser here: JSON lines end in \r\n, zero/false fields are omitted, errors are
+ * {"error":"","message":"…"} on stdout with exit 1.
+ */
+import type { AskPlanInfo, DealInfo, MarketInfo, SonmVersions, WorkerInfo, WorkerStatus } from './types.js';
+import { ProbeError, sonmcliCommand, type ProbeContext } from './context.js';
+import { compareVersions, formatVersion, parseVersion } from '../lib/version.js';
+import { describeExec, type ExecResult } from '../lib/exec.js';
+
+export const SONM_PACKAGES = ['sonm-worker', 'sonm-node', 'sonm-cli', 'sonm-optimus'] as const;
+
+/** "sonm-worker 0.4.25\n..." from dpkg-query -W -f='${Package} ${Version}\n'. */
+export function parseDpkgVersions(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of text.split(/\r?\n/)) {
+    const m = /^(\S+)\s+(\S+)\s*$/.exec(line);
+    if (m) out[m[1]!] = m[2]!;
+  }
+  return out;
+}
+
+/** The lowest parseable version among the core components, normalised; null if none parse. */
+export function lowestVersion(packages: Record<string, string>): string | null {
+  const parsed = SONM_PACKAGES.filter((p) => p in packages).map((p) => parseVersion(packages[p]));
+  if (parsed.length === 0 || parsed.some((v) => v === null)) return null;
+  const lowest = (parsed as NonNullable<(typeof parsed)[number]>[]).sort(compareVersions)[0]!;
+  return formatVersion(lowest);
+}
+
+/** Parse sonmcli's JSON output: tolerate \r\n and surrounding noise; surface its error message. */
+export function parseSonmcliJson<T = unknown>(stdout: string): { ok: true; value: T } | { ok: false; message: string } {
+  const text = stdout.replace(/\r/g, '').trim();
+  if (!text) return { ok: false, message: 'sonmcli printed nothing' };
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    const start = text.search(/[[{]/);
+    try {
+      v = JSON.parse(text.slice(start));
+    } catch {
+      return { ok: false, message: `sonmcli printed something that is not JSON: ${text.slice(0, 120)}` };
+    }
+  }
+  if (v && typeof v === 'object' && !Array.isArray(v) && 'message' in v && ('error' in v) && Object.keys(v).length <= 3) {
+    return { ok: false, message: String((v as { message: unknown }).message) };
+  }
+  return { ok: true, value: v as T };
+}
+
+/** Durations come as {"nanoseconds": N}; an empty object or a missing key means 0. */
+export function durationSeconds(d: unknown): number {
+  if (typeof d === 'number') return d;
+  const ns = (d as { nanoseconds?: unknown } | undefined)?.nanoseconds;
+  const n = typeof ns === 'string' ? Number(ns) : typeof ns === 'number' ? ns : 0;
+  return Number.isFinite(n) ? n / 1e9 : 0;
+}
+
+export function parseWorkerStatus(v: unknown): WorkerStatus {
+  const o = (v ?? {}) as Record<string, unknown>;
+  const s = (k: string): string | null => (typeof o[k] === 'string' && o[k] !== '' ? (o[k] as string) : null);
+  const geo = o.geo as { country?: { IsoCode?: string } } | undefined;
+  return {
+    uptime: typeof o.uptime === 'number' ? o.uptime : null,
+    version: s('version'),
+    ethAddr: s('ethAddr'),
+    master: s('master'),
+    admin: s('admin'),
+    isMasterConfirmed: o.isMasterConfirmed === true,
+    isBenchmarkFinished: o.isBenchmarkFinished === true,
+    rendezvousStatus: s('rendezvousStatus'),
+    taskCount: typeof o.taskCount === 'number' ? o.taskCount : 0,
+    country: geo?.country?.IsoCode ?? null,
+  };
+}
+
+/** The program's "connected" rule (rewards-program.md), with the first reason it fails. */
+export function deriveConnection(service: string | null, status: WorkerStatus | null, statusError: string | null): { connected: boolean; reason: string | null } {
+  if (service !== null && service !== 'active') return { connected: false, reason: `sonm-worker service is ${service}` };
+  if (!status) return { connected: false, reason: `worker status failed: ${statusError ?? 'no answer'}` };
+  if (!status.isBenchmarkFinished) return { connected: false, reason: 'benchmarks not finished' };
+  if (!status.isMasterConfirmed) return { connected: false, reason: 'master not confirmed' };
+  const rv = status.rendezvousStatus;
+  if (!rv || /not connected/i.test(rv)) return { connected: false, reason: 'no rendezvous connection' };
+  return { connected: true, reason: null };
+}
+
+export function parseAskPlans(v: unknown): AskPlanInfo[] {
+  const plans = ((v ?? {}) as { askPlans?: Record<string, Record<string, unknown>> }).askPlans ?? {};
+  return Object.entries(plans).map(([key, p]) => {
+    const deal = p.dealID == null ? null : String(p.dealID);
+    const order = p.orderID == null ? null : String(p.orderID);
+    return {
+      id: typeof p.ID === 'string' ? p.ID : key,
+      dealId: deal && deal !== '0' ? deal : null,
+      orderId: order && order !== '0' ? order : null,
+      durationSeconds: durationSeconds(p.duration),
+      price: p.price == null ? null : JSON.stringify(p.price),
+    };
+  });
+}
+
+export function parseDealStatus(id: string, v: unknown): DealInfo {
+  const deal = ((v ?? {}) as { deal?: Record<string, unknown> }).deal ?? {};
+  const dur = deal.duration;
+  const durationSecondsValue = typeof dur === 'number' ? dur : typeof dur === 'string' ? Number(dur) || 0 : durationSeconds(dur);
+  return {
+    id,
+    durationSeconds: durationSecondsValue,
+    status: typeof deal.status === 'number' ? deal.status : null,
+    endTime: typeof deal.endTime === 'string' ? deal.endTime : null,
+    spot: durationSecondsValue === 0,
+  };
+}
+
+/** Purge answers [{"id": "...", "err": ""}] and exits 0 even when some plans failed. */
+export function parsePurgeResult(stdout: string): { ok: string[]; failed: { id: string; err: string }[] } | { error: string } {
+  const r = parseSonmcliJson<unknown>(stdout);
+  if (!r.ok) return { error: r.message };
+  if (!Array.isArray(r.value)) return { error: 'unexpected purge output' };
+  const ok: string[] = [];
+  const failed: { id: string; err: string }[] = [];
+  for (const item of r.value as { id?: unknown; err?: unknown }[]) {
+    const id = String(item.id ?? '?');
+    const err = typeof item.err === 'string' ? item.err : '';
+    if (err) failed.push({ id, err });
+    else ok.push(id);
+  }
+  return { ok, failed };
+}
+
+async function sonmcli(ctx: ProbeContext, args: string[], timeoutMs = ctx.deadlines.sonmcliMs): Promise<ExecResult> {
+  const c = sonmcliCommand(ctx, [...args, '--json']);
+  return ctx.exec(c.command, c.args, { timeoutMs });
+}
+
+function sonmcliFailure(r: ExecResult): string | null {
+  if (r.notFound) return 'sonmcli not found';
+  if (r.timedOut) return 'sonmcli did not answer in time and was killed';
+  if (r.spawnError) return describeExec(r);
+  return null;
+}
+
+export async function probeSonmVersions(ctx: ProbeContext): Promise<SonmVersions> {
+  const d = await ctx.exec('dpkg-query', ['-W', '-f=${Package} ${Version}\\n', ...SONM_PACKAGES], { timeoutMs: ctx.deadlines.toolMs });
+  // dpkg-query exits 1 when any named package is unknown, but still prints the known ones.
+  const packages = !d.notFound && !d.timedOut ? parseDpkgVersions(d.stdout) : {};
+  if (Object.keys(packages).length > 0) return { packages, source: 'dpkg-query', lowest: lowestVersion(packages) };
+  const r = await sonmcli(ctx, ['version']);
+  if (r.exitCode === 0) {
+    const j = parseSonmcliJson<{ version?: string }>(r.stdout);
+    if (j.ok && typeof j.value.version === 'string') {
+      const pk = { 'sonm-cli': j.value.version };
+      return { packages: pk, source: 'sonmcli', lowest: lowestVersion(pk) };
+    }
+  }
+  return { packages: {}, source: 'none', lowest: null };
+}
+
+export async function probeServiceState(ctx: ProbeContext, unit: string): Promise<string | null> {
+  const r = await ctx.exec('systemctl', ['is-active', unit], { timeoutMs: ctx.deadlines.toolMs });
+  if (r.notFound || r.timedOut || r.spawnError) return null;
+  return r.stdout.trim().split('\n')[0] || (r.exitCode === 0 ? 'active' : 'unknown');
+}
+
+export async function probeWorker(ctx: ProbeContext): Promise<WorkerInfo> {
+  const [service, r] = await Promise.all([probeServiceState(ctx, 'sonm-worker'), sonmcli(ctx, ['worker', 'status'])]);
+  let status: WorkerStatus | null = null;
+  let statusError = sonmcliFailure(r);
+  if (!statusError) {
+    const j = parseSonmcliJson(r.stdout);
+    if (j.ok && r.exitCode === 0) status = parseWorkerStatus(j.value);
+    else statusError = j.ok ? `sonmcli exited ${r.exitCode}` : j.message;
+  }
+  if (r.notFound && service === null) return { service, status: null, statusError, connected: false, notConnectedReason: 'SONM is not installed' };
+  const c = deriveConnection(service, status, statusError);
+  return { service, status, statusError, connected: c.connected, notConnectedReason: c.reason };
+}
+
+export async function probeMarket(ctx: ProbeContext): Promise<MarketInfo> {
+  const r = await sonmcli(ctx, ['worker', 'ask-plan', 'list']);
+  const failure = sonmcliFailure(r);
+  if (failure) throw new ProbeError(failure, 'sonmcli');
+  const j = parseSonmcliJson(r.stdout);
+  if (!j.ok) throw new ProbeError(`ask-plan list failed: ${j.message}`, 'sonmcli');
+  const askPlans = parseAskPlans(j.value);
+  const deals = await Promise.all(askPlans.filter((p) => p.dealId).map(async (p) => {
+    const d = await sonmcli(ctx, ['deal', 'status', p.dealId!]);
+    const dj = sonmcliFailure(d) ? null : parseSonmcliJson(d.stdout);
+    if (!dj || !dj.ok) throw new ProbeError(`deal status ${p.dealId} failed: ${dj && !dj.ok ? dj.message : sonmcliFailure(d)}`, 'sonmcli');
+    return parseDealStatus(p.dealId!, dj.value);
+  }));
+  return { askPlans, deals };
+}

@@ -1,0 +1,186 @@
+/**
+ * Program definitions are data (programs/default.json): SONM announces new programs over time.
+ * parsePrograms validates a definitions document and says exactly which field is wrong.
+ */
+import { readFileSync } from 'node:fs';
+import { parseVersion } from '../lib/version.js';
+
+export interface GpuModelRule { model: string; pciDeviceIds: string[] }
+
+export interface ProgramRequirements {
+  architectures: string[];
+  minPhysicalCores: number;
+  minCpuMHz: number;
+  gpuModels: GpuModelRule[];
+  minGpus: number;
+  maxGpus: number;
+  minRamBytes: number;
+  /** MemTotal at or above this counts as meeting minRamBytes (firmware and kernel reserve some). */
+  minRamEstimateBytes: number;
+  minDiskBytes: number;
+  minLinkMbps: number;
+  minSonmVersion: string;
+}
+
+export interface ProgramReward {
+  usdPerGpuDay: number;
+  /** Share of an hour's samples that must be connected for the hour to count (0.8 = 10 of 12). */
+  minConnectedShare: number;
+  /** Reports for hours that ended longer ago than this are refused. */
+  reportDeadlineHours: number;
+}
+
+export interface Program {
+  id: string;
+  name: string;
+  start: string;
+  guaranteedUntil: string;
+  extendableUntil: string;
+  endsAt: string | null;
+  admission: 'open' | 'suspended';
+  /** When admission was suspended: hours before it still make a rig a member. */
+  admissionSuspendedAt: string | null;
+  requirements: ProgramRequirements;
+  reward: ProgramReward;
+}
+
+export class ProgramsFormatError extends Error {}
+
+function fail(path: string, what: string): never {
+  throw new ProgramsFormatError(`${path}: ${what}`);
+}
+
+function str(o: Record<string, unknown>, key: string, path: string): string {
+  const v = o[key];
+  if (typeof v !== 'string' || v === '') fail(`${path}.${key}`, 'must be a non-empty string');
+  return v;
+}
+function date(o: Record<string, unknown>, key: string, path: string): string {
+  const v = str(o, key, path);
+  if (Number.isNaN(Date.parse(v))) fail(`${path}.${key}`, `"${v}" is not an ISO 8601 date`);
+  return new Date(v).toISOString();
+}
+function num(o: Record<string, unknown>, key: string, path: string, min = 0): number {
+  const v = o[key];
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min) fail(`${path}.${key}`, `must be a number ≥ ${min}`);
+  return v;
+}
+function obj(v: unknown, path: string): Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(path, 'must be an object');
+  return v as Record<string, unknown>;
+}
+
+export function parseProgram(raw: unknown, path = 'program'): Program {
+  const o = obj(raw, path);
+  const req = obj(o.requirements, `${path}.requirements`);
+  const rw = obj(o.reward, `${path}.reward`);
+  const rp = `${path}.requirements`;
+  const archs = req.architectures;
+  if (!Array.isArray(archs) || archs.length === 0 || !archs.every((a) => typeof a === 'string')) fail(`${rp}.architectures`, 'must be a non-empty list of strings');
+  const models = req.gpuModels;
+  if (!Array.isArray(models) || models.length === 0) fail(`${rp}.gpuModels`, 'must be a non-empty list');
+  const gpuModels = models.map((m, i) => {
+    const mo = obj(m, `${rp}.gpuModels[${i}]`);
+    const ids = mo.pciDeviceIds;
+    if (!Array.isArray(ids) || ids.length === 0 || !ids.every((x) => typeof x === 'string' && /^[0-9a-fA-F]{4}$/.test(x))) {
+      fail(`${rp}.gpuModels[${i}].pciDeviceIds`, 'must list 4-digit hex PCI device ids such as "1b06"');
+    }
+    return { model: str(mo, 'model', `${rp}.gpuModels[${i}]`), pciDeviceIds: (ids as string[]).map((x) => x.toLowerCase()) };
+  });
+  const minSonmVersion = str(req, 'minSonmVersion', rp);
+  if (!parseVersion(minSonmVersion)) fail(`${rp}.minSonmVersion`, `"${minSonmVersion}" is not a version like 0.4.25`);
+  const admission = o.admission ?? 'open';
+  if (admission !== 'open' && admission !== 'suspended') fail(`${path}.admission`, 'must be "open" or "suspended"');
+  const endsAt = o.endsAt == null ? null : date(o, 'endsAt', path);
+  const admissionSuspendedAt = o.admissionSuspendedAt == null ? null : date(o, 'admissionSuspendedAt', path);
+  const minGpus = num(req, 'minGpus', rp, 1);
+  const maxGpus = num(req, 'maxGpus', rp, 1);
+  if (maxGpus < minGpus) fail(`${rp}.maxGpus`, 'must not be below minGpus');
+  const share = num(rw, 'minConnectedShare', `${path}.reward`, 0);
+  if (share > 1) fail(`${path}.reward.minConnectedShare`, 'must be between 0 and 1');
+  const program: Program = {
+    id: str(o, 'id', path),
+    name: str(o, 'name', path),
+    start: date(o, 'start', path),
+    guaranteedUntil: date(o, 'guaranteedUntil', path),
+    extendableUntil: date(o, 'extendableUntil', path),
+    endsAt,
+    admission,
+    admissionSuspendedAt,
+    requirements: {
+      architectures: archs as string[],
+      minPhysicalCores: num(req, 'minPhysicalCores', rp, 1),
+      minCpuMHz: num(req, 'minCpuMHz', rp),
+      gpuModels,
+      minGpus,
+      maxGpus,
+      minRamBytes: num(req, 'minRamBytes', rp),
+      minRamEstimateBytes: num(req, 'minRamEstimateBytes', rp),
+      minDiskBytes: num(req, 'minDiskBytes', rp),
+      minLinkMbps: num(req, 'minLinkMbps', rp),
+      minSonmVersion,
+    },
+    reward: {
+      usdPerGpuDay: num(rw, 'usdPerGpuDay', `${path}.reward`),
+      minConnectedShare: share,
+      reportDeadlineHours: num(rw, 'reportDeadlineHours', `${path}.reward`, 1),
+    },
+  };
+  if (Date.parse(program.guaranteedUntil) < Date.parse(program.start)) fail(`${path}.guaranteedUntil`, 'is before start');
+  return program;
+}
+
+/** Parse a definitions document: {"programs": [...]} or a bare list. */
+export function parsePrograms(raw: unknown): Program[] {
+  const list = Array.isArray(raw) ? raw : (raw as { programs?: unknown } | null)?.programs;
+  if (!Array.isArray(list) || list.length === 0) throw new ProgramsFormatError('expected {"programs": [ ... ]} with at least one program');
+  const programs = list.map((p, i) => parseProgram(p, `programs[${i}]`));
+  const ids = new Set<string>();
+  for (const p of programs) {
+    if (ids.has(p.id)) throw new ProgramsFormatError(`programs: id "${p.id}" appears twice`);
+    ids.add(p.id);
+  }
+  return programs;
+}
+
+/** The programs shipped with the package (programs/default.json), the last-resort fallback. */
+export function builtInPrograms(): Program[] {
+  // Resolved from this file so that it works from src/ (tests) and dist/ (the built binary).
+  const url = new URL('../../programs/default.json', import.meta.url);
+  return parsePrograms(JSON.parse(readFileSync(url, 'utf8')));
+}
+
+/** The canonical model for a PCI device id under a program, or null. */
+export function modelForPciId(program: Program, pciDeviceId: string | null): string | null {
+  if (!pciDeviceId) return null;
+  const id = pciDeviceId.toLowerCase();
+  return program.requirements.gpuModels.find((m) => m.pciDeviceIds.includes(id))?.model ?? null;
+}
+
+export type ProgramPhase = 'not-started' | 'guaranteed' | 'extended' | 'ended';
+
+export interface ProgramWindow {
+  start: string;
+  guaranteedUntil: string;
+  /** The effective end: the announced end date, else the furthest it may be extended to. */
+  end: string;
+  phase: ProgramPhase;
+  active: boolean;
+}
+
+export function programWindow(p: Program, now: Date): ProgramWindow {
+  const t = now.getTime();
+  const end = p.endsAt ?? p.extendableUntil;
+  let phase: ProgramPhase;
+  if (t < Date.parse(p.start)) phase = 'not-started';
+  else if (t >= Date.parse(end)) phase = 'ended';
+  else if (t < Date.parse(p.guaranteedUntil)) phase = 'guaranteed';
+  else phase = 'extended';
+  return { start: p.start, guaranteedUntil: p.guaranteedUntil, end, phase, active: phase === 'guaranteed' || phase === 'extended' };
+}
+
+/** Whether an hour (its start) lies inside the program's window. */
+export function hourInWindow(p: Program, hourStart: Date): boolean {
+  const t = hourStart.getTime();
+  return t >= Date.parse(p.start) && t + 3_600_000 <= Date.parse(p.endsAt ?? p.extendableUntil);
+}

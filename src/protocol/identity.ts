@@ -1,0 +1,42 @@
+/**
+ * The rig's Ed25519 identity, made on first use and kept in the state directory (mode 0600).
+ * A key that exists but cannot be read is an error, never silently replaced: a new key is a new
+ * rig id, and the hours of the old one would be orphaned.
+ */
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../lib/atomic.js';
+import { rawPublicKey, rigIdFromPublicKey } from './ids.js';
+
+export interface RigIdentity { privateKey: KeyObject; publicKey: string; rigId: string; path: string }
+
+export class IdentityError extends Error {}
+
+export function identityPath(stateDir: string): string {
+  return join(stateDir, 'identity', 'rig.key');
+}
+
+export function loadIdentity(stateDir: string): RigIdentity | null {
+  const path = identityPath(stateDir);
+  if (!existsSync(path)) return null;
+  let privateKey: KeyObject;
+  try {
+    privateKey = createPrivateKey(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new IdentityError(`the rig key ${path} cannot be read (${(e as Error).message}); restore it from a backup — a new key would be a new rig id`);
+  }
+  if ((statSync(path).mode & 0o077) !== 0) chmodSync(path, 0o600);
+  const publicKey = rawPublicKey(createPublicKey(privateKey));
+  return { privateKey, publicKey, rigId: rigIdFromPublicKey(publicKey), path };
+}
+
+export function loadOrCreateIdentity(stateDir: string): RigIdentity {
+  const existing = loadIdentity(stateDir);
+  if (existing) return existing;
+  const path = identityPath(stateDir);
+  mkdirSync(join(stateDir, 'identity'), { recursive: true, mode: 0o700 });
+  const { privateKey } = generateKeyPairSync('ed25519');
+  writeFileAtomic(path, privateKey.export({ format: 'pem', type: 'pkcs8' }) as string, 0o600);
+  return loadIdentity(stateDir)!;
+}

@@ -1,0 +1,51 @@
+/**
+ * Identities: the rig id is derived from its Ed25519 public key, so no other key can claim it;
+ * the report id is a function of rig id and hour, so a resend is recognised as the same report.
+ */
+import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
+
+export function b64url(buf: Uint8Array): string {
+  return Buffer.from(buf).toString('base64url');
+}
+
+/** base64url (no padding) of the first 16 bytes of SHA-256 over the raw 32-byte public key. */
+export function rigIdFromPublicKey(publicKeyB64url: string): string {
+  const raw = Buffer.from(publicKeyB64url, 'base64url');
+  if (raw.length !== 32) throw new Error('an Ed25519 public key has 32 bytes');
+  return b64url(createHash('sha256').update(raw).digest().subarray(0, 16));
+}
+
+export function rawPublicKey(key: KeyObject): string {
+  const jwk = key.export({ format: 'jwk' }) as { x?: string };
+  if (!jwk.x) throw new Error('not an Ed25519 key');
+  return jwk.x;
+}
+
+export function publicKeyFromRaw(x: string): KeyObject {
+  return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x }, format: 'jwk' });
+}
+
+/** "2019-04-15T12:00:00Z" -> "rpt-<rigId>-2019041512". */
+export function reportIdFor(rigId: string, hour: string): string {
+  const compact = hour.slice(0, 13).replace(/[-T]/g, '');
+  return `rpt-${rigId}-${compact}`;
+}
+
+/** The aligned hour containing `t`, as the wire format writes it. */
+export function hourOf(t: number | Date): string {
+  const ms = typeof t === 'number' ? t : t.getTime();
+  return `${new Date(Math.floor(ms / 3_600_000) * 3_600_000).toISOString().slice(0, 13)}:00:00Z`;
+}
+
+/** Stable JSON: keys sorted at every level, so equal content hashes equally. */
+export function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (v && typeof v === 'object') {
+    return `{${Object.keys(v).sort().filter((k) => (v as Record<string, unknown>)[k] !== undefined).map((k) => `${JSON.stringify(k)}:${canonicalJson((v as Record<string, unknown>)[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+export function contentHash(v: unknown): string {
+  return createHash('sha256').update(canonicalJson(v)).digest('base64url');
+}

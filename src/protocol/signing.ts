@@ -1,0 +1,105 @@
+/**
+ * HTTP Message Signatures (RFC 9421) with Ed25519, and Content-Digest (RFC 9530, sha-256).
+ * The agent signs @method, @target-uri and, with a body, content-digest; the service rebuilds the
+ * same signature base from what it received and verifies it.
+ */
+import { createHash, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
+
+export function contentDigest(body: string | Buffer): string {
+  return `sha-256=:${createHash('sha256').update(body).digest('base64')}:`;
+}
+
+export interface SignatureParams {
+  components: string[];
+  created: number;
+  nonce: string;
+  keyid: string;
+  alg: string;
+}
+
+export function serializeParams(p: SignatureParams): string {
+  return `(${p.components.map((c) => `"${c}"`).join(' ')});created=${p.created};nonce="${p.nonce}";keyid="${p.keyid}";alg="${p.alg}"`;
+}
+
+/** The signature base: one line per covered component, then the parameters as serialized. */
+export function signatureBase(values: Record<string, string>, components: string[], serializedParams: string): string {
+  const lines = components.map((c) => `"${c}": ${values[c] ?? ''}`);
+  lines.push(`"@signature-params": ${serializedParams}`);
+  return lines.join('\n');
+}
+
+export interface SignInput {
+  method: string;
+  url: string;
+  body?: string | Buffer;
+  privateKey: KeyObject;
+  keyid: string;
+  created?: number;
+  nonce?: string;
+}
+
+/** Headers to add to a request: Signature-Input, Signature and (with a body) Content-Digest. */
+export function signRequest(input: SignInput): Record<string, string> {
+  const headers: Record<string, string> = {};
+  const components = ['@method', '@target-uri'];
+  const values: Record<string, string> = { '@method': input.method.toUpperCase(), '@target-uri': input.url };
+  if (input.body !== undefined) {
+    headers['content-digest'] = contentDigest(input.body);
+    components.push('content-digest');
+    values['content-digest'] = headers['content-digest'];
+  }
+  const params: SignatureParams = {
+    components,
+    created: input.created ?? Math.floor(Date.now() / 1000),
+    nonce: input.nonce ?? randomBytes(16).toString('base64url'),
+    keyid: input.keyid,
+    alg: 'ed25519',
+  };
+  const sig = sign(null, Buffer.from(signatureBase(values, components, serializeParams(params))), input.privateKey);
+  headers['signature-input'] = `sig1=${serializeParams(params)}`;
+  headers.signature = `sig1=:${sig.toString('base64')}:`;
+  return headers;
+}
+
+export interface ParsedSignature {
+  label: string;
+  params: SignatureParams;
+  /** The member's value exactly as received: the base must use it verbatim. */
+  serializedParams: string;
+  signature: Buffer;
+}
+
+/** Parse the one signature of a request (structured-field dictionaries, the subset RFC 9421 uses). */
+export function parseSignatureHeaders(signatureInput: string | undefined, signature: string | undefined): ParsedSignature | { error: string } {
+  if (!signatureInput || !signature) return { error: 'the request is not signed (Signature-Input and Signature headers are required)' };
+  const m = /^\s*([a-z*][a-z0-9_\-.*]*)=\(([^)]*)\)((?:;[a-z0-9_\-.*]+=(?:"[^"\\]*"|-?\d+|[A-Za-z*][A-Za-z0-9_\-.:/%*]*))*)\s*$/.exec(signatureInput);
+  if (!m) return { error: 'Signature-Input is malformed (exactly one signature is expected)' };
+  const label = m[1]!;
+  const components = m[2]!.trim() === '' ? [] : m[2]!.trim().split(/\s+/).map((c) => c.replace(/^"|"$/g, ''));
+  const params: Record<string, string | number> = {};
+  for (const p of m[3]!.split(';').filter(Boolean)) {
+    const eq = p.indexOf('=');
+    const k = p.slice(0, eq);
+    const v = p.slice(eq + 1);
+    params[k] = v.startsWith('"') ? v.slice(1, -1) : /^-?\d+$/.test(v) ? Number(v) : v;
+  }
+  const s = new RegExp(`^\\s*${label.replace(/[.*]/g, '\\$&')}=:([A-Za-z0-9+/=]+):\\s*$`).exec(signature);
+  if (!s) return { error: `Signature has no entry for label ${label}` };
+  if (typeof params.created !== 'number' || typeof params.nonce !== 'string' || typeof params.keyid !== 'string' || typeof params.alg !== 'string') {
+    return { error: 'Signature-Input must carry created, nonce, keyid and alg' };
+  }
+  return {
+    label,
+    params: { components, created: params.created, nonce: params.nonce, keyid: params.keyid, alg: params.alg },
+    serializedParams: signatureInput.trim().slice(label.length + 1),
+    signature: Buffer.from(s[1]!, 'base64'),
+  };
+}
+
+export function verifySignature(parsed: ParsedSignature, values: Record<string, string>, publicKey: KeyObject): boolean {
+  try {
+    return verify(null, Buffer.from(signatureBase(values, parsed.params.components, parsed.serializedParams)), publicKey, parsed.signature);
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * Request authentication for the service: RFC 9421 signature, RFC 9530 digest, the clock
+ * window and the nonce replay cache. Pure of HTTP framework types so it can be tested alone.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import { CLOCK_WINDOW_SECONDS, NONCE_TTL_SECONDS } from '../protocol/types.js';
+import { contentDigest, parseSignatureHeaders, verifySignature } from '../protocol/signing.js';
+import { publicKeyFromRaw, rigIdFromPublicKey } from '../protocol/ids.js';
+
+export interface AuthInput {
+  method: string;
+  targetUri: string;
+  headers: Record<string, string | string[] | undefined>;
+  rawBody: Buffer | null;
+  /** For enrolment: the key being enrolled (proof of possession). */
+  enrollingKey: string | null;
+  lookupKey(rigId: string): string | null;
+  nowSeconds: number;
+}
+
+export type AuthResult =
+  | { ok: true; rigId: string; nonce: string }
+  | { ok: false; status: 400 | 401; slug: string; detail: string };
+
+const header = (h: AuthInput['headers'], name: string): string | undefined => {
+  const v = h[name];
+  return Array.isArray(v) ? v.join(', ') : v;
+};
+
+export function authenticate(input: AuthInput, nonces: NonceCache): AuthResult {
+  const parsed = parseSignatureHeaders(header(input.headers, 'signature-input'), header(input.headers, 'signature'));
+  if ('error' in parsed) return { ok: false, status: 401, slug: 'bad-signature', detail: parsed.error };
+  const p = parsed.params;
+  if (p.alg !== 'ed25519') return { ok: false, status: 401, slug: 'bad-signature', detail: `alg must be ed25519, got ${p.alg}` };
+  const needed = ['@method', '@target-uri', ...(input.rawBody && input.rawBody.length > 0 ? ['content-digest'] : [])];
+  const missing = needed.filter((c) => !p.components.includes(c));
+  if (missing.length) return { ok: false, status: 401, slug: 'bad-signature', detail: `the signature must cover ${missing.join(', ')}` };
+  const skew = p.created - input.nowSeconds;
+  if (Math.abs(skew) > CLOCK_WINDOW_SECONDS) {
+    return { ok: false, status: 401, slug: 'clock-skew', detail: `the request was signed ${Math.abs(skew)} s ${skew > 0 ? 'in the future' : 'ago'}; the rig's clock and the service's differ by more than ${CLOCK_WINDOW_SECONDS} s (see the Date header)` };
+  }
+  let publicKey: string | null;
+  if (input.enrollingKey !== null) {
+    let derived: string;
+    try {
+      derived = rigIdFromPublicKey(input.enrollingKey);
+    } catch {
+      return { ok: false, status: 400, slug: 'bad-request', detail: 'publicKey must be a raw 32-byte Ed25519 key in base64url' };
+    }
+    if (derived !== p.keyid) return { ok: false, status: 401, slug: 'bad-signature', detail: 'keyid is not the rig id of the enclosed publicKey' };
+    publicKey = input.enrollingKey;
+  } else {
+    publicKey = input.lookupKey(p.keyid);
+    if (!publicKey) return { ok: false, status: 401, slug: 'unknown-key', detail: `no rig is enrolled with id ${p.keyid}: enrol first (sonm-rewards enroll)` };
+  }
+  const values: Record<string, string> = { '@method': input.method.toUpperCase(), '@target-uri': input.targetUri };
+  if (p.components.includes('content-digest')) {
+    const got = header(input.headers, 'content-digest');
+    if (!got) return { ok: false, status: 401, slug: 'bad-signature', detail: 'Content-Digest is signed but missing' };
+    const want = contentDigest(input.rawBody ?? Buffer.alloc(0));
+    if (got.length !== want.length || !timingSafeEqual(Buffer.from(got), Buffer.from(want))) {
+      return { ok: false, status: 400, slug: 'digest-mismatch', detail: 'Content-Digest does not match the body' };
+    }
+    values['content-digest'] = got;
+  }
+  for (const c of p.components) if (!(c in values)) return { ok: false, status: 401, slug: 'bad-signature', detail: `unsupported covered component ${c}` };
+  let key;
+  try {
+    key = publicKeyFromRaw(publicKey);
+  } catch {
+    return { ok: false, status: 401, slug: 'bad-signature', detail: 'the stored key is unusable' };
+  }
+  if (!verifySignature(parsed, values, key)) return { ok: false, status: 401, slug: 'bad-signature', detail: 'the signature does not verify' };
+  if (!nonces.add(`${p.keyid}:${p.nonce}`, input.nowSeconds)) return { ok: false, status: 401, slug: 'replay', detail: 'this nonce was already used' };
+  return { ok: true, rigId: p.keyid, nonce: p.nonce };
+}
+
+/** Nonces seen in the last NONCE_TTL_SECONDS (the clock window is shorter, so older ones cannot replay). */
+export class NonceCache {
+  private seen = new Map<string, number>();
+  add(nonce: string, nowSeconds: number): boolean {
+    if (this.seen.size > 10_000) for (const [k, exp] of this.seen) if (exp < nowSeconds) this.seen.delete(k);
+    const exp = this.seen.get(nonce);
+    if (exp !== undefined && exp >= nowSeconds) return false;
+    this.seen.set(nonce, nowSeconds + NONCE_TTL_SECONDS);
+    return true;
+  }
+}

@@ -1,0 +1,66 @@
+/** sonm-rewards-service: the reference rewards service's entry point. */
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { builtInPrograms, parsePrograms, type Program } from '../program/definitions.js';
+import { openSqliteStore } from './store.js';
+import { ANNOUNCED_INSTALLER, buildServer, type PlatformInfo } from './server.js';
+
+class StartError extends Error {}
+
+function readJson(path: string, what: string): unknown {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new StartError(`cannot read ${what} ${path}: ${(e as Error).message}`);
+  }
+}
+
+export async function main(argv = process.argv.slice(2)): Promise<void> {
+  const cmd = new Command('sonm-rewards-service')
+    .description('The reference SONM rewards service: verifies signed uptime reports and credits connected GPU-hours')
+    .option('--listen <host:port>', 'address to listen on (port 0 picks a free one)', '127.0.0.1:8080')
+    .option('--db <file>', 'SQLite database', './rewards.db')
+    .option('--programs <file>', 'program definitions (default: the built-in first program)')
+    .option('--demand <file>', 'GPUs wanted per model, e.g. {"GTX 1080 Ti": 400}')
+    .option('--platform <file>', '{targetVersion, installerUrl, installerSha256} served at /v1/platform')
+    .option('--public-url <url>', 'the URL clients use, when behind a proxy (signatures cover it)')
+    .option('--log-level <level>', 'pino log level (silent to disable)', 'info')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s.startsWith('error:') ? `sonm-rewards-service: ${s}` : s) });
+  try {
+    cmd.parse(argv, { from: 'user' });
+  } catch (e) {
+    if (e instanceof CommanderError) process.exit(e.code === 'commander.helpDisplayed' || e.code === 'commander.version' ? 0 : 2);
+    throw e;
+  }
+  const o = cmd.opts<{ listen: string; db: string; programs?: string; demand?: string; platform?: string; publicUrl?: string; logLevel: string }>();
+  try {
+    const m = /^(.*):(\d+)$/.exec(o.listen);
+    if (!m) throw new StartError(`--listen ${o.listen}: expected host:port, such as 127.0.0.1:8080`);
+    let programs: Program[];
+    try {
+      programs = o.programs ? parsePrograms(readJson(o.programs, '--programs')) : builtInPrograms();
+    } catch (e) {
+      throw new StartError(e instanceof StartError ? e.message : `--programs ${o.programs}: ${(e as Error).message}`);
+    }
+    const demand = o.demand ? (readJson(o.demand, '--demand') as Record<string, number>) : {};
+    const platform: PlatformInfo = o.platform ? (readJson(o.platform, '--platform') as PlatformInfo) : { targetVersion: '0.4.25', installerUrl: ANNOUNCED_INSTALLER, installerSha256: null };
+    const store = openSqliteStore(o.db);
+    const app = await buildServer({ store, programs, demand, platform, publicUrl: o.publicUrl, logLevel: o.logLevel });
+    const host = m[1]!.replace(/^\[|\]$/g, '');
+    const address = await app.listen({ host, port: Number(m[2]) });
+    process.stdout.write(`${address.replace('[::1]', '[::1]')}\n`);
+    let closing = false;
+    const stop = (signal: string): void => {
+      if (closing) return;
+      closing = true;
+      app.log.info({ signal }, 'shutting down');
+      app.close().then(() => { store.close(); process.exit(0); }, () => process.exit(1));
+    };
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+  } catch (e) {
+    process.stderr.write(`sonm-rewards-service: ${(e as Error).message}\n`);
+    process.exit(e instanceof StartError ? 2 : 3);
+  }
+}

@@ -1,0 +1,193 @@
+/**
+ * The reference rewards service: the whole protocol over fastify. Requests are validated against
+ * the schemas of openapi/rewards.openapi.json; signed routes are authenticated before validation.
+ */
+import { readFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { RewardsStore } from './store.js';
+import { REJECT_TEXT } from './credit.js';
+import { authenticate, NonceCache } from './auth.js';
+import { Metrics } from './metrics.js';
+import { MAX_BATCH, MAX_BODY_BYTES, type EnrollRequest, type HourlyReport } from '../protocol/types.js';
+import { hourOf } from '../protocol/ids.js';
+import type { Program } from '../program/definitions.js';
+
+export interface PlatformInfo { targetVersion: string; installerUrl: string; installerSha256: string | null }
+
+export const ANNOUNCED_INSTALLER = 'https://raw.githubusercontent.com/sonm-io/autodeploy/master/sonm-auto-deploy-supplier.sh';
+
+export interface ServiceOptions {
+  store: RewardsStore;
+  programs: Program[];
+  /** GPUs wanted per model ("GTX 1080 Ti": 400); the fleet view compares supply against it. */
+  demand: Record<string, number>;
+  platform: PlatformInfo;
+  /** Base URL clients use (behind a proxy); default http://<Host header>. */
+  publicUrl?: string;
+  now?: () => Date;
+  logLevel?: string;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest { rawBody: Buffer | null; rigId: string | null }
+  interface FastifyContextConfig { signed?: boolean }
+}
+
+const PROBLEM_BASE = 'urn:sonm-rewards:problem:';
+
+function problem(reply: FastifyReply, status: number, slug: string, title: string, detail?: string, extra: Record<string, unknown> = {}): FastifyReply {
+  return reply.code(status).type('application/problem+json').send({ type: `${PROBLEM_BASE}${slug}`, title, status, ...(detail ? { detail } : {}), ...extra });
+}
+
+/** Turn "#/components/schemas/X" references into fastify's "X#" so the OpenAPI schemas can be added as-is. */
+function rewriteRefs(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(rewriteRefs);
+  if (v && typeof v === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = k === '$ref' && typeof x === 'string' ? `${x.replace('#/components/schemas/', '')}#` : rewriteRefs(x);
+    return out;
+  }
+  return v;
+}
+
+export function loadOpenApi(): { components: { schemas: Record<string, Record<string, unknown>> } } {
+  return JSON.parse(readFileSync(new URL('../../openapi/rewards.openapi.json', import.meta.url), 'utf8'));
+}
+
+function etagOf(body: string): string {
+  return `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
+}
+
+export async function buildServer(opts: ServiceOptions): Promise<FastifyInstance> {
+  const now = opts.now ?? (() => new Date());
+  const nonces = new NonceCache();
+  const metrics = new Metrics();
+  const app = Fastify({
+    bodyLimit: MAX_BODY_BYTES,
+    logger: opts.logLevel === 'silent' ? false : { level: opts.logLevel ?? 'info', stream: process.stderr },
+    genReqId: () => randomBytes(8).toString('hex'),
+    requestIdHeader: false,
+    ajv: { customOptions: { allErrors: false, coerceTypes: false, removeAdditional: false } },
+  });
+  for (const [name, schema] of Object.entries(loadOpenApi().components.schemas)) app.addSchema({ $id: name, ...(rewriteRefs(schema) as object) });
+
+  app.decorateRequest('rawBody', null);
+  app.decorateRequest('rigId', null);
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body, done) => {
+    req.rawBody = body as Buffer;
+    try {
+      done(null, (body as Buffer).length === 0 ? null : JSON.parse((body as Buffer).toString('utf8')));
+    } catch {
+      const err = new Error('the body is not valid JSON') as Error & { statusCode: number; code: string };
+      err.statusCode = 400;
+      err.code = 'MALFORMED_JSON';
+      done(err, undefined);
+    }
+  });
+
+  const programsBody = JSON.stringify({ programs: opts.programs });
+  const programsEtag = etagOf(programsBody);
+  const platformBody = JSON.stringify(opts.platform);
+  const platformEtag = etagOf(platformBody);
+
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    metrics.request(req.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime);
+  });
+
+  // Authenticate signed routes before schema validation: an unsigned stranger learns nothing.
+  app.addHook('preValidation', async (req, reply) => {
+    if (!req.routeOptions.config.signed) return;
+    const base = opts.publicUrl ?? `http://${req.headers.host ?? 'localhost'}`;
+    const body = req.body as { publicKey?: unknown } | null;
+    const enrolling = req.routeOptions.url === '/v1/rigs' && req.method === 'POST';
+    const result = authenticate({
+      method: req.method,
+      targetUri: `${base}${req.url}`,
+      headers: req.headers,
+      rawBody: req.rawBody,
+      enrollingKey: enrolling ? (typeof body?.publicKey === 'string' ? body.publicKey : '') : null,
+      lookupKey: (id) => opts.store.rig(id)?.publicKey ?? null,
+      nowSeconds: Math.floor(now().getTime() / 1000),
+    }, nonces);
+    if (!result.ok) {
+      metrics.authFailure(result.slug);
+      return problem(reply, result.status, result.slug, result.slug === 'clock-skew' ? 'Clock skew' : result.status === 400 ? 'Bad request' : 'Unauthorized', result.detail, result.slug === 'clock-skew' ? { serverTime: now().toISOString() } : {});
+    }
+    req.rigId = result.rigId;
+    const reports = (req.body as { reports?: unknown } | null)?.reports;
+    if (Array.isArray(reports) && reports.length > MAX_BATCH) return problem(reply, 413, 'batch-too-large', 'Payload too large', `a batch holds at most ${MAX_BATCH} reports; got ${reports.length}`);
+  });
+
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string; validation?: unknown }, req, reply) => {
+    if (err.validation) return problem(reply, 400, 'invalid-request', 'Bad request', err.message);
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return problem(reply, 413, 'body-too-large', 'Payload too large', `the body is larger than ${MAX_BODY_BYTES} bytes`);
+    if (err.code === 'MALFORMED_JSON' || err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return problem(reply, err.statusCode ?? 400, 'malformed', 'Bad request', err.message);
+    if (err.statusCode && err.statusCode < 500) return problem(reply, err.statusCode, 'bad-request', 'Bad request', err.message);
+    req.log.error({ err }, 'internal error');
+    return problem(reply, 500, 'internal', 'Internal error', `request ${req.id} failed; see the service log`);
+  });
+  app.setNotFoundHandler((req, reply) => problem(reply, 404, 'not-found', 'Not found', `${req.method} ${req.url} is not part of the protocol`));
+
+  const cached = (etag: string, body: string) => async (req: FastifyRequest, reply: FastifyReply) => {
+    reply.header('etag', etag).header('cache-control', 'no-cache');
+    if (req.headers['if-none-match'] === etag) return reply.code(304).send();
+    return reply.type('application/json').send(body);
+  };
+  app.get('/v1/programs', cached(programsEtag, programsBody));
+  app.get('/v1/platform', cached(platformEtag, platformBody));
+
+  app.post('/v1/rigs', { config: { signed: true }, schema: { body: { $ref: 'Enroll#' } } }, async (req, reply) => {
+    const body = req.body as EnrollRequest;
+    const r = opts.store.enroll({ ...body, workerAddress: body.workerAddress ?? null }, req.rigId!, now());
+    if (r.status === 'conflict') return problem(reply, 409, 'bound-to-another-master', 'Conflict', `this rig key is bound to master ${r.rig.master}; a key can serve one master`);
+    return reply.code(r.status === 'created' ? 201 : 200).send({ rigId: r.rig.rigId, master: r.rig.master, enrolledAt: r.rig.enrolledAt });
+  });
+
+  app.post('/v1/eligibility', { config: { signed: true }, schema: { body: { $ref: 'Eligibility#' } } }, async (req, reply) => {
+    opts.store.saveEligibility(req.rigId!, req.body as never, now());
+    return reply.code(204).send();
+  });
+
+  app.post('/v1/reports', { config: { signed: true }, schema: { body: { $ref: 'ReportBatch#' } } }, async (req) => {
+    const reports = (req.body as { reports: HourlyReport[] }).reports;
+    const results = opts.store.ingest(reports, req.rigId!, opts.programs, now());
+    for (const r of results) metrics.report(r.status, r.credited.usd);
+    return { results: results.map((r) => (r.status === 'rejected' && r.reason ? { ...r, detail: REJECT_TEXT[r.reason as keyof typeof REJECT_TEXT] } : r)) };
+  });
+
+  app.get('/v1/rigs/:rigId/ledger', { config: { signed: true } }, async (req, reply) => {
+    const { rigId } = req.params as { rigId: string };
+    if (rigId !== req.rigId) return problem(reply, 403, 'forbidden', 'Forbidden', 'a rig may read only its own ledger');
+    const q = req.query as { from?: string; to?: string };
+    const to = q.to && !Number.isNaN(Date.parse(q.to)) ? new Date(q.to).toISOString() : new Date(now().getTime() + 3_600_000).toISOString();
+    const from = q.from && !Number.isNaN(Date.parse(q.from)) ? new Date(q.from).toISOString() : new Date(Date.parse(to) - 31 * 86_400_000).toISOString();
+    const hours = opts.store.ledger(rigId, from.replace('.000Z', 'Z'), to.replace('.000Z', 'Z'));
+    const usd = Math.round(hours.reduce((s, h) => s + h.usd, 0) * 10_000) / 10_000;
+    return { rigId, from, to, hours, totals: { hours: hours.length, creditedHours: hours.filter((h) => h.usd > 0).length, usd } };
+  });
+
+  app.get('/v1/fleet', async () => {
+    const hour = hourOf(now().getTime() - 3_600_000);
+    const rows = opts.store.fleet(hour);
+    const models = new Set([...Object.keys(opts.demand), ...rows.map((r) => r.model)]);
+    return {
+      hour,
+      target: 2,
+      models: [...models].sort().map((model) => {
+        const row = rows.find((r) => r.model === model) ?? { devices: 0, gpus: 0 };
+        const demand = opts.demand[model] ?? 0;
+        const ratio = demand > 0 ? Math.round((row.gpus / demand) * 100) / 100 : null;
+        return { model, devices: row.devices, gpus: row.gpus, demand, ratio, belowTarget: ratio !== null && ratio < 2 };
+      }),
+    };
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/metrics', async (_req, reply) => reply.type('text/plain; version=0.0.4').send(metrics.render(opts.store.counts())));
+  return app;
+}

@@ -1,0 +1,156 @@
+/**
+ * Delivery: enrol when needed, send the eligibility verdict when it changed (or daily), then
+ * every pending hourly report in batches. Each per-report answer is stored; `accepted` and
+ * `duplicate` are final, `rejected` is kept aside with its reason and never resent as it is.
+ */
+import type { HourlyReport, ReportResult } from '../protocol/types.js';
+import { MAX_BATCH } from '../protocol/types.js';
+import type { RigIdentity } from '../protocol/identity.js';
+import { ClockSkewError, DeferredError, type RewardsClient } from '../protocol/client.js';
+import type { CheckResult } from '../program/result.js';
+import type { AgentState, ResultRecord, UptimeStore } from './store.js';
+
+export const RETENTION_MS = 30 * 86_400_000;
+
+export interface DeliveryInput {
+  store: UptimeStore;
+  client: RewardsClient;
+  identity: RigIdentity;
+  service: string;
+  agentVersion: string;
+  /** Master address to enrol with (worker-default.yaml, or --master). */
+  master: string | null;
+  check: CheckResult | null;
+  now: () => Date;
+  log: (line: string) => void;
+}
+
+export interface DeliveryOutcome {
+  enrolled: boolean;
+  eligibilitySent: boolean;
+  delivered: number;
+  rejected: ResultRecord[];
+  pending: number;
+  deferred: string | null;
+}
+
+/** What identifies a verdict worth re-sending: eligibility, qualifying GPUs, per-program qualification. */
+export function eligibilityKey(c: CheckResult): string {
+  return JSON.stringify([c.eligible, c.reward.qualifyingGpus, c.programs.map((p) => [p.id, p.qualifies])]);
+}
+
+export function pendingReports(reports: HourlyReport[], finals: Map<string, ResultRecord>, nowMs: number): HourlyReport[] {
+  return reports.filter((r) => !finals.has(r.reportId) && nowMs - Date.parse(r.hour) <= RETENTION_MS);
+}
+
+function hardwareSummary(c: CheckResult | null): Record<string, unknown> {
+  if (!c) return {};
+  return { qualifyingGpus: c.reward.qualifyingGpus, gpus: c.gpus.map((g) => ({ model: g.model, pciDeviceId: g.pciDeviceId, uuid: g.uuid })), checks: Object.fromEntries(c.checks.map((x) => [x.id, x.actual])) };
+}
+
+export async function ensureEnrolled(inp: DeliveryInput, state: AgentState): Promise<boolean> {
+  if (state.enrolled && state.enrolled.service === inp.service && state.enrolled.rigId === inp.identity.rigId) return false;
+  if (!inp.master) throw new DeferredError('no master address is known to enrol with: run `sonm-rewards enroll --master 0x…`');
+  const res = await inp.client.send('POST', '/v1/rigs', {
+    publicKey: inp.identity.publicKey,
+    masterAddress: inp.master,
+    workerAddress: inp.check?.sonm.worker?.address ?? null,
+    agentVersion: inp.agentVersion,
+    hardware: hardwareSummary(inp.check),
+  });
+  if (res.status === 200 || res.status === 201) {
+    state.enrolled = { service: inp.service, rigId: inp.identity.rigId, master: inp.master, at: inp.now().toISOString() };
+    state.eligibility = null; // a fresh enrolment gets the verdict at once
+    inp.log(`enrolled rig ${inp.identity.rigId} with ${inp.service} (master ${inp.master})`);
+    return true;
+  }
+  const detail = (res.json as { detail?: string } | null)?.detail ?? `status ${res.status}`;
+  throw new Error(res.status === 409 ? `enrolment refused: ${detail}` : `enrolment failed: ${detail}`);
+}
+
+export async function sendEligibilityIfDue(inp: DeliveryInput, state: AgentState, force = false): Promise<boolean> {
+  if (!inp.check) return false;
+  const key = eligibilityKey(inp.check);
+  const age = state.eligibility ? inp.now().getTime() - Date.parse(state.eligibility.sentAt) : Infinity;
+  if (!force && state.eligibility?.key === key && age < 86_400_000) return false;
+  const res = await inp.client.send('POST', '/v1/eligibility', inp.check);
+  if (res.status !== 204 && res.status !== 200) throw new Error(`eligibility refused: ${(res.json as { detail?: string } | null)?.detail ?? res.status}`);
+  state.eligibility = { key, sentAt: inp.now().toISOString() };
+  return true;
+}
+
+export async function deliver(inp: DeliveryInput): Promise<DeliveryOutcome> {
+  const { store } = inp;
+  const state = store.state();
+  const outcome: DeliveryOutcome = { enrolled: false, eligibilitySent: false, delivered: 0, rejected: [], pending: 0, deferred: null };
+  const nowMs = inp.now().getTime();
+  let pending = pendingReports(store.reports(), store.finalResults(), nowMs);
+  outcome.pending = pending.length;
+  if (state.retryAt && Date.parse(state.retryAt) > nowMs) {
+    outcome.deferred = `the service asked us to wait until ${state.retryAt}`;
+    return outcome;
+  }
+  state.lastAttemptAt = inp.now().toISOString();
+  try {
+    outcome.enrolled = await ensureEnrolled(inp, state);
+    outcome.eligibilitySent = await sendEligibilityIfDue(inp, state);
+    while (pending.length > 0) {
+      const size = Math.max(1, Math.min(state.batchSize || MAX_BATCH, MAX_BATCH));
+      const batch = pending.slice(0, size);
+      const res = await inp.client.send('POST', '/v1/reports', { reports: batch });
+      if (res.status === 200) {
+        const results = ((res.json as { results?: ReportResult[] } | null)?.results ?? []);
+        const records: ResultRecord[] = [];
+        for (const r of results) {
+          const report = batch.find((b) => b.reportId === r.reportId);
+          if (!report) continue;
+          records.push({ reportId: r.reportId, hour: report.hour, status: r.status, ...(r.reason ? { reason: r.reason } : {}), credited: r.credited, at: inp.now().toISOString() });
+        }
+        store.appendResults(records);
+        outcome.delivered += records.filter((r) => r.status !== 'rejected').length;
+        outcome.rejected.push(...records.filter((r) => r.status === 'rejected'));
+        const answered = new Set(records.map((r) => r.reportId));
+        pending = pending.filter((p) => !answered.has(p.reportId));
+        if (answered.size === 0) throw new Error('the service answered without results for the batch');
+        state.batchSize = Math.min(MAX_BATCH, (state.batchSize || MAX_BATCH) * 2);
+        state.lastDeliveryAt = inp.now().toISOString();
+        continue;
+      }
+      const detail = (res.json as { detail?: string } | null)?.detail ?? `status ${res.status}`;
+      if (res.status === 401 && (res.json as { type?: string } | null)?.type?.endsWith(':unknown-key')) {
+        state.enrolled = null; // the service lost or never had our enrolment: enrol again next run
+        throw new DeferredError(`the service does not know this rig (${detail}); enrolling again next run`);
+      }
+      if ((res.status === 400 || res.status === 413) && batch.length > 1) {
+        // One bad report must not block the rest: split until it is alone.
+        state.batchSize = Math.ceil(batch.length / 2);
+        inp.log(`the service refused a batch of ${batch.length} (${detail}); retrying in batches of ${state.batchSize}`);
+        continue;
+      }
+      if (res.status === 400 || res.status === 413 || res.status === 422) {
+        const r = batch[0]!;
+        const rec: ResultRecord = { reportId: r.reportId, hour: r.hour, status: 'rejected', reason: `invalid: ${detail}`, at: inp.now().toISOString() };
+        store.appendResults([rec]);
+        outcome.rejected.push(rec);
+        pending = pending.slice(1);
+        continue;
+      }
+      throw new Error(`the service refused the reports: ${detail}`);
+    }
+    state.lastError = null;
+    state.retryAt = null;
+  } catch (e) {
+    if (e instanceof ClockSkewError) {
+      state.clockOffsetMs = e.offsetMs;
+      outcome.deferred = `the service refused our clock: ${e.message}; this rig's clock is off by about ${Math.round(e.offsetMs / 1000)} s — fix NTP (timedatectl set-ntp true)`;
+    } else if (e instanceof DeferredError) {
+      outcome.deferred = e.message;
+      state.retryAt = e.retryAt ? new Date(e.retryAt).toISOString() : null;
+    } else outcome.deferred = (e as Error).message;
+    state.lastError = outcome.deferred;
+  }
+  if (!outcome.deferred && state.clockOffsetMs !== null) state.clockOffsetMs = null;
+  outcome.pending = pending.length;
+  store.saveState(state);
+  return outcome;
+}

@@ -1,0 +1,41 @@
+/** Sending a check result to the service at once (`check --report`, `enroll`). */
+import type { CommandContext } from '../cli/context.js';
+import { log } from '../cli/context.js';
+import type { CheckResult } from '../program/result.js';
+import { loadOrCreateIdentity } from '../protocol/identity.js';
+import { RewardsClient } from '../protocol/client.js';
+import { readConfiguredMaster } from '../lib/sonm-config.js';
+import { AGENT_VERSION } from '../cli/version.js';
+import { ensureEnrolled, sendEligibilityIfDue, type DeliveryInput } from './delivery.js';
+import { UptimeStore } from './store.js';
+
+export interface EnrolResult { ok: boolean; enrolled: boolean; rigId: string | null; master: string | null; error: string | null; conflict: boolean }
+
+export async function enrolAndSend(ctx: CommandContext, check: CheckResult | null, opts: { master?: string; forceEnrol?: boolean } = {}): Promise<EnrolResult> {
+  const s = ctx.settings;
+  if (!s.service) return { ok: false, enrolled: false, rigId: null, master: null, error: 'no service configured (--service URL or SONM_REWARDS_SERVICE)', conflict: false };
+  const store = new UptimeStore(s.stateDir);
+  store.ensure();
+  const identity = loadOrCreateIdentity(s.stateDir);
+  const state = store.state();
+  if (opts.forceEnrol) state.enrolled = null;
+  const master = opts.master ?? readConfiguredMaster(s.sonmConfigDir).master ?? state.enrolled?.master ?? check?.sonm.worker?.master ?? null;
+  const budget = { attemptsLeft: 3, deadline: ctx.now().getTime() + 60_000, made: 0 };
+  const client = new RewardsClient({ baseUrl: s.service, identity, timeoutMs: s.deliveryTimeoutMs, budget, now: () => ctx.now().getTime(), sleep: ctx.sleep });
+  const inp: DeliveryInput = { store, client, identity, service: s.service, agentVersion: AGENT_VERSION, master, check, now: ctx.now, log: (l) => log(ctx, l) };
+  try {
+    const enrolled = await ensureEnrolled(inp, state);
+    if (check) await sendEligibilityIfDue(inp, state, true);
+    store.saveState(state);
+    return { ok: true, enrolled, rigId: identity.rigId, master: state.enrolled?.master ?? master, error: null, conflict: false };
+  } catch (e) {
+    store.saveState(state);
+    const msg = (e as Error).message;
+    return { ok: false, enrolled: false, rigId: identity.rigId, master, error: msg, conflict: msg.startsWith('enrolment refused') };
+  }
+}
+
+export async function sendEligibility(ctx: CommandContext, check: CheckResult): Promise<{ ok: boolean; error: string | null }> {
+  const r = await enrolAndSend(ctx, check);
+  return { ok: r.ok, error: r.error };
+}

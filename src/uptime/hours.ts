@@ -1,0 +1,59 @@
+/**
+ * Hourly bucketing, pure: samples grouped by aligned UTC hour, and the hourly report each
+ * complete hour becomes. rewards-program.md: the GPU count is the minimum over the hour's samples.
+ */
+import type { HourlyReport, ReportGpu } from '../protocol/types.js';
+import { hourOf, reportIdFor } from '../protocol/ids.js';
+import type { Sample } from './sample.js';
+
+export function bucketByHour(samples: Sample[]): Map<string, Sample[]> {
+  const out = new Map<string, Sample[]>();
+  for (const s of samples) {
+    const h = hourOf(Date.parse(s.t));
+    const list = out.get(h);
+    if (list) list.push(s);
+    else out.set(h, [s]);
+  }
+  return out;
+}
+
+export interface ReportMeta { rigId: string; intervalSeconds: number; agentVersion: string; seq: number }
+
+export function buildHourlyReport(hour: string, samples: Sample[], meta: ReportMeta): HourlyReport {
+  const max = 3600 / meta.intervalSeconds;
+  // At most one sample per interval slot counts, so a burst of manual runs cannot inflate an hour.
+  const slots = new Map<number, Sample>();
+  for (const s of samples) {
+    const slot = Math.floor((Date.parse(s.t) - Date.parse(hour)) / (meta.intervalSeconds * 1000));
+    const prev = slots.get(slot);
+    if (!prev || (!prev.connected && s.connected)) slots.set(slot, s);
+  }
+  const counted = [...slots.values()].slice(0, max);
+  const connected = counted.filter((s) => s.connected);
+  const gpus = new Map<string, ReportGpu>();
+  for (const s of counted) for (const g of s.gpus) gpus.set(g.uuid, g);
+  const last = counted[counted.length - 1];
+  return {
+    reportId: reportIdFor(meta.rigId, hour),
+    rigId: meta.rigId,
+    hour,
+    intervalSeconds: meta.intervalSeconds,
+    samples: counted.length,
+    connectedSamples: connected.length,
+    // The minimum over the connected samples: a disconnected sample earns nothing anyway.
+    minQualifyingGpus: Math.min(connected.length ? Math.min(...connected.map((s) => s.qualifying)) : 0, [...gpus.values()].filter((g) => g.qualifying).length),
+    gpus: [...gpus.values()].sort((a, b) => a.uuid.localeCompare(b.uuid)),
+    workerAddress: last?.worker ?? null,
+    sonmVersion: last?.sonmVersion ?? null,
+    agentVersion: meta.agentVersion,
+    seq: meta.seq,
+  };
+}
+
+/** Complete hours with samples that have no report yet, oldest first, within the retention window. */
+export function hoursToBuild(byHour: Map<string, Sample[]>, built: ReadonlySet<string>, nowMs: number, retentionMs: number): string[] {
+  const current = hourOf(nowMs);
+  return [...byHour.keys()]
+    .filter((h) => h < current && !built.has(h) && nowMs - Date.parse(h) <= retentionMs)
+    .sort();
+}

@@ -1,0 +1,75 @@
+/**
+ * Append-only record logs with a checksum per line: "<crc32 hex> <json>\n", appended and fsynced.
+ * A torn last line (a crash mid-write) fails its checksum and is skipped, never fatal; before the
+ * next append the torn tail is cut off, so it can never glue itself to a good record.
+ */
+import { closeSync, existsSync, fstatSync, ftruncateSync, openSync, readFileSync, readSync } from 'node:fs';
+import { crc32 } from 'node:zlib';
+import { appendDurable, writeFileAtomic } from '../lib/atomic.js';
+
+export function encodeRecord(value: unknown): string {
+  const json = JSON.stringify(value);
+  return `${crc32(json).toString(16).padStart(8, '0')} ${json}\n`;
+}
+
+export function decodeLine<T>(line: string): T | null {
+  const sp = line.indexOf(' ');
+  if (sp !== 8) return null;
+  const json = line.slice(9);
+  if (crc32(json).toString(16).padStart(8, '0') !== line.slice(0, 8)) return null;
+  try {
+    return JSON.parse(json) as T;
+  } catch {
+    return null;
+  }
+}
+
+export interface ReadResult<T> { records: T[]; skipped: number }
+
+export function parseRecords<T>(text: string): ReadResult<T> {
+  const records: T[] = [];
+  let skipped = 0;
+  const lines = text.split('\n');
+  const last = lines.pop(); // text after the final newline: a torn write, or ''
+  if (last) skipped++;
+  for (const line of lines) {
+    if (!line) continue;
+    const r = decodeLine<T>(line);
+    if (r === null) skipped++;
+    else records.push(r);
+  }
+  return { records, skipped };
+}
+
+export function readRecords<T>(path: string): ReadResult<T> {
+  if (!existsSync(path)) return { records: [], skipped: 0 };
+  return parseRecords<T>(readFileSync(path, 'utf8'));
+}
+
+/** Cut a torn tail (bytes after the last newline) so the next record starts on a fresh line. */
+export function repairTail(path: string): void {
+  if (!existsSync(path)) return;
+  const fd = openSync(path, 'r+');
+  try {
+    const size = fstatSync(fd).size;
+    if (size === 0) return;
+    const tail = Buffer.alloc(Math.min(size, 1 << 20));
+    readSync(fd, tail, 0, tail.length, size - tail.length);
+    if (tail[tail.length - 1] === 0x0a) return;
+    const nl = tail.lastIndexOf(0x0a);
+    ftruncateSync(fd, nl < 0 ? (size > tail.length ? size - tail.length : 0) : size - tail.length + nl + 1);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export function appendRecords(path: string, values: unknown[]): void {
+  if (values.length === 0) return;
+  repairTail(path);
+  appendDurable(path, values.map(encodeRecord).join(''));
+}
+
+/** Replace a log's content atomically (compaction). */
+export function rewriteRecords(path: string, values: unknown[]): void {
+  writeFileAtomic(path, values.map(encodeRecord).join(''));
+}

@@ -1,0 +1,44 @@
+/** One 5-minute sample, built purely from a probe: connected or not (and why), and the GPUs seen. */
+import type { RigProbe } from '../probe/types.js';
+import type { ReportGpu } from '../protocol/types.js';
+import { knownModel } from '../program/evaluate.js';
+import type { Program } from '../program/definitions.js';
+
+export interface Sample {
+  /** When the sample was taken (ISO 8601). */
+  t: string;
+  connected: boolean;
+  reason: string | null;
+  gpus: ReportGpu[];
+  /** Qualifying GPUs seen in this sample. */
+  qualifying: number;
+  worker: string | null;
+  sonmVersion: string | null;
+}
+
+export function buildSample(probe: RigProbe, programs: Program[]): Sample {
+  const models = new Map<string, string>();
+  for (const p of programs) for (const m of p.requirements.gpuModels) for (const id of m.pciDeviceIds) models.set(id, m.model);
+  const gpus: ReportGpu[] = probe.nvidia.ok
+    ? probe.nvidia.value.gpus.filter((g) => g.uuid).map((g) => ({
+        uuid: g.uuid!,
+        pciDeviceId: g.pciDeviceId,
+        model: (g.pciDeviceId && models.get(g.pciDeviceId)) ?? knownModel(g.pciDeviceId),
+        qualifying: g.pciDeviceId !== null && models.has(g.pciDeviceId),
+      }))
+    : [];
+  const w = probe.worker.ok ? probe.worker.value : null;
+  const connected = w?.connected ?? false;
+  let reason: string | null = connected ? null : (w ? w.notConnectedReason : `worker probe failed: ${(probe.worker as { error: string }).error}`) ?? 'not connected';
+  // Connected, but the GPUs cannot be seen: the sample counts, with 0 qualifying GPUs.
+  if (connected && !probe.nvidia.ok) reason = `GPUs not readable: ${probe.nvidia.error}`;
+  return {
+    t: probe.probedAt,
+    connected,
+    reason,
+    gpus,
+    qualifying: gpus.filter((g) => g.qualifying).length,
+    worker: w?.status?.ethAddr ?? null,
+    sonmVersion: w?.status?.version ?? (probe.sonmVersions.ok ? probe.sonmVersions.value.lowest : null),
+  };
+}

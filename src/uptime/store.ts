@@ -1,0 +1,136 @@
+/**
+ * The agent's durable record in the state directory:
+ *   samples/YYYY-MM-DD.log  one checksummed record per 5-minute sample (UTC day segments)
+ *   reports.log             every hourly report built, immutable once written (resends reuse it)
+ *   results.log             the service's answer for each report, and local expiries
+ *   state.json              small bookkeeping (enrolment, last delivery, clock offset), rewritten atomically
+ * Logs are the source of truth: what was built and delivered is derived from them, never from
+ * state.json, so a crash between two writes cannot make the agent forget or double anything.
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { HourlyReport, ReportStatus, Credited } from '../protocol/types.js';
+import { writeFileAtomic } from '../lib/atomic.js';
+import { appendRecords, readRecords } from './journal.js';
+import type { Sample } from './sample.js';
+
+export type ResultStatus = ReportStatus | 'expired';
+
+export interface ResultRecord {
+  reportId: string;
+  hour: string;
+  status: ResultStatus;
+  reason?: string;
+  credited?: Credited;
+  at: string;
+}
+
+export interface AgentState {
+  enrolled: { service: string; rigId: string; master: string; at: string } | null;
+  lastDeliveryAt: string | null;
+  lastAttemptAt: string | null;
+  lastError: string | null;
+  /** Service clock minus ours, in ms, when the service reported a skew. */
+  clockOffsetMs: number | null;
+  eligibility: { key: string; sentAt: string } | null;
+  /** No delivery before this time (the service's Retry-After). */
+  retryAt: string | null;
+  /** Reports per batch; halved when the service refuses a batch as a whole. */
+  batchSize: number;
+  lost: { droppedSamples: number; droppedReports: number };
+  lastCompaction: string | null;
+}
+
+export const EMPTY_STATE: AgentState = {
+  enrolled: null, lastDeliveryAt: null, lastAttemptAt: null, lastError: null, clockOffsetMs: null,
+  eligibility: null, retryAt: null, batchSize: 500, lost: { droppedSamples: 0, droppedReports: 0 }, lastCompaction: null,
+};
+
+export const FINAL: ReadonlySet<ResultStatus> = new Set(['accepted', 'duplicate', 'rejected', 'expired']);
+
+export class UptimeStore {
+  readonly samplesDir: string;
+  readonly reportsPath: string;
+  readonly resultsPath: string;
+  readonly statePath: string;
+
+  constructor(readonly dir: string) {
+    this.samplesDir = join(dir, 'samples');
+    this.reportsPath = join(dir, 'reports.log');
+    this.resultsPath = join(dir, 'results.log');
+    this.statePath = join(dir, 'state.json');
+  }
+
+  ensure(): void {
+    mkdirSync(this.samplesDir, { recursive: true, mode: 0o750 });
+  }
+
+  dayFile(day: string): string {
+    return join(this.samplesDir, `${day}.log`);
+  }
+
+  appendSample(s: Sample): void {
+    this.ensure();
+    appendRecords(this.dayFile(s.t.slice(0, 10)), [s]);
+  }
+
+  /** Day segments present, oldest first ("2019-05-01"). */
+  days(): string[] {
+    if (!existsSync(this.samplesDir)) return [];
+    return readdirSync(this.samplesDir).filter((f) => /^\d{4}-\d\d-\d\d\.log$/.test(f)).map((f) => f.slice(0, 10)).sort();
+  }
+
+  /** Samples of the days from `fromDay` (inclusive), plus how many torn or corrupt records were skipped. */
+  readSamples(fromDay = '0000-00-00'): { samples: Sample[]; skipped: number } {
+    const samples: Sample[] = [];
+    let skipped = 0;
+    for (const d of this.days().filter((x) => x >= fromDay)) {
+      const r = readRecords<Sample>(this.dayFile(d));
+      samples.push(...r.records);
+      skipped += r.skipped;
+    }
+    return { samples, skipped };
+  }
+
+  reports(): HourlyReport[] {
+    return readRecords<HourlyReport>(this.reportsPath).records;
+  }
+
+  appendReports(rs: HourlyReport[]): void {
+    appendRecords(this.reportsPath, rs);
+  }
+
+  results(): ResultRecord[] {
+    return readRecords<ResultRecord>(this.resultsPath).records;
+  }
+
+  appendResults(rs: ResultRecord[]): void {
+    appendRecords(this.resultsPath, rs);
+  }
+
+  /** The final result per report id (the first final one wins; a later one cannot undo it). */
+  finalResults(results = this.results()): Map<string, ResultRecord> {
+    const out = new Map<string, ResultRecord>();
+    for (const r of results) if (FINAL.has(r.status) && !out.has(r.reportId)) out.set(r.reportId, r);
+    return out;
+  }
+
+  state(): AgentState {
+    try {
+      return { ...EMPTY_STATE, ...(JSON.parse(readFileSync(this.statePath, 'utf8')) as Partial<AgentState>) };
+    } catch {
+      return { ...EMPTY_STATE };
+    }
+  }
+
+  saveState(s: AgentState): void {
+    writeFileAtomic(this.statePath, `${JSON.stringify(s, null, 2)}\n`);
+  }
+
+  sizeBytes(): number {
+    let total = 0;
+    for (const p of [this.reportsPath, this.resultsPath, this.statePath]) if (existsSync(p)) total += statSync(p).size;
+    for (const d of this.days()) total += statSync(this.dayFile(d)).size;
+    return total;
+  }
+}

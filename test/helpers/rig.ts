@@ -1,0 +1,136 @@
+/**
+ * A simulated rig for end-to-end tests: a sysroot with /proc and /sys files shaped like a real
+ * machine's, fake SONM/NVIDIA tools first on PATH, and a runner for the built binary.
+ */
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { spawn } from 'node:child_process';
+import { FakeTools, type FakeCase } from './fake-tools.js';
+
+export const ROOT = resolve(import.meta.dirname, '..', '..');
+export const FIXTURES = join(ROOT, 'test', 'fixtures');
+export const fixture = (p: string): string => readFileSync(join(FIXTURES, p), 'utf8');
+
+export interface RigSpec {
+  cores?: number;
+  /** cpufreq max in MHz; null: no cpufreq (a VM). */
+  maxMHz?: number | null;
+  modelName?: string;
+  memTotalKb?: number;
+  diskBytes?: number;
+  iface?: string;
+  wireless?: boolean;
+  linkMbps?: number | null;
+  nvidia?: FakeCase | FakeCase[];
+  dpkg?: FakeCase | FakeCase[];
+  sonmcli?: FakeCase[];
+  systemctl?: FakeCase[];
+  service?: FakeCase[];
+  sudoOk?: boolean;
+}
+
+export const HEALTHY_SONMCLI: FakeCase[] = [
+  { match: '*worker status*', stdout: fixture('sonmcli/worker-status-connected.json') },
+  { match: '*worker ask-plan list*', stdout: fixture('sonmcli/askplans-spot.json') },
+  { match: '*deal status 84117*', stdout: fixture('sonmcli/deal-spot.json') },
+  { match: '*version*', stdout: fixture('sonmcli/version.json') },
+];
+
+export function tempDir(prefix = 'sr-'): string {
+  const base = join(ROOT, '.tmp');
+  mkdirSync(base, { recursive: true });
+  return mkdtempSync(join(base, prefix));
+}
+
+function put(root: string, path: string, content: string): void {
+  const p = join(root, path);
+  mkdirSync(dirname(p), { recursive: true });
+  writeFileSync(p, content);
+}
+
+export function writeSysroot(root: string, spec: RigSpec): void {
+  const cores = spec.cores ?? 4;
+  const model = spec.modelName ?? 'Intel(R) Core(TM) i5-7400 CPU';
+  const blocks = Array.from({ length: cores }, (_, i) => `processor\t: ${i}\nvendor_id\t: GenuineIntel\nmodel name\t: ${model}\ncpu MHz\t\t: 800.000\nphysical id\t: 0\ncore id\t\t: ${i}\ncpu cores\t: ${cores}\n`);
+  put(root, 'proc/cpuinfo', `${blocks.join('\n')}\n`);
+  if (spec.maxMHz !== null) put(root, 'sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq', `${(spec.maxMHz ?? 3500) * 1000}\n`);
+  put(root, 'proc/meminfo', `MemTotal:       ${spec.memTotalKb ?? 16_300_000} kB\nMemFree:         1000000 kB\n`);
+  const iface = spec.iface ?? 'enp3s0';
+  put(root, 'proc/net/route', `Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n${iface}\t00000000\t0101A8C0\t0003\t0\t0\t100\t00000000\t0\t0\t0\n${iface}\t0001A8C0\t00000000\t0001\t0\t0\t100\t00FFFFFF\t0\t0\t0\n`);
+  put(root, 'proc/self/mountinfo', '22 1 8:2 / / rw,relatime shared:1 - ext4 /dev/sda2 rw\n23 22 0:21 / /sys rw - sysfs sysfs rw\n');
+  const disk = 'sys/devices/pci0000:00/0000:00:17.0/ata1/host0/target0:0:0/0:0:0:0/block/sda';
+  put(root, `${disk}/size`, `${Math.round((spec.diskBytes ?? 120_034_123_776) / 512)}\n`);
+  put(root, `${disk}/device/model`, 'KINGSTON SA400S3\n');
+  put(root, `${disk}/sda2/partition`, '2\n');
+  put(root, `${disk}/sda2/size`, '1000\n');
+  mkdirSync(join(root, 'sys/dev/block'), { recursive: true });
+  symlinkSync(`../../devices/pci0000:00/0000:00:17.0/ata1/host0/target0:0:0/0:0:0:0/block/sda/sda2`, join(root, 'sys/dev/block/8:2'));
+  const net = `sys/class/net/${iface}`;
+  put(root, `${net}/type`, '1\n');
+  put(root, `${net}/speed`, spec.linkMbps === null ? '-1\n' : `${spec.linkMbps ?? 1000}\n`);
+  mkdirSync(join(root, net, 'device'), { recursive: true });
+  if (spec.wireless) mkdirSync(join(root, net, 'wireless'), { recursive: true });
+}
+
+export interface Rig {
+  dir: string;
+  sysroot: string;
+  stateDir: string;
+  tools: FakeTools;
+  env: Record<string, string>;
+}
+
+export function makeRig(spec: RigSpec = {}): Rig {
+  const dir = tempDir('rig-');
+  const sysroot = join(dir, 'root');
+  writeSysroot(sysroot, spec);
+  const tools = new FakeTools(join(dir, 'tools'));
+  tools.tool('nvidia-smi', spec.nvidia ?? { stdout: fixture('nvidia-smi/six-2080ti.csv') });
+  tools.tool('dpkg-query', spec.dpkg ?? { stdout: fixture('dpkg/all-0.4.25.txt') });
+  tools.tool('sonmcli', spec.sonmcli ?? HEALTHY_SONMCLI);
+  tools.tool('systemctl', spec.systemctl ?? [{ match: 'is-active*', stdout: 'active\n' }, { stdout: '' }]);
+  tools.tool('service', spec.service ?? [{ stdout: '' }]);
+  tools.tool('dmidecode', { exit: 1, stderr: 'dmidecode: not available in tests\n' });
+  tools.tool('lscpu', { exit: 1 });
+  tools.sudo({ nonInteractiveOk: spec.sudoOk ?? true });
+  const stateDir = join(dir, 'state');
+  return {
+    dir,
+    sysroot,
+    stateDir,
+    tools,
+    env: {
+      PATH: tools.path(),
+      HOME: dir,
+      SUDO_USER: 'rig',
+      SONM_REWARDS_SYSROOT: sysroot,
+      SONM_REWARDS_STATE_DIR: stateDir,
+      SONM_REWARDS_CONFIG: join(dir, 'config.json'),
+      SONM_REWARDS_SONM_CONFIG_DIR: join(dir, 'etc-sonm'),
+    },
+  };
+}
+
+export interface CliResult { code: number | null; stdout: string; stderr: string; ms: number }
+
+export function runBin(bin: 'sonm-rewards' | 'sonm-rewards-service', args: string[], opts: { env?: Record<string, string>; timeoutMs?: number; cwd?: string; uid?: number; gid?: number; prefix?: string[] } = {}): Promise<CliResult> {
+  const started = Date.now();
+  const script = join(ROOT, 'bin', `${bin}.js`);
+  const argv = [...(opts.prefix ?? []), process.execPath, script, ...args];
+  return new Promise((resolvePromise) => {
+    const child = spawn(argv[0]!, argv.slice(1), { env: { ...opts.env }, cwd: opts.cwd ?? ROOT, stdio: ['ignore', 'pipe', 'pipe'], uid: opts.uid, gid: opts.gid });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 30_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolvePromise({ code, stdout, stderr, ms: Date.now() - started });
+    });
+  });
+}
+
+export function runCli(rig: Rig | null, args: string[], opts: { env?: Record<string, string>; timeoutMs?: number; uid?: number; gid?: number; prefix?: string[] } = {}): Promise<CliResult> {
+  return runBin('sonm-rewards', args, { ...opts, env: { ...(rig?.env ?? { PATH: process.env.PATH ?? '' }), ...opts.env } });
+}
