@@ -93,6 +93,8 @@ export function creditReport(r: HourlyReport, programs: Program[], facts: Credit
   const flagged = new Set<string>();
   const claimed = new Set<string>();
   let anyConnected = false;
+  // minQualifyingGpus bounds the hour as a whole, however many programs share its GPUs.
+  let unpaid = r.minQualifyingGpus;
   for (const p of programs) {
     const connected = r.connectedSamples >= requiredSamples(p.reward.minConnectedShare, r.intervalSeconds);
     anyConnected ||= connected;
@@ -104,13 +106,14 @@ export function creditReport(r: HourlyReport, programs: Program[], facts: Credit
     const free = qualifying.filter((g) => !facts.claimedElsewhere.has(g.uuid) && !claimed.has(g.uuid));
     for (const g of qualifying) if (facts.claimedElsewhere.has(g.uuid)) flagged.add(g.uuid);
     if (!connected) { perProgram.push({ ...base, reason: 'not-connected' }); continue; }
-    const gpus = Math.min(r.minQualifyingGpus, free.length, p.requirements.maxGpus);
+    const gpus = Math.min(unpaid, free.length, p.requirements.maxGpus);
     if (gpus < p.requirements.minGpus || gpus === 0) { perProgram.push({ ...base, reason: 'no-qualifying-gpus' }); continue; }
     if (facts.eligibility?.get(p.id) === false) { perProgram.push({ ...base, reason: 'not-eligible' }); continue; }
     const member = facts.memberOf.has(p.id);
     const beforeSuspension = p.admissionSuspendedAt !== null && hourStart.getTime() < Date.parse(p.admissionSuspendedAt);
     if (!member && p.admission === 'suspended' && !beforeSuspension) { perProgram.push({ ...base, reason: 'admission-suspended' }); continue; }
     for (const g of free.slice(0, gpus)) claimed.add(g.uuid);
+    unpaid -= gpus;
     perProgram.push({ ...base, gpus, usd: money((p.reward.usdPerGpuDay / 24) * gpus), reason: null, joins: !member });
   }
   const paid = perProgram.filter((c) => c.usd > 0);

@@ -1,0 +1,116 @@
+/**
+ * The real reference service for tests: the built binary on a free loopback port with its own
+ * SQLite file, and a test rig that signs requests with the project's own signing code.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { ROOT } from './rig.js';
+import { httpRequest, type HttpResponse } from '../../src/lib/http.js';
+import { signRequest } from '../../src/protocol/signing.js';
+import { rawPublicKey, reportIdFor, rigIdFromPublicKey } from '../../src/protocol/ids.js';
+import type { HourlyReport } from '../../src/protocol/types.js';
+
+export interface RunningService {
+  url: string;
+  proc: ChildProcess;
+  dbPath: string;
+  stderr: () => string;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export async function startService(dir: string, opts: { programs?: Record<string, unknown>[]; demand?: Record<string, number>; platform?: Record<string, unknown>; dbPath?: string; extraArgs?: string[]; prefix?: string[] } = {}): Promise<RunningService> {
+  const dbPath = opts.dbPath ?? join(dir, 'rewards.db');
+  const args = ['--listen', '127.0.0.1:0', '--db', dbPath, '--log-level', 'warn', ...(opts.extraArgs ?? [])];
+  if (opts.programs) {
+    const p = join(dir, `programs-${Date.now()}-${Math.random().toString(36).slice(2)}.json`);
+    writeFileSync(p, JSON.stringify({ programs: opts.programs }));
+    args.push('--programs', p);
+  }
+  if (opts.demand) {
+    const p = join(dir, 'demand.json');
+    writeFileSync(p, JSON.stringify(opts.demand));
+    args.push('--demand', p);
+  }
+  if (opts.platform) {
+    const p = join(dir, 'platform.json');
+    writeFileSync(p, JSON.stringify(opts.platform));
+    args.push('--platform', p);
+  }
+  const argv = [...(opts.prefix ?? []), process.execPath, join(ROOT, 'bin', 'sonm-rewards-service.js'), ...args];
+  const proc = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '' } });
+  let err = '';
+  proc.stderr!.on('data', (d) => { err += d; });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`service did not start: ${err}`)), 20_000);
+    proc.stdout!.on('data', (d) => {
+      out += d;
+      const nl = out.indexOf('\n');
+      if (nl >= 0) { clearTimeout(timer); resolve(out.slice(0, nl).trim()); }
+    });
+    proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`service exited ${code}: ${err}`)); });
+  });
+  return {
+    url,
+    proc,
+    dbPath,
+    stderr: () => err,
+    stop(signal = 'SIGTERM') {
+      return new Promise((resolve) => {
+        if (proc.exitCode !== null || proc.signalCode !== null) { resolve(proc.exitCode); return; }
+        proc.once('exit', (code) => resolve(code));
+        proc.kill(signal);
+      });
+    },
+  };
+}
+
+/** A rig identity living only in the test, signing with the project's RFC 9421 code. */
+export class TestRig {
+  readonly privateKey: KeyObject;
+  readonly publicKey: string;
+  readonly rigId: string;
+  seq = 0;
+  constructor(readonly url: string) {
+    const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+    this.privateKey = privateKey;
+    this.publicKey = rawPublicKey(publicKey);
+    this.rigId = rigIdFromPublicKey(this.publicKey);
+  }
+
+  async send(method: 'GET' | 'POST', path: string, body?: unknown, tweak: { created?: number; keyid?: string; key?: KeyObject; rawBody?: string; headers?: Record<string, string>; signUrl?: string; signMethod?: string; unsigned?: boolean } = {}): Promise<HttpResponse & { json: any }> {
+    const text = tweak.rawBody ?? (body === undefined ? undefined : JSON.stringify(body));
+    const signed = tweak.unsigned ? {} : signRequest({ method: tweak.signMethod ?? method, url: tweak.signUrl ?? `${this.url}${path}`, body: text, privateKey: tweak.key ?? this.privateKey, keyid: tweak.keyid ?? this.rigId, created: tweak.created });
+    const headers: Record<string, string> = { 'content-type': 'application/json', ...signed, ...tweak.headers };
+    if (text === undefined) delete headers['content-type'];
+    const res = await httpRequest(`${this.url}${path}`, { method, headers, body: text, timeoutMs: 10_000 });
+    let json: any = null;
+    try { json = JSON.parse(res.body); } catch { json = null; }
+    return { ...res, json };
+  }
+
+  enroll(master = '0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed') {
+    return this.send('POST', '/v1/rigs', { publicKey: this.publicKey, masterAddress: master, workerAddress: null, agentVersion: 'test', hardware: {} });
+  }
+
+  report(hour: string, over: Partial<HourlyReport> = {}): HourlyReport {
+    return {
+      reportId: reportIdFor(this.rigId, hour), rigId: this.rigId, hour, intervalSeconds: 300, samples: 12, connectedSamples: 12, minQualifyingGpus: 2,
+      gpus: [0, 1].map((i) => ({ uuid: `GPU-${this.rigId}-${i}`, pciDeviceId: '1b06', model: 'GTX 1080 Ti', qualifying: true })),
+      workerAddress: null, sonmVersion: '0.4.25', agentVersion: 'test', seq: ++this.seq, ...over,
+    };
+  }
+}
+
+/** The start of the UTC hour `n` hours before now. */
+export function hoursAgo(n: number, now = Date.now()): string {
+  return `${new Date(Math.floor(now / 3_600_000) * 3_600_000 - n * 3_600_000).toISOString().slice(0, 13)}:00:00Z`;
+}
+
+export async function metric(url: string, name: string): Promise<number> {
+  const r = await httpRequest(`${url}/metrics`, { timeoutMs: 5000 });
+  const m = new RegExp(`^${name.replace(/[{}"]/g, (c) => `\\${c}`)} (\\S+)$`, 'm').exec(r.body);
+  return m ? Number(m[1]) : NaN;
+}
