@@ -24,6 +24,8 @@ export interface Settings {
   tickDeadlineMs: number;
   /** Request attempts one tick may make in all. */
   tickAttempts: number;
+  /** Size cap of the state directory, in bytes (default 50 MB). */
+  maxStateBytes: number;
   deadlines: ProbeDeadlines;
 }
 
@@ -38,7 +40,7 @@ export interface GlobalFlags {
   textfileDir?: string;
 }
 
-const CONFIG_KEYS = ['service', 'stateDir', 'sonmConfigDir', 'interval', 'textfileDir', 'rigUser', 'deliveryTimeoutMs', 'tickDeadlineMs', 'tickAttempts', 'nvidiaTimeoutMs', 'sonmcliTimeoutMs'] as const;
+const CONFIG_KEYS = ['service', 'stateDir', 'sonmConfigDir', 'interval', 'textfileDir', 'rigUser', 'deliveryTimeoutMs', 'tickDeadlineMs', 'tickAttempts', 'maxStateBytes', 'nvidiaTimeoutMs', 'sonmcliTimeoutMs'] as const;
 type ConfigKey = (typeof CONFIG_KEYS)[number];
 
 function envName(key: string): string {
@@ -118,6 +120,7 @@ export function resolveSettings(flags: GlobalFlags, env: NodeJS.ProcessEnv, isRo
     deliveryTimeoutMs: positive('deliveryTimeoutMs', 15_000),
     tickDeadlineMs: positive('tickDeadlineMs', 90_000),
     tickAttempts: positive('tickAttempts', 4),
+    maxStateBytes: positive('maxStateBytes', 50 * 1024 * 1024),
     deadlines: {
       ...DEFAULT_DEADLINES,
       nvidiaMs: positive('nvidiaTimeoutMs', DEFAULT_DEADLINES.nvidiaMs),

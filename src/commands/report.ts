@@ -16,7 +16,7 @@ import { buildSample, type Sample } from '../uptime/sample.js';
 import { UptimeStore } from '../uptime/store.js';
 import { buildHourlyReport, bucketByHour, hoursToBuild } from '../uptime/hours.js';
 import { deliver, pendingReports, RETENTION_MS } from '../uptime/delivery.js';
-import { compact, enforceSizeCap, expireStale, DEFAULT_MAX_STATE_BYTES } from '../uptime/retention.js';
+import { compact, enforceSizeCap, expireStale } from '../uptime/retention.js';
 import { writeMetrics } from '../uptime/metrics.js';
 import { loadOrCreateIdentity } from '../protocol/identity.js';
 import { RewardsClient } from '../protocol/client.js';
@@ -70,7 +70,11 @@ export async function runTick(ctx: CommandContext, deps: TickDeps = {}): Promise
       const reports = store.reports();
       seq = reports.reduce((m, r) => Math.max(m, r.seq), 0);
       const builtHours = new Set(reports.map((r) => r.hour));
-      const since = new Date(now.getTime() - RETENTION_MS).toISOString().slice(0, 10);
+      // Hours are built in order as they complete, so only samples from the newest built hour's day
+      // on can belong to an unbuilt hour: a tick reads a day or two, not 30 days.
+      const newestBuilt = reports.reduce((m, r) => (r.hour > m ? r.hour : m), '');
+      const retentionDay = new Date(now.getTime() - RETENTION_MS).toISOString().slice(0, 10);
+      const since = newestBuilt.slice(0, 10) > retentionDay ? newestBuilt.slice(0, 10) : retentionDay;
       const byHour = bucketByHour(store.readSamples(since).samples);
       const identity = loadOrCreateIdentity(s.stateDir);
       const fresh = hoursToBuild(byHour, builtHours, now.getTime(), RETENTION_MS).map((h) => buildHourlyReport(h, byHour.get(h)!, { rigId: identity.rigId, intervalSeconds: s.intervalSeconds, agentVersion: AGENT_VERSION, seq: ++seq }));
@@ -79,7 +83,7 @@ export async function runTick(ctx: CommandContext, deps: TickDeps = {}): Promise
       expireStale(store, now.getTime());
       if (!store.state().lastCompaction || now.getTime() - Date.parse(store.state().lastCompaction!) > 86_400_000) {
         compact(store, now.getTime());
-        const capped = enforceSizeCap(store, DEFAULT_MAX_STATE_BYTES);
+        const capped = enforceSizeCap(store, s.maxStateBytes);
         const st = store.state();
         st.lastCompaction = now.toISOString();
         st.lost.droppedSamples += capped.droppedSamples;

@@ -9,7 +9,6 @@ import { RETENTION_MS } from './delivery.js';
 import type { ResultRecord, UptimeStore } from './store.js';
 
 export const COMPACT_AFTER_MS = 35 * 86_400_000;
-export const DEFAULT_MAX_STATE_BYTES = 50 * 1024 * 1024;
 
 export interface RetentionOutcome { expired: number; compactedDays: number; droppedDays: number }
 

@@ -20,7 +20,7 @@ export interface RunningService {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export async function startService(dir: string, opts: { programs?: Record<string, unknown>[]; demand?: Record<string, number>; platform?: Record<string, unknown>; dbPath?: string; extraArgs?: string[]; prefix?: string[] } = {}): Promise<RunningService> {
+export async function startService(dir: string, opts: { programs?: Record<string, unknown>[]; demand?: Record<string, number>; platform?: Record<string, unknown>; dbPath?: string; extraArgs?: string[]; prefix?: string[]; env?: Record<string, string> } = {}): Promise<RunningService> {
   const dbPath = opts.dbPath ?? join(dir, 'rewards.db');
   const args = ['--listen', '127.0.0.1:0', '--db', dbPath, '--log-level', 'warn', ...(opts.extraArgs ?? [])];
   if (opts.programs) {
@@ -39,7 +39,7 @@ export async function startService(dir: string, opts: { programs?: Record<string
     args.push('--platform', p);
   }
   const argv = [...(opts.prefix ?? []), process.execPath, join(ROOT, 'bin', 'sonm-rewards-service.js'), ...args];
-  const proc = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '' } });
+  const proc = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '', ...opts.env } });
   let err = '';
   proc.stderr!.on('data', (d) => { err += d; });
   const url = await new Promise<string>((resolve, reject) => {

@@ -1,0 +1,272 @@
+/**
+ * The report tick in process, with an injected clock, against the real service code on loopback
+ * (optionally behind a fault-injecting proxy): delivery exactly once, long outages, every
+ * failure mode of the service, eligibility updates and retention.
+ */
+import { describe, expect, it } from 'vitest';
+import { createServer, type Socket } from 'node:net';
+import { readdirSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { tempDir } from '../helpers/rig.js';
+import { FaultProxy, healthyProbe, SimClock, simContext, startInProcessService, type Fault } from '../helpers/sim.js';
+import { runTick } from '../../src/commands/report.js';
+import { UptimeStore } from '../../src/uptime/store.js';
+import { summarize } from '../../src/uptime/summary.js';
+
+const T0 = Date.parse('2026-06-01T10:00:20Z');
+const FIVE_MIN = 300_000;
+
+async function tick(clock: SimClock, dir: string, service: string | null, probe = healthyProbe, over = {}) {
+  const captured = { stdout: '', stderr: '' };
+  const ctx = simContext(clock, dir, { service, deliveryTimeoutMs: 500, ...over }, captured);
+  const o = await runTick(ctx, { probe: async () => probe(clock), random: () => 0.5 });
+  return { ...o, ...captured };
+}
+
+describe('delivery', () => {
+  it('twelve ticks across one hour make exactly one report with 12 samples, delivered once and credited', async () => {
+    const dir = tempDir('sim-');
+    const clock = new SimClock(T0);
+    const svc = await startInProcessService(dir, clock);
+    try {
+      for (let i = 0; i < 12; i++) {
+        const o = await tick(clock, dir, svc.url);
+        expect(o.built).toBe(0);
+        clock.advance(FIVE_MIN);
+      }
+      const o = await tick(clock, dir, svc.url); // 11:00:20: hour 10 is complete
+      expect(o).toMatchObject({ built: 1, delivered: 1, pending: 0, deferred: null });
+      const store = new UptimeStore(dir);
+      const reports = store.reports();
+      expect(reports).toHaveLength(1);
+      expect(reports[0]).toMatchObject({ hour: '2026-06-01T10:00:00Z', samples: 12, connectedSamples: 12, minQualifyingGpus: 6, seq: 1 });
+      expect(store.results()).toEqual([expect.objectContaining({ status: 'accepted', credited: { connected: true, gpus: 6, usd: 0.5 } })]);
+      clock.advance(FIVE_MIN);
+      const again = await tick(clock, dir, svc.url);
+      expect(again).toMatchObject({ built: 0, delivered: 0, pending: 0 });
+      expect(svc.store.counts().reports).toBe(1);
+      expect(svc.store.ledger(reports[0]!.rigId, '2026-06-01T00:00:00Z', '2026-06-02T00:00:00Z')).toHaveLength(1);
+    } finally {
+      await svc.close();
+    }
+  });
+
+  it('the service down for 7 days: bounded attempts per tick, then every hour delivered within 2 ticks', async () => {
+    const dir = tempDir('sim-');
+    const clock = new SimClock(T0);
+    // "Down": something that accepts connections and resets them at once, counting them.
+    let connections = 0;
+    const sockets = new Set<Socket>();
+    const dead = createServer((s) => { connections++; sockets.add(s); s.destroy(); });
+    await new Promise<void>((r) => dead.listen(0, '127.0.0.1', () => r()));
+    const port = (dead.address() as { port: number }).port;
+    const url = `http://127.0.0.1:${port}`;
+    let maxPerTick = 0;
+    const ticks = 7 * 288;
+    for (let i = 0; i < ticks; i++) {
+      clock.t = T0 + i * FIVE_MIN; // the timer fires on schedule, however long the last tick waited
+      const before = connections;
+      const o = await tick(clock, dir, url);
+      maxPerTick = Math.max(maxPerTick, connections - before);
+      expect(o.attempts).toBeLessThanOrEqual(4);
+      if (i === ticks - 1) expect(o.deferred).toMatch(/cannot reach|broke|cut|no attempts|time is up/);
+    }
+    clock.t = T0 + ticks * FIVE_MIN;
+    expect(maxPerTick).toBeLessThanOrEqual(4);
+    expect(maxPerTick).toBeGreaterThan(0);
+    await new Promise<void>((r) => dead.close(() => r()));
+    const svc = await startInProcessService(dir, clock, { port });
+    try {
+      const store = new UptimeStore(dir);
+      // Every complete hour with samples is built (backoff waits move the simulated clock, so count them).
+      const { bucketByHour } = await import('../../src/uptime/hours.js');
+      const { hourOf } = await import('../../src/protocol/ids.js');
+      const complete = [...bucketByHour(store.readSamples().samples).keys()].filter((h) => h < hourOf(T0 + (ticks - 1) * FIVE_MIN)); // as of the last tick
+      expect(store.reports().map((r) => r.hour)).toEqual(complete);
+      expect(complete.length).toBeGreaterThanOrEqual(7 * 24 - 1);
+      let delivered = 0;
+      for (let i = 0; i < 2; i++) {
+        clock.t = T0 + (ticks + i) * FIVE_MIN;
+        const o = await tick(clock, dir, svc.url);
+        delivered += o.delivered;
+      }
+      expect(new UptimeStore(dir).finalResults().size).toBe(new UptimeStore(dir).reports().length);
+      expect(delivered).toBe(new UptimeStore(dir).reports().length);
+      expect(svc.store.counts().reports).toBe(new UptimeStore(dir).reports().length);
+    } finally {
+      await svc.close();
+    }
+  }, 240_000);
+});
+
+describe('service faults', () => {
+  async function setup(decide: (req: { method: string; url: string; body: string }) => Fault) {
+    const dir = tempDir('sim-');
+    const clock = new SimClock(T0);
+    const svc = await startInProcessService(dir, clock);
+    const proxy = new FaultProxy(() => svc.url, decide);
+    await proxy.listen();
+    // An hour of samples, then the tick that delivers it.
+    for (let i = 0; i < 12; i++) { await tick(clock, dir, null); clock.advance(FIVE_MIN); }
+    return { dir, clock, svc, proxy, close: async () => { await proxy.close(); await svc.close(); } };
+  }
+  const reportsOnly = (f: (n: number) => Fault) => {
+    let n = 0;
+    return (req: { url: string }) => (req.url === '/v1/reports' ? f(n++) : 'pass');
+  };
+
+  it('500 is retried with backoff within the tick, then delivered', async () => {
+    const s = await setup(reportsOnly((n) => (n < 2 ? { status: 500 } : 'pass')));
+    try {
+      const t = s.clock.t;
+      // Enrolment and eligibility take two attempts of this first tick's budget.
+      const o = await tick(s.clock, s.dir, s.proxy.url, healthyProbe, { tickAttempts: 5 });
+      expect(o).toMatchObject({ delivered: 1, deferred: null });
+      expect(s.proxy.requests.filter((r) => r.url === '/v1/reports')).toHaveLength(3);
+      expect(s.clock.t - t).toBeGreaterThan(0); // it waited (full jitter at 0.5: 0.5 s, then 1 s)
+    } finally { await s.close(); }
+  });
+
+  it('a reset connection is retried', async () => {
+    const s = await setup(reportsOnly((n) => (n < 1 ? 'reset' : 'pass')));
+    try {
+      expect(await tick(s.clock, s.dir, s.proxy.url)).toMatchObject({ delivered: 1, deferred: null });
+    } finally { await s.close(); }
+  });
+
+  it('a service that hangs is abandoned at the request deadline; the hours wait on disk', async () => {
+    const s = await setup(reportsOnly(() => 'hang'));
+    try {
+      const started = Date.now();
+      const o = await tick(s.clock, s.dir, s.proxy.url, healthyProbe, { deliveryTimeoutMs: 300 });
+      expect(Date.now() - started).toBeLessThan(10_000);
+      expect(o.delivered).toBe(0);
+      expect(o.pending).toBe(1);
+      expect(o.deferred).toMatch(/did not answer/);
+      expect(o.stderr).toMatch(/delivery deferred \(1 hour pending, kept on disk\)/);
+    } finally { await s.close(); }
+  });
+
+  it('429 with a short Retry-After is waited out; a long one defers to a later tick and is honoured', async () => {
+    const s = await setup(reportsOnly((n) => (n === 0 ? { status: 429, headers: { 'retry-after': '20' } } : n === 1 ? { status: 429, headers: { 'retry-after': '3600' } } : 'pass')));
+    try {
+      const t = s.clock.t;
+      const o = await tick(s.clock, s.dir, s.proxy.url);
+      expect(s.clock.t - t).toBeGreaterThanOrEqual(20_000);
+      expect(o.deferred).toBeTruthy();
+      expect(new UptimeStore(s.dir).state().retryAt).toBeTruthy();
+      const seen = s.proxy.requests.length;
+      s.clock.advance(FIVE_MIN);
+      const waiting = await tick(s.clock, s.dir, s.proxy.url);
+      expect(s.proxy.requests.length).toBe(seen); // nothing sent before Retry-After
+      expect(waiting.deferred).toMatch(/asked us to wait/);
+      s.clock.advance(3600_000);
+      expect(await tick(s.clock, s.dir, s.proxy.url)).toMatchObject({ deferred: null, pending: 0 });
+    } finally { await s.close(); }
+  });
+
+  it('401 for clock skew: the offset is recorded and shown, and nothing is lost', async () => {
+    const dir = tempDir('sim-');
+    const clock = new SimClock(T0);
+    const svc = await startInProcessService(dir, clock, { skewMs: 10 * 60_000 });
+    try {
+      for (let i = 0; i < 13; i++) { await tick(clock, dir, null); clock.advance(FIVE_MIN); }
+      const o = await tick(clock, dir, svc.url);
+      expect(o.deferred).toMatch(/clock is off by about 600 s/);
+      const st = new UptimeStore(dir).state();
+      expect(Math.round(st.clockOffsetMs! / 1000)).toBe(600);
+      const store = new UptimeStore(dir);
+      const sum = summarize({ samples: store.readSamples().samples, reports: store.reports(), results: store.results(), state: store.state(), now: clock.now(), days: 1, intervalSeconds: 300, skipped: 0 });
+      expect(sum.clockOffsetSeconds).toBe(600);
+      expect(sum.counts.pending).toBe(1);
+    } finally { await svc.close(); }
+  });
+
+  it('400 for one report in a batch: that report is quarantined with its reason, the rest delivered', async () => {
+    const dir = tempDir('sim-');
+    const clock = new SimClock(T0);
+    const svc = await startInProcessService(dir, clock);
+    let bad = '';
+    const proxy = new FaultProxy(() => svc.url, (req) => (req.url === '/v1/reports' && bad && req.body.includes(bad) ? { status: 400, body: JSON.stringify({ type: 'urn:test', title: 'Bad request', status: 400, detail: 'body/reports/2 is broken' }) } : 'pass'));
+    await proxy.listen();
+    try {
+      for (let i = 0; i < 12 * 5; i++) { await tick(clock, dir, null); clock.advance(FIVE_MIN); }
+      await tick(clock, dir, null);
+      const reports = new UptimeStore(dir).reports();
+      expect(reports).toHaveLength(5);
+      bad = reports[2]!.reportId;
+      const o = await tick(clock, dir, proxy.url, healthyProbe, { tickAttempts: 10 });
+      expect(o.delivered).toBe(4);
+      const finals = new UptimeStore(dir).finalResults();
+      expect(finals.get(bad)).toMatchObject({ status: 'rejected', reason: 'invalid: body/reports/2 is broken' });
+      expect(o.stderr).toMatch(/rejected: invalid: body\/reports\/2 is broken/);
+      clock.advance(FIVE_MIN);
+      const before = proxy.requests.length;
+      await tick(clock, dir, proxy.url);
+      expect(proxy.requests.slice(before).some((r) => r.body.includes(bad))).toBe(false); // never resent as it is
+    } finally { await proxy.close(); await svc.close(); }
+  });
+});
+
+describe('eligibility reports', () => {
+  it('sent on enrolment, again when the qualifying GPU count changes, and at least daily', async () => {
+    const dir = tempDir('sim-');
+    const clock = new SimClock(T0);
+    const svc = await startInProcessService(dir, clock);
+    const proxy = new FaultProxy(() => svc.url);
+    await proxy.listen();
+    const sent = () => proxy.requests.filter((r) => r.url === '/v1/eligibility').length;
+    try {
+      await tick(clock, dir, proxy.url);
+      expect(proxy.requests.map((r) => r.url).slice(0, 2)).toEqual(['/v1/rigs', '/v1/eligibility']);
+      clock.advance(FIVE_MIN);
+      await tick(clock, dir, proxy.url);
+      expect(sent()).toBe(1);
+      clock.advance(FIVE_MIN);
+      await tick(clock, dir, proxy.url, (c) => healthyProbe(c, { gpus: 5 }));
+      expect(sent()).toBe(2);
+      expect(JSON.parse(proxy.requests.filter((r) => r.url === '/v1/eligibility')[1]!.body).reward.qualifyingGpus).toBe(5);
+      clock.advance(25 * 3600_000);
+      await tick(clock, dir, proxy.url, (c) => healthyProbe(c, { gpus: 5 }));
+      expect(sent()).toBe(3);
+    } finally { await proxy.close(); await svc.close(); }
+  });
+});
+
+describe('retention', () => {
+  it('undelivered hours expire after 30 days; delivered data is compacted after 35; status counts both', async () => {
+    const dir = tempDir('sim-');
+    const clock = new SimClock(T0);
+    for (let i = 0; i < 14; i++) { await tick(clock, dir, null); clock.advance(FIVE_MIN); }
+    expect(new UptimeStore(dir).reports()).toHaveLength(1);
+    clock.advance(31 * 86_400_000);
+    await tick(clock, dir, null);
+    const store = new UptimeStore(dir);
+    expect(store.finalResults().get(store.reports()[0]!.reportId)).toMatchObject({ status: 'expired' });
+    const sum = summarize({ samples: store.readSamples().samples, reports: store.reports(), results: store.results(), state: store.state(), now: clock.now(), days: 1, intervalSeconds: 300, skipped: 0 });
+    expect(sum.counts.expired).toBe(1);
+    clock.advance(5 * 86_400_000);
+    await tick(clock, dir, null);
+    expect(readdirSync(join(dir, 'samples'))).not.toContain('2026-06-01.log');
+    // Hour 10's report (seq 1) is gone with its day; seq keeps counting from the highest kept.
+    expect(new UptimeStore(dir).reports().map((r) => [r.hour, r.seq])).toEqual([['2026-07-02T11:00:00Z', 2]]);
+    clock.advance(FIVE_MIN);
+    await tick(clock, dir, null);
+    expect(existsSync(join(dir, 'samples'))).toBe(true);
+  });
+
+  it('the size cap drops the oldest delivered days first and counts what it dropped', async () => {
+    const dir = tempDir('sim-');
+    const clock = new SimClock(T0);
+    const svc = await startInProcessService(dir, clock);
+    try {
+      for (let i = 0; i < 3 * 288; i++) { await tick(clock, dir, svc.url, healthyProbe, { maxStateBytes: 1e9 }); clock.advance(FIVE_MIN); }
+      const size = new UptimeStore(dir).sizeBytes();
+      clock.advance(86_400_000);
+      await tick(clock, dir, svc.url, healthyProbe, { maxStateBytes: Math.floor(size * 0.6) });
+      const st = new UptimeStore(dir).state();
+      expect(st.lost.droppedSamples).toBeGreaterThan(0);
+      expect(new UptimeStore(dir).days()[0]).not.toBe('2026-06-01');
+    } finally { await svc.close(); }
+  }, 120_000);
+});

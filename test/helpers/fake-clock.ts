@@ -1,0 +1,26 @@
+/**
+ * One fake clock shared by several real processes: libfaketime (Debian `faketime`) preloaded,
+ * reading its time from a file that the test moves forward. Monotonic time stays real, so timers
+ * inside the processes keep working.
+ */
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export function libfaketimePath(): string {
+  for (const dir of readdirSync('/usr/lib')) {
+    const p = join('/usr/lib', dir, 'faketime', 'libfaketime.so.1');
+    if (existsSync(p)) return p;
+  }
+  throw new Error('libfaketime not found: apt-get install faketime');
+}
+
+export class FakeClockFile {
+  constructor(readonly path: string) {}
+  set(t: number | string): void {
+    const iso = new Date(t).toISOString();
+    writeFileSync(this.path, `@${iso.slice(0, 10)} ${iso.slice(11, 19)}\n`);
+  }
+  env(): Record<string, string> {
+    return { LD_PRELOAD: libfaketimePath(), FAKETIME_TIMESTAMP_FILE: this.path, FAKETIME_NO_CACHE: '1', FAKETIME_DONT_FAKE_MONOTONIC: '1' };
+  }
+}
