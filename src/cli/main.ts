@@ -90,6 +90,23 @@ async function run(argv: string[]): Promise<number> {
     });
 
   program
+    .command('upgrade')
+    .description("the announced upgrade to SONM 0.4.25 (stop optimus, purge ask plans, run SONM's script), made safe and verified")
+    .option('--master <address>', 'your master address (0x…, EIP-55 checked)')
+    .option('--dry-run', 'print the plan and the exact commands; change nothing')
+    .option('--yes', 'do not ask for confirmation (required without a terminal)')
+    .option('--force', 'upgrade even when everything is already at the target version')
+    .option('--script-url <url>', "where to fetch SONM's autodeploy script (https, or http to loopback)")
+    .option('--script-sha256 <hex>', 'refuse to run a script with another SHA-256')
+    .option('--wait <duration>', 'how long to wait for the worker to come back (default 5m)')
+    .option('--script-timeout <duration>', "deadline for SONM's script (default 30m)")
+    .addHelpText('after', '\nExample:\n  $ sudo sonm-rewards upgrade --master 0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed --dry-run')
+    .action(async (opts, cmd) => {
+      const { upgradeCommand } = await import('../commands/upgrade.js');
+      exitCode = await upgradeCommand(context(cmd), opts);
+    });
+
+  program
     .command('report')
     .description('one tick of the timer: sample the connection, store it, deliver complete hours')
     .action(async (_opts, cmd) => {

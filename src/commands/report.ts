@@ -7,7 +7,7 @@ import type { CommandContext } from '../cli/context.js';
 import { log, verbose } from '../cli/context.js';
 import { EXIT, FailureError } from '../cli/errors.js';
 import { acquireLock, LockBusyError } from '../lib/lock.js';
-import { loadPrograms } from '../program/source.js';
+import { loadPrograms, programsCacheAge } from '../program/source.js';
 import { evaluate } from '../program/evaluate.js';
 import { buildCheckResult, type CheckResult } from '../program/result.js';
 import { probeRig } from '../probe/index.js';
@@ -103,6 +103,11 @@ export async function runTick(ctx: CommandContext, deps: TickDeps = {}): Promise
       const master = readConfiguredMaster(s.sonmConfigDir).master ?? store.state().enrolled?.master ?? check.sonm.worker?.master ?? null;
       const d = await deliver({ store, client, identity, service: s.service, agentVersion: AGENT_VERSION, master, check, now: ctx.now, log: (l) => log(ctx, l) });
       outcome = { delivered: d.delivered, pending: d.pending, deferred: d.deferred };
+      // The service answered: refresh its program definitions once a day (cached for later ticks).
+      if (!d.deferred && (loaded.source !== 'cache' || programsCacheAge(s.stateDir, now) > 86_400_000)) {
+        const fresh = await loadPrograms({ service: s.service, stateDir: s.stateDir, timeoutMs: s.deliveryTimeoutMs, now });
+        if (fresh.warning) verbose(ctx, `programs not refreshed: ${fresh.warning}`);
+      }
       for (const r of d.rejected) log(ctx, `report for ${r.hour} rejected: ${r.reason}`);
       if (d.deferred) log(ctx, `delivery deferred (${d.pending} hour${d.pending === 1 ? '' : 's'} pending, kept on disk): ${d.deferred}`);
     } else {

@@ -37,13 +37,18 @@ export function loadProgramsFile(path: string): Program[] {
 
 interface CacheFile { etag: string | null; fetchedAt: string; body: unknown }
 
-export async function loadPrograms(opts: { file?: string; service: string | null; stateDir: string; timeoutMs: number; now: Date }): Promise<LoadedPrograms> {
-  if (opts.file) return { programs: loadProgramsFile(opts.file), source: 'file', warning: null };
-  if (!opts.service) return { programs: builtInPrograms(), source: 'built-in', warning: null };
-  const cachePath = join(opts.stateDir, 'programs-cache.json');
+export interface CachedFetch { body: unknown; source: 'service' | 'cache'; warning: string | null }
+
+/**
+ * GET a read-only document from the service with If-None-Match, keeping the last good answer in
+ * the state directory; on failure fall back to that copy. `accept` validates the body (it throws
+ * on a bad one). Returns null with a warning when neither the service nor a cache answers.
+ */
+export async function fetchWithCache(opts: { service: string; path: string; cacheFile: string; timeoutMs: number; now: Date; accept: (body: unknown) => void }): Promise<CachedFetch | { body: null; warning: string }> {
   let cache: CacheFile | null = null;
   try {
-    cache = JSON.parse(readFileSync(cachePath, 'utf8')) as CacheFile;
+    cache = JSON.parse(readFileSync(opts.cacheFile, 'utf8')) as CacheFile;
+    opts.accept(cache.body);
   } catch {
     cache = null;
   }
@@ -51,28 +56,48 @@ export async function loadPrograms(opts: { file?: string; service: string | null
   try {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (cache?.etag) headers['if-none-match'] = cache.etag;
-    const res = await httpRequest(`${opts.service}/v1/programs`, { headers, timeoutMs: opts.timeoutMs, maxBytes: 1 << 20 });
-    if (res.status === 304 && cache) return { programs: parsePrograms(cache.body), source: 'service', warning: null };
+    const res = await httpRequest(`${opts.service}${opts.path}`, { headers, timeoutMs: opts.timeoutMs, maxBytes: 1 << 20 });
+    if (res.status === 304 && cache) return { body: cache.body, source: 'service', warning: null };
     if (res.status === 200) {
       const body = JSON.parse(res.body);
-      const programs = parsePrograms(body);
+      opts.accept(body);
       try {
-        writeFileAtomic(cachePath, JSON.stringify({ etag: res.headers.etag ?? null, fetchedAt: opts.now.toISOString(), body }));
+        writeFileAtomic(opts.cacheFile, JSON.stringify({ etag: res.headers.etag ?? null, fetchedAt: opts.now.toISOString(), body }));
       } catch {
-        // A read-only state directory must not stop a check.
+        // A read-only state directory must not stop the command.
       }
-      return { programs, source: 'service', warning: null };
+      return { body, source: 'service', warning: null };
     }
-    warning = `the service answered ${res.status} for /v1/programs`;
+    warning = `the service answered ${res.status} for ${opts.path}`;
   } catch (e) {
-    warning = `cannot load programs from ${opts.service}: ${(e as Error).message}`;
+    warning = `cannot load ${opts.path} from ${opts.service}: ${(e as Error).message}`;
   }
-  if (cache) {
+  if (cache) return { body: cache.body, source: 'cache', warning: `${warning}; using the copy cached at ${cache.fetchedAt}` };
+  return { body: null, warning };
+}
+
+/** How old the cached program definitions are, in ms (Infinity when there is no cache). */
+export function programsCacheAge(stateDir: string, now: Date): number {
+  try {
+    const c = JSON.parse(readFileSync(join(stateDir, 'programs-cache.json'), 'utf8')) as CacheFile;
+    return now.getTime() - Date.parse(c.fetchedAt);
+  } catch {
+    return Infinity;
+  }
+}
+
+export async function loadPrograms(opts: { file?: string; service: string | null; stateDir: string; timeoutMs: number; now: Date }): Promise<LoadedPrograms> {
+  if (opts.file) return { programs: loadProgramsFile(opts.file), source: 'file', warning: null };
+  if (!opts.service) {
+    // Without a service, the copy cached by an earlier run (if any) beats the built-in definition.
     try {
-      return { programs: parsePrograms(cache.body), source: 'cache', warning: `${warning}; using the copy cached at ${cache.fetchedAt}` };
+      const cached = JSON.parse(readFileSync(join(opts.stateDir, 'programs-cache.json'), 'utf8')) as CacheFile;
+      return { programs: parsePrograms(cached.body), source: 'cache', warning: null };
     } catch {
-      // fall through to the built-in definition
+      return { programs: builtInPrograms(), source: 'built-in', warning: null };
     }
   }
-  return { programs: builtInPrograms(), source: 'built-in', warning: `${warning}; using the built-in program` };
+  const r = await fetchWithCache({ service: opts.service, path: '/v1/programs', cacheFile: join(opts.stateDir, 'programs-cache.json'), timeoutMs: opts.timeoutMs, now: opts.now, accept: (b) => void parsePrograms(b) });
+  if (r.body !== null) return { programs: parsePrograms(r.body), source: (r as CachedFetch).source, warning: r.warning };
+  return { programs: builtInPrograms(), source: 'built-in', warning: `${r.warning}; using the built-in program` };
 }

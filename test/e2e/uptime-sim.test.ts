@@ -218,17 +218,22 @@ describe('eligibility reports', () => {
     const sent = () => proxy.requests.filter((r) => r.url === '/v1/eligibility').length;
     try {
       await tick(clock, dir, proxy.url);
-      expect(proxy.requests.map((r) => r.url).slice(0, 2)).toEqual(['/v1/rigs', '/v1/eligibility']);
+      expect(proxy.requests.map((r) => r.url).slice(0, 3)).toEqual(['/v1/rigs', '/v1/eligibility', '/v1/programs']);
+      // The first delivery cached the service's programs, so the verdict now covers them: sent again once.
       clock.advance(FIVE_MIN);
       await tick(clock, dir, proxy.url);
-      expect(sent()).toBe(1);
+      expect(sent()).toBe(2);
+      expect(JSON.parse(proxy.requests.filter((r) => r.url === '/v1/eligibility')[1]!.body).program.id).toBe('test-program');
+      clock.advance(FIVE_MIN);
+      await tick(clock, dir, proxy.url);
+      expect(sent()).toBe(2);
       clock.advance(FIVE_MIN);
       await tick(clock, dir, proxy.url, (c) => healthyProbe(c, { gpus: 5 }));
-      expect(sent()).toBe(2);
-      expect(JSON.parse(proxy.requests.filter((r) => r.url === '/v1/eligibility')[1]!.body).reward.qualifyingGpus).toBe(5);
+      expect(sent()).toBe(3);
+      expect(JSON.parse(proxy.requests.filter((r) => r.url === '/v1/eligibility')[2]!.body).reward.qualifyingGpus).toBe(5);
       clock.advance(25 * 3600_000);
       await tick(clock, dir, proxy.url, (c) => healthyProbe(c, { gpus: 5 }));
-      expect(sent()).toBe(3);
+      expect(sent()).toBe(4);
     } finally { await proxy.close(); await svc.close(); }
   });
 });
