@@ -169,11 +169,6 @@ function report(e: unknown, verboseFlag: boolean): number {
 }
 
 export async function main(argv = process.argv.slice(2)): Promise<void> {
-  // Fast path: --version needs nothing but package.json.
-  if (argv.length === 1 && argv[0] === '--version') {
-    process.stdout.write(`${AGENT_VERSION}\n`);
-    return;
-  }
   let code: number;
   try {
     code = await run(argv);

@@ -36,8 +36,9 @@ export async function statusCommand(ctx: CommandContext, opts: { days?: string }
   if (!Number.isInteger(days) || days < 1 || days > 30) throw new UsageError(`--days must be a whole number from 1 to 30, got "${opts.days}"`);
   const store = new UptimeStore(ctx.settings.stateDir);
   const now = ctx.now();
-  // Counts cover the whole 30-day retention window, whatever --days shows.
-  const since = new Date(now.getTime() - 31 * 86_400_000).toISOString().slice(0, 10);
+  // Samples are read for the last day or so (the chart, warnings, hours not built yet); the 30-day
+  // counts come from the reports and results logs.
+  const since = new Date(now.getTime() - 26 * 3_600_000).toISOString().slice(0, 10);
   const { samples, skipped } = store.readSamples(since);
   const summary = summarize({ samples, reports: store.reports(), results: store.results(), state: store.state(), now, days, intervalSeconds: ctx.settings.intervalSeconds, skipped });
   if (ctx.json) ctx.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);

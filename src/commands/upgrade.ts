@@ -11,7 +11,7 @@ import { EXIT, FailureError, RefusalError, UsageError } from '../cli/errors.js';
 import { makePaint, startSpinner, type Spinner } from '../cli/paint.js';
 import { checkAddress } from '../lib/eth.js';
 import { execTool } from '../lib/exec.js';
-import { transportProblem } from '../lib/http.js';
+import { transportProblem } from '../lib/url.js';
 import { acquireLock, LockBusyError } from '../lib/lock.js';
 import { parseInterval } from '../cli/settings.js';
 import { readConfiguredMaster } from '../lib/sonm-config.js';

@@ -27,25 +27,6 @@ export interface HttpOptions {
   maxBytes?: number;
 }
 
-export function isLoopbackHost(hostname: string): boolean {
-  const h = hostname.replace(/^\[|\]$/g, '');
-  return h === 'localhost' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h);
-}
-
-/** HTTPS everywhere; plain HTTP only to loopback (rewards-protocol.md). Returns why not, or null. */
-export function transportProblem(url: string): string | null {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    return `"${url}" is not a URL`;
-  }
-  if (u.protocol === 'https:') return null;
-  if (u.protocol === 'http:' && isLoopbackHost(u.hostname)) return null;
-  if (u.protocol === 'http:') return `plain HTTP is only allowed to loopback addresses; use https:// for ${u.host}`;
-  return `unsupported scheme ${u.protocol} in ${url}`;
-}
-
 export function httpRequest(url: string, options: HttpOptions): Promise<HttpResponse> {
   const u = new URL(url);
   const fn = u.protocol === 'https:' ? httpsRequestRaw : httpRequestRaw;

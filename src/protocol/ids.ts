@@ -3,6 +3,7 @@
  * the report id is a function of rig id and hour, so a resend is recognised as the same report.
  */
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
+import type { HourlyReport } from './types.js';
 
 export function b64url(buf: Uint8Array): string {
   return Buffer.from(buf).toString('base64url');
@@ -37,15 +38,18 @@ export function hourOf(t: number | Date): string {
   return `${new Date(Math.floor(ms / 3_600_000) * 3_600_000).toISOString().slice(0, 13)}:00:00Z`;
 }
 
-/** Stable JSON: keys sorted at every level, so equal content hashes equally. */
-export function canonicalJson(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
-  if (v && typeof v === 'object') {
-    return `{${Object.keys(v).sort().filter((k) => (v as Record<string, unknown>)[k] !== undefined).map((k) => `${JSON.stringify(k)}:${canonicalJson((v as Record<string, unknown>)[k])}`).join(',')}}`;
-  }
-  return JSON.stringify(v);
+/**
+ * A report's canonical text and its hash: equal content, equal hash, whatever order its keys
+ * arrived in. The object is rebuilt in one fixed key order (reports carry no other keys: the
+ * schema forbids them), which keeps JSON.stringify on its fast path.
+ */
+export function reportFingerprint(r: HourlyReport): { text: string; hash: string } {
+  const text = JSON.stringify({
+    reportId: r.reportId, rigId: r.rigId, hour: r.hour, intervalSeconds: r.intervalSeconds, samples: r.samples,
+    connectedSamples: r.connectedSamples, minQualifyingGpus: r.minQualifyingGpus,
+    gpus: r.gpus.map((g) => ({ uuid: g.uuid, pciDeviceId: g.pciDeviceId, model: g.model, qualifying: g.qualifying })),
+    workerAddress: r.workerAddress, sonmVersion: r.sonmVersion, agentVersion: r.agentVersion, seq: r.seq,
+  });
+  return { text, hash: createHash('sha256').update(text).digest('base64url') };
 }
 
-export function contentHash(v: unknown): string {
-  return createHash('sha256').update(canonicalJson(v)).digest('base64url');
-}

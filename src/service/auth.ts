@@ -2,7 +2,7 @@
  * Request authentication for the service: RFC 9421 signature, RFC 9530 digest, the clock
  * window and the nonce replay cache. Pure of HTTP framework types so it can be tested alone.
  */
-import { timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual, type KeyObject } from 'node:crypto';
 import { CLOCK_WINDOW_SECONDS, NONCE_TTL_SECONDS } from '../protocol/types.js';
 import { contentDigest, parseSignatureHeaders, verifySignature } from '../protocol/signing.js';
 import { publicKeyFromRaw, rigIdFromPublicKey } from '../protocol/ids.js';
@@ -66,13 +66,25 @@ export function authenticate(input: AuthInput, nonces: NonceCache): AuthResult {
   for (const c of p.components) if (!(c in values)) return { ok: false, status: 401, slug: 'bad-signature', detail: `unsupported covered component ${c}` };
   let key;
   try {
-    key = publicKeyFromRaw(publicKey);
+    key = keyObjectFor(publicKey);
   } catch {
     return { ok: false, status: 401, slug: 'bad-signature', detail: 'the stored key is unusable' };
   }
   if (!verifySignature(parsed, values, key)) return { ok: false, status: 401, slug: 'bad-signature', detail: 'the signature does not verify' };
   if (!nonces.add(`${p.keyid}:${p.nonce}`, input.nowSeconds)) return { ok: false, status: 401, slug: 'replay', detail: 'this nonce was already used' };
   return { ok: true, rigId: p.keyid, nonce: p.nonce };
+}
+
+/** Public keys parsed once per rig: building a KeyObject from JWK costs more than verifying. */
+const keyObjects = new Map<string, KeyObject>();
+function keyObjectFor(raw: string): KeyObject {
+  let k = keyObjects.get(raw);
+  if (!k) {
+    k = publicKeyFromRaw(raw);
+    if (keyObjects.size >= 50_000) keyObjects.delete(keyObjects.keys().next().value!);
+    keyObjects.set(raw, k);
+  }
+  return k;
 }
 
 /** Nonces seen in the last NONCE_TTL_SECONDS (the clock window is shorter, so older ones cannot replay). */

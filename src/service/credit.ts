@@ -5,7 +5,7 @@
  */
 import type { HourlyReport } from '../protocol/types.js';
 import { reportIdFor } from '../protocol/ids.js';
-import { hourInWindow, type Program } from '../program/definitions.js';
+import type { Program } from '../program/definitions.js';
 
 export const MAX_GPUS_PER_REPORT = 64;
 
@@ -87,8 +87,20 @@ export interface CreditOutcome {
 /** Round to a hundredth of a cent: the ledger sums many small amounts. */
 const money = (x: number): number => Math.round(x * 10_000) / 10_000;
 
+/** What crediting needs of a program, computed once per batch instead of once per report. */
+interface ProgramRules { p: Program; start: number; end: number; pciIds: ReadonlySet<string>; suspendedAt: number | null }
+const rulesCache = new WeakMap<Program, ProgramRules>();
+function rulesOf(p: Program): ProgramRules {
+  let r = rulesCache.get(p);
+  if (!r) {
+    r = { p, start: Date.parse(p.start), end: Date.parse(p.endsAt ?? p.extendableUntil), pciIds: new Set(p.requirements.gpuModels.flatMap((m) => m.pciDeviceIds)), suspendedAt: p.admissionSuspendedAt === null ? null : Date.parse(p.admissionSuspendedAt) };
+    rulesCache.set(p, r);
+  }
+  return r;
+}
+
 export function creditReport(r: HourlyReport, programs: Program[], facts: CreditFacts): CreditOutcome {
-  const hourStart = new Date(r.hour);
+  const hourMs = Date.parse(r.hour);
   const perProgram: ProgramCredit[] = [];
   const flagged = new Set<string>();
   const claimed = new Set<string>();
@@ -96,12 +108,12 @@ export function creditReport(r: HourlyReport, programs: Program[], facts: Credit
   // minQualifyingGpus bounds the hour as a whole, however many programs share its GPUs.
   let unpaid = r.minQualifyingGpus;
   for (const p of programs) {
+    const rules = rulesOf(p);
     const connected = r.connectedSamples >= requiredSamples(p.reward.minConnectedShare, r.intervalSeconds);
     anyConnected ||= connected;
     const base = { programId: p.id, connected, gpus: 0, usd: 0, joins: false };
-    if (!hourInWindow(p, hourStart)) { perProgram.push({ ...base, reason: 'outside-window' }); continue; }
-    const ids = new Set(p.requirements.gpuModels.flatMap((m) => m.pciDeviceIds));
-    const qualifying = r.gpus.filter((g) => g.pciDeviceId !== null && ids.has(g.pciDeviceId.toLowerCase()));
+    if (hourMs < rules.start || hourMs + 3_600_000 > rules.end) { perProgram.push({ ...base, reason: 'outside-window' }); continue; }
+    const qualifying = r.gpus.filter((g) => g.pciDeviceId !== null && rules.pciIds.has(g.pciDeviceId.toLowerCase()));
     // A GPU is paid once per hour: not if another rig claimed it, nor twice across overlapping programs.
     const free = qualifying.filter((g) => !facts.claimedElsewhere.has(g.uuid) && !claimed.has(g.uuid));
     for (const g of qualifying) if (facts.claimedElsewhere.has(g.uuid)) flagged.add(g.uuid);
@@ -110,7 +122,7 @@ export function creditReport(r: HourlyReport, programs: Program[], facts: Credit
     if (gpus < p.requirements.minGpus || gpus === 0) { perProgram.push({ ...base, reason: 'no-qualifying-gpus' }); continue; }
     if (facts.eligibility?.get(p.id) === false) { perProgram.push({ ...base, reason: 'not-eligible' }); continue; }
     const member = facts.memberOf.has(p.id);
-    const beforeSuspension = p.admissionSuspendedAt !== null && hourStart.getTime() < Date.parse(p.admissionSuspendedAt);
+    const beforeSuspension = rules.suspendedAt !== null && hourMs < rules.suspendedAt;
     if (!member && p.admission === 'suspended' && !beforeSuspension) { perProgram.push({ ...base, reason: 'admission-suspended' }); continue; }
     for (const g of free.slice(0, gpus)) claimed.add(g.uuid);
     unpaid -= gpus;

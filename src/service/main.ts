@@ -25,6 +25,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     .option('--platform <file>', '{targetVersion, installerUrl, installerSha256} served at /v1/platform')
     .option('--public-url <url>', 'the URL clients use, when behind a proxy (signatures cover it)')
     .option('--log-level <level>', 'pino log level (silent to disable)', 'info')
+    .option('--synchronous <mode>', 'SQLite durability: full (survives power loss) or normal (survives a crash of the service)', 'full')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s.startsWith('error:') ? `sonm-rewards-service: ${s}` : s) });
   try {
@@ -33,7 +34,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     if (e instanceof CommanderError) process.exit(e.code === 'commander.helpDisplayed' || e.code === 'commander.version' ? 0 : 2);
     throw e;
   }
-  const o = cmd.opts<{ listen: string; db: string; programs?: string; demand?: string; platform?: string; publicUrl?: string; logLevel: string }>();
+  const o = cmd.opts<{ listen: string; db: string; programs?: string; demand?: string; platform?: string; publicUrl?: string; logLevel: string; synchronous: string }>();
   try {
     const m = /^(.*):(\d+)$/.exec(o.listen);
     if (!m) throw new StartError(`--listen ${o.listen}: expected host:port, such as 127.0.0.1:8080`);
@@ -45,7 +46,8 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     }
     const demand = o.demand ? (readJson(o.demand, '--demand') as Record<string, number>) : {};
     const platform: PlatformInfo = o.platform ? (readJson(o.platform, '--platform') as PlatformInfo) : { targetVersion: '0.4.25', installerUrl: ANNOUNCED_INSTALLER, installerSha256: null };
-    const store = openSqliteStore(o.db);
+    if (o.synchronous !== 'full' && o.synchronous !== 'normal') throw new StartError(`--synchronous must be full or normal, got ${o.synchronous}`);
+    const store = openSqliteStore(o.db, o.synchronous);
     const app = await buildServer({ store, programs, demand, platform, publicUrl: o.publicUrl, logLevel: o.logLevel });
     const host = m[1]!.replace(/^\[|\]$/g, '');
     const address = await app.listen({ host, port: Number(m[2]) });

@@ -9,7 +9,7 @@ import type { RewardsStore } from './store.js';
 import { REJECT_TEXT } from './credit.js';
 import { authenticate, NonceCache } from './auth.js';
 import { Metrics } from './metrics.js';
-import { MAX_BATCH, MAX_BODY_BYTES, type EnrollRequest, type HourlyReport } from '../protocol/types.js';
+import { MAX_BATCH, MAX_BODY_BYTES, type EnrollRequest, type HourlyReport, type ReportResult } from '../protocol/types.js';
 import { hourOf } from '../protocol/ids.js';
 import type { Program } from '../program/definitions.js';
 
@@ -59,14 +59,55 @@ function etagOf(body: string): string {
   return `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
 }
 
+/**
+ * Group commit: batches that arrive while the store is busy are ingested together on the next
+ * turn of the event loop, in one transaction and one fsync, each in its own savepoint. A batch is
+ * still stored whole or not at all, and is answered only after its commit.
+ */
+export class GroupCommit {
+  private queue: { reports: HourlyReport[]; signer: string; resolve: (r: ReportResult[]) => void; reject: (e: Error) => void }[] = [];
+  private scheduled = false;
+  constructor(private store: RewardsStore, private programs: Program[], private now: () => Date) {}
+
+  submit(reports: HourlyReport[], signer: string): Promise<ReportResult[]> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ reports, signer, resolve, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    const items = this.queue.splice(0);
+    let out: (ReportResult[] | Error)[];
+    try {
+      out = this.store.ingestMany(items, this.programs, this.now());
+    } catch (e) {
+      for (const it of items) it.reject(e as Error);
+      return;
+    }
+    items.forEach((it, i) => {
+      const r = out[i]!;
+      if (r instanceof Error) it.reject(r);
+      else it.resolve(r);
+    });
+  }
+}
+
 export async function buildServer(opts: ServiceOptions): Promise<FastifyInstance> {
   const now = opts.now ?? (() => new Date());
   const nonces = new NonceCache();
+  // Request ids: unique per process start, cheap to make (log lines and x-request-id carry them).
+  const bootId = randomBytes(4).toString('hex');
+  let requestCount = 0;
   const metrics = new Metrics();
   const app = Fastify({
     bodyLimit: MAX_BODY_BYTES,
     logger: opts.logLevel === 'silent' ? false : { level: opts.logLevel ?? 'info', stream: process.stderr },
-    genReqId: () => randomBytes(8).toString('hex'),
+    genReqId: () => `${bootId}-${(++requestCount).toString(36)}`,
     requestIdHeader: false,
     ajv: { customOptions: { allErrors: false, coerceTypes: false, removeAdditional: false } },
   });
@@ -153,9 +194,10 @@ export async function buildServer(opts: ServiceOptions): Promise<FastifyInstance
     return reply.code(204).send();
   });
 
+  const group = new GroupCommit(opts.store, opts.programs, now);
   app.post('/v1/reports', { config: { signed: true }, schema: { body: { $ref: 'ReportBatch#' } } }, async (req) => {
     const reports = (req.body as { reports: HourlyReport[] }).reports;
-    const results = opts.store.ingest(reports, req.rigId!, opts.programs, now());
+    const results = await group.submit(reports, req.rigId!);
     for (const r of results) metrics.report(r.status, r.credited.usd);
     return { results: results.map((r) => (r.status === 'rejected' && r.reason ? { ...r, detail: REJECT_TEXT[r.reason as keyof typeof REJECT_TEXT] } : r)) };
   });

@@ -4,7 +4,7 @@
  */
 import Database from 'better-sqlite3';
 import type { EnrollRequest, HourlyReport, ReportResult } from '../protocol/types.js';
-import { contentHash } from '../protocol/ids.js';
+import { reportFingerprint, reportIdFor } from '../protocol/ids.js';
 import type { Program } from '../program/definitions.js';
 import { creditReport, REJECT_TEXT, validateReport } from './credit.js';
 
@@ -19,6 +19,11 @@ export interface RewardsStore {
   rig(rigId: string): RigRecord | null;
   saveEligibility(rigId: string, body: { checkedAt?: string; eligible?: boolean; programs?: { id: string; qualifies: boolean }[] }, now: Date): void;
   ingest(reports: HourlyReport[], signerRigId: string, programs: Program[], now: Date): ReportResult[];
+  /**
+   * Group commit: several requests' batches in one transaction and one fsync, each in its own
+   * savepoint, so one failing batch rolls back alone. Returns each batch's results or its error.
+   */
+  ingestMany(items: { reports: HourlyReport[]; signer: string }[], programs: Program[], now: Date): (ReportResult[] | Error)[];
   ledger(rigId: string, from: string, to: string): LedgerHour[];
   fleet(hour: string): FleetRow[];
   counts(): { rigs: number; reports: number; flags: number };
@@ -26,7 +31,9 @@ export interface RewardsStore {
 }
 
 const MIGRATIONS: string[] = [
-  // 1: the first schema
+  // 1: the first schema. A report id is "rpt-<rigId>-<YYYYMMDDHH>", so the primary key of reports
+  // also lists one rig's hours in order (the ledger reads it as a range). Per-program credits are
+  // kept with their report as JSON; GPU claims are the one lookup table a batch writes into.
   `CREATE TABLE rigs (
      rig_id TEXT PRIMARY KEY, public_key TEXT NOT NULL, master TEXT NOT NULL, worker TEXT,
      agent_version TEXT, hardware TEXT, enrolled_at TEXT NOT NULL);
@@ -34,32 +41,39 @@ const MIGRATIONS: string[] = [
      rig_id TEXT PRIMARY KEY REFERENCES rigs(rig_id), received_at TEXT NOT NULL, checked_at TEXT,
      eligible INTEGER, programs TEXT NOT NULL, body TEXT NOT NULL);
    CREATE TABLE reports (
-     report_id TEXT PRIMARY KEY, rig_id TEXT NOT NULL REFERENCES rigs(rig_id), hour TEXT NOT NULL,
+     report_id TEXT PRIMARY KEY, rig_id TEXT NOT NULL, hour TEXT NOT NULL,
      seq INTEGER NOT NULL, content_hash TEXT NOT NULL, body TEXT NOT NULL, received_at TEXT NOT NULL,
      samples INTEGER NOT NULL, connected_samples INTEGER NOT NULL, connected INTEGER NOT NULL,
-     gpus INTEGER NOT NULL, usd REAL NOT NULL, UNIQUE (rig_id, hour));
-   CREATE TABLE credits (
-     report_id TEXT NOT NULL REFERENCES reports(report_id), program_id TEXT NOT NULL, rig_id TEXT NOT NULL,
-     hour TEXT NOT NULL, gpus INTEGER NOT NULL, usd REAL NOT NULL, reason TEXT,
-     PRIMARY KEY (report_id, program_id));
-   CREATE TABLE gpu_claims (
-     hour TEXT NOT NULL, uuid TEXT NOT NULL, rig_id TEXT NOT NULL, report_id TEXT NOT NULL, model TEXT,
-     PRIMARY KEY (hour, uuid));
+     gpus INTEGER NOT NULL, usd REAL NOT NULL, credits TEXT NOT NULL);
+   -- GPU claims: which rig was paid for a uuid in which hours, one row per uuid, UTC day and rig
+   -- with a 24-bit mask of hours. Exact like a row per GPU-hour, but a batch of consecutive hours
+   -- writes a few rows per GPU instead of one per hour. fleet_hours is the supply per hour.
+   CREATE TABLE gpu_days (
+     uuid TEXT NOT NULL, day TEXT NOT NULL, rig_id TEXT NOT NULL, hours INTEGER NOT NULL,
+     PRIMARY KEY (uuid, day, rig_id)) WITHOUT ROWID;
+   CREATE TABLE fleet_hours (
+     hour TEXT NOT NULL, model TEXT NOT NULL, rig_id TEXT NOT NULL, gpus INTEGER NOT NULL,
+     PRIMARY KEY (hour, model, rig_id)) WITHOUT ROWID;
    CREATE TABLE claim_flags (
      hour TEXT NOT NULL, uuid TEXT NOT NULL, rig_id TEXT NOT NULL, paid_rig_id TEXT NOT NULL,
      report_id TEXT NOT NULL, flagged_at TEXT NOT NULL);
    CREATE TABLE memberships (
-     rig_id TEXT NOT NULL, program_id TEXT NOT NULL, joined_at TEXT NOT NULL, PRIMARY KEY (rig_id, program_id));
-   CREATE INDEX reports_hour ON reports(hour);
-   CREATE INDEX credits_rig_hour ON credits(rig_id, hour);`,
+     rig_id TEXT NOT NULL, program_id TEXT NOT NULL, joined_at TEXT NOT NULL, PRIMARY KEY (rig_id, program_id));`,
 ];
 
-export function openSqliteStore(path: string): RewardsStore {
+export type Synchronous = 'full' | 'normal';
+
+/**
+ * synchronous=FULL (the default): a commit is on disk before it is answered, and survives power
+ * loss. NORMAL (in WAL mode) survives a crash of the service but may lose the last commits on
+ * power loss; group commit makes FULL cheap enough that NORMAL is rarely worth it.
+ */
+export function openSqliteStore(path: string, synchronous: Synchronous = 'full'): RewardsStore {
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
-  // FULL: a commit survives power loss, not just a crash of the process.
-  db.pragma('synchronous = FULL');
+  db.pragma(`synchronous = ${synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
   db.pragma('foreign_keys = ON');
+  db.pragma('cache_size = -65536'); // 64 MiB: a 500-report batch must not spill the page cache mid-transaction
   db.pragma('busy_timeout = 5000');
   migrate(db);
 
@@ -72,30 +86,83 @@ export function openSqliteStore(path: string): RewardsStore {
     elig: db.prepare('SELECT programs FROM eligibility WHERE rig_id = ?'),
     memberships: db.prepare('SELECT program_id AS programId FROM memberships WHERE rig_id = ?'),
     join: db.prepare('INSERT OR IGNORE INTO memberships (rig_id, program_id, joined_at) VALUES (?, ?, ?)'),
-    report: db.prepare('SELECT content_hash AS hash, connected, gpus, usd FROM reports WHERE report_id = ?'),
-    insertReport: db.prepare(`INSERT INTO reports (report_id, rig_id, hour, seq, content_hash, body, received_at, samples, connected_samples, connected, gpus, usd)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-    insertCredit: db.prepare('INSERT INTO credits (report_id, program_id, rig_id, hour, gpus, usd, reason) VALUES (?, ?, ?, ?, ?, ?, ?)'),
-    claim: db.prepare('SELECT rig_id AS rigId FROM gpu_claims WHERE hour = ? AND uuid = ?'),
-    insertClaim: db.prepare('INSERT INTO gpu_claims (hour, uuid, rig_id, report_id, model) VALUES (?, ?, ?, ?, ?)'),
-    insertFlag: db.prepare('INSERT INTO claim_flags (hour, uuid, rig_id, paid_rig_id, report_id, flagged_at) VALUES (?, ?, ?, ?, ?, ?)'),
-    ledger: db.prepare('SELECT report_id AS reportId, hour, seq, samples, connected_samples AS connectedSamples, connected, gpus, usd FROM reports WHERE rig_id = ? AND hour >= ? AND hour < ? ORDER BY hour'),
-    ledgerCredits: db.prepare('SELECT report_id AS reportId, program_id AS programId, gpus, usd, reason FROM credits WHERE rig_id = ? AND hour >= ? AND hour < ?'),
-    fleet: db.prepare(`SELECT COALESCE(model, 'unknown') AS model, COUNT(DISTINCT rig_id) AS devices, COUNT(*) AS gpus FROM gpu_claims WHERE hour = ? GROUP BY model ORDER BY model`),
+    claimDays: db.prepare('SELECT uuid, day, rig_id AS rigId, hours FROM gpu_days WHERE uuid = ? AND day = ?'),
+    ledger: db.prepare('SELECT report_id AS reportId, hour, seq, samples, connected_samples AS connectedSamples, connected, gpus, usd, credits FROM reports WHERE report_id >= ? AND report_id < ? ORDER BY report_id'),
+    fleet: db.prepare('SELECT model, COUNT(*) AS devices, SUM(gpus) AS gpus FROM fleet_hours WHERE hour = ? GROUP BY model ORDER BY model'),
     counts: db.prepare('SELECT (SELECT COUNT(*) FROM rigs) AS rigs, (SELECT COUNT(*) FROM reports) AS reports, (SELECT COUNT(*) FROM claim_flags) AS flags'),
   };
 
-  const ingestTx = db.transaction((reports: HourlyReport[], signer: string, programs: Program[], now: Date): ReportResult[] => {
+  // Statements with many rows of parameters are prepared once per row count and cached.
+  const bulk = new Map<string, Database.Statement>();
+  const CHUNK = 100;
+  function insertRows(table: string, columns: string[], rows: unknown[][], verb = 'INSERT'): void {
+    for (let i = 0; i < rows.length; i += CHUNK) {
+      const part = rows.slice(i, i + CHUNK);
+      const key = `${verb}|${table}|${part.length}`;
+      let st = bulk.get(key);
+      if (!st) {
+        const one = `(${columns.map(() => '?').join(',')})`;
+        st = db.prepare(`${verb} INTO ${table} (${columns.join(',')}) VALUES ${Array(part.length).fill(one).join(',')}`);
+        bulk.set(key, st);
+      }
+      st.run(...part.flat());
+    }
+  }
+  function selectIn<T>(sqlHead: string, sqlTail: string, values: unknown[], fixed: unknown[] = []): T[] {
+    const out: T[] = [];
+    for (let i = 0; i < values.length; i += 500) {
+      const part = values.slice(i, i + 500);
+      const key = `SEL|${sqlHead}|${part.length}`;
+      let st = bulk.get(key);
+      if (!st) {
+        st = db.prepare(`${sqlHead} (${part.map(() => '?').join(',')})${sqlTail}`);
+        bulk.set(key, st);
+      }
+      out.push(...(st.all(...part, ...fixed) as T[]));
+    }
+    return out;
+  }
+
+  const ingestOne = db.transaction((reports: HourlyReport[], signer: string, programs: Program[], now: Date): ReportResult[] => {
     const nowIso = now.toISOString();
     const deadline = Math.max(...programs.map((p) => p.reward.reportDeadlineHours), 1);
     const memberOf = new Set((q.memberships.all(signer) as { programId: string }[]).map((m) => m.programId));
     const eligRow = q.elig.get(signer) as { programs: string } | undefined;
     const eligibility = eligRow ? new Map((JSON.parse(eligRow.programs) as { id: string; qualifies: boolean }[]).map((p) => [p.id, p.qualifies])) : null;
+
+    // One query for the reports already stored, one for the GPU claims of these hours.
+    const known = new Map<string, { hash: string; connected: number; gpus: number; usd: number }>();
+    for (const row of selectIn<{ id: string; hash: string; connected: number; gpus: number; usd: number }>('SELECT report_id AS id, content_hash AS hash, connected, gpus, usd FROM reports WHERE report_id IN', '', reports.map((r) => r.reportId))) known.set(row.id, row);
+    // The GPU claims of these days: key "uuid|day" -> rig -> mask of paid hours.
+    const days = [...new Set(reports.map((r) => r.hour.slice(0, 10)))];
+    const uuids = [...new Set(reports.flatMap((r) => r.gpus.map((g) => g.uuid)))];
+    const claimMasks = new Map<string, Map<string, number>>();
+    const addClaim = (row: { uuid: string; day: string; rigId: string; hours: number }): void => {
+      const k = `${row.uuid}|${row.day}`;
+      let m = claimMasks.get(k);
+      if (!m) claimMasks.set(k, (m = new Map()));
+      m.set(row.rigId, row.hours);
+    };
+    if (uuids.length <= 500) {
+      for (const row of selectIn<{ uuid: string; day: string; rigId: string; hours: number }>('SELECT uuid, day, rig_id AS rigId, hours FROM gpu_days WHERE day IN', ` AND uuid IN (${uuids.map(() => '?').join(',')})`, days, uuids)) addClaim(row);
+    } else {
+      for (const u of uuids) for (const d of days) for (const row of q.claimDays.all(u, d) as { uuid: string; day: string; rigId: string; hours: number }[]) addClaim(row);
+    }
+    const ownerOf = (uuid: string, hour: string): string | null => {
+      const bit = 1 << Number(hour.slice(11, 13));
+      for (const [rig, mask] of claimMasks.get(`${uuid}|${hour.slice(0, 10)}`) ?? []) if (mask & bit) return rig;
+      return null;
+    };
+    const dirtyClaims = new Map<string, { uuid: string; day: string; rig: string }>();
+
+    const reportRows: unknown[][] = [];
+    const flagRows: unknown[][] = [];
+    const fleetRows: unknown[][] = [];
     const results: ReportResult[] = [];
     for (const r of reports) {
       const none = { connected: false, gpus: 0, usd: 0 };
-      const hash = contentHash(r);
-      const existing = q.report.get(r.reportId) as { hash: string; connected: number; gpus: number; usd: number } | undefined;
+      const { text, hash } = reportFingerprint(r);
+      const existing = known.get(r.reportId);
       if (existing) {
         results.push(existing.hash === hash
           ? { reportId: r.reportId, status: 'duplicate', credited: { connected: existing.connected === 1, gpus: existing.gpus, usd: existing.usd } }
@@ -109,22 +176,49 @@ export function openSqliteStore(path: string): RewardsStore {
       }
       const claimedElsewhere = new Map<string, string>();
       for (const g of r.gpus) {
-        const c = q.claim.get(r.hour, g.uuid) as { rigId: string } | undefined;
-        if (c && c.rigId !== r.rigId) claimedElsewhere.set(g.uuid, c.rigId);
+        const owner = ownerOf(g.uuid, r.hour);
+        if (owner && owner !== r.rigId) claimedElsewhere.set(g.uuid, owner);
       }
       const out = creditReport(r, programs, { memberOf, eligibility, claimedElsewhere: new Set(claimedElsewhere.keys()) });
-      q.insertReport.run(r.reportId, r.rigId, r.hour, r.seq, hash, JSON.stringify(r), nowIso, r.samples, r.connectedSamples, out.connected ? 1 : 0, out.gpus, out.usd);
+      reportRows.push([r.reportId, r.rigId, r.hour, r.seq, hash, text, nowIso, r.samples, r.connectedSamples, out.connected ? 1 : 0, out.gpus, out.usd,
+        JSON.stringify(out.perProgram.map((c) => ({ programId: c.programId, gpus: c.gpus, usd: c.usd, reason: c.reason })))]);
+      known.set(r.reportId, { hash, connected: out.connected ? 1 : 0, gpus: out.gpus, usd: out.usd }); // a second copy in this batch is a duplicate
       for (const c of out.perProgram) {
-        q.insertCredit.run(r.reportId, c.programId, r.rigId, r.hour, c.gpus, c.usd, c.reason);
-        if (c.joins) { q.join.run(r.rigId, c.programId, nowIso); memberOf.add(c.programId); }
+        if (c.joins && !memberOf.has(c.programId)) { q.join.run(r.rigId, c.programId, nowIso); memberOf.add(c.programId); }
       }
-      for (const uuid of out.claimedUuids) q.insertClaim.run(r.hour, uuid, r.rigId, r.reportId, r.gpus.find((g) => g.uuid === uuid)?.model ?? null);
-      for (const uuid of out.flaggedUuids) q.insertFlag.run(r.hour, uuid, r.rigId, claimedElsewhere.get(uuid)!, r.reportId, nowIso);
+      const perModel = new Map<string, number>();
+      const day = r.hour.slice(0, 10);
+      const bit = 1 << Number(r.hour.slice(11, 13));
+      for (const uuid of out.claimedUuids) {
+        const model = r.gpus.find((g) => g.uuid === uuid)?.model ?? 'unknown';
+        const k = `${uuid}|${day}`;
+        let m = claimMasks.get(k);
+        if (!m) claimMasks.set(k, (m = new Map()));
+        m.set(r.rigId, (m.get(r.rigId) ?? 0) | bit);
+        dirtyClaims.set(`${k}|${r.rigId}`, { uuid, day, rig: r.rigId });
+        perModel.set(model, (perModel.get(model) ?? 0) + 1);
+      }
+      for (const [model, n] of perModel) fleetRows.push([r.hour, model, r.rigId, n]);
+      for (const uuid of out.flaggedUuids) flagRows.push([r.hour, uuid, r.rigId, claimedElsewhere.get(uuid)!, r.reportId, nowIso]);
       const reason = out.usd > 0 ? undefined : out.perProgram.find((c) => c.reason)?.reason ?? undefined;
       results.push({ reportId: r.reportId, status: 'accepted', ...(reason ? { reason } : {}), credited: { connected: out.connected, gpus: out.gpus, usd: out.usd } });
     }
+    insertRows('reports', ['report_id', 'rig_id', 'hour', 'seq', 'content_hash', 'body', 'received_at', 'samples', 'connected_samples', 'connected', 'gpus', 'usd', 'credits'], reportRows);
+    const claimRows = [...dirtyClaims.values()].map(({ uuid, day, rig }) => [uuid, day, rig, claimMasks.get(`${uuid}|${day}`)!.get(rig)!]);
+    insertRows('gpu_days', ['uuid', 'day', 'rig_id', 'hours'], claimRows, 'INSERT OR REPLACE');
+    insertRows('fleet_hours', ['hour', 'model', 'rig_id', 'gpus'], fleetRows);
+    insertRows('claim_flags', ['hour', 'uuid', 'rig_id', 'paid_rig_id', 'report_id', 'flagged_at'], flagRows);
     return results;
   });
+
+  const ingestGroup = db.transaction((items: { reports: HourlyReport[]; signer: string }[], programs: Program[], now: Date): (ReportResult[] | Error)[] =>
+    items.map((it) => {
+      try {
+        return ingestOne(it.reports, it.signer, programs, now); // a savepoint inside the group's transaction
+      } catch (e) {
+        return e as Error;
+      }
+    }));
 
   return {
     enroll(req, rigId, now) {
@@ -142,16 +236,11 @@ export function openSqliteStore(path: string): RewardsStore {
       const programs = Array.isArray(body.programs) ? body.programs.map((p) => ({ id: p.id, qualifies: p.qualifies })) : [];
       q.upsertElig.run(rigId, now.toISOString(), body.checkedAt ?? null, body.eligible ? 1 : 0, JSON.stringify(programs), JSON.stringify(body));
     },
-    ingest: (reports, signer, programs, now) => ingestTx(reports, signer, programs, now),
+    ingest: (reports, signer, programs, now) => ingestOne(reports, signer, programs, now),
+    ingestMany: (items, programs, now) => ingestGroup(items, programs, now),
     ledger(rigId, from, to) {
-      const credits = q.ledgerCredits.all(rigId, from, to) as { reportId: string; programId: string; gpus: number; usd: number; reason: string | null }[];
-      const byReport = new Map<string, LedgerHour['programs']>();
-      for (const c of credits) {
-        const list = byReport.get(c.reportId) ?? [];
-        list.push({ programId: c.programId, gpus: c.gpus, usd: c.usd, reason: c.reason });
-        byReport.set(c.reportId, list);
-      }
-      return (q.ledger.all(rigId, from, to) as (Omit<LedgerHour, 'connected' | 'programs'> & { connected: number })[]).map((h) => ({ ...h, connected: h.connected === 1, programs: byReport.get(h.reportId) ?? [] }));
+      const rows = q.ledger.all(reportIdFor(rigId, from), reportIdFor(rigId, to)) as (Omit<LedgerHour, 'connected' | 'programs'> & { connected: number; credits: string })[];
+      return rows.map(({ credits, ...h }) => ({ ...h, connected: h.connected === 1, programs: JSON.parse(credits) as LedgerHour['programs'] }));
     },
     fleet: (hour) => q.fleet.all(hour) as FleetRow[],
     counts: () => q.counts.get() as { rigs: number; reports: number; flags: number },

@@ -4,7 +4,7 @@
  * 200 answer of at most 1 MiB whose first line is a shebang, then hashed and optionally pinned.
  */
 import { createHash } from 'node:crypto';
-import { transportProblem } from '../lib/http.js';
+import { transportProblem } from '../lib/url.js';
 
 export const ANNOUNCED_SCRIPT_URL = 'https://raw.githubusercontent.com/sonm-io/autodeploy/master/sonm-auto-deploy-supplier.sh';
 export const MAX_SCRIPT_BYTES = 1024 * 1024;

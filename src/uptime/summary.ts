@@ -77,13 +77,16 @@ export function summarize(input: { samples: Sample[]; reports: HourlyReport[]; r
   const rejectedReasons: Record<string, number> = {};
   for (const f of fin.filter((x) => x.status === 'rejected')) rejectedReasons[f.reason ?? 'unknown'] = (rejectedReasons[f.reason ?? 'unknown'] ?? 0) + 1;
   const complete = [...byHour.keys()].filter((h) => h < current);
+  // Every complete hour with samples becomes a report at the next tick, so the reports log holds
+  // the 30-day record and only recent samples need reading.
+  const recorded = new Set([...input.reports.filter((r) => nowMs - Date.parse(r.hour) <= 30 * 86_400_000).map((r) => r.hour), ...complete]);
   return {
     now: input.now.toISOString(),
     intervalSeconds: input.intervalSeconds,
     last24h,
     days,
     counts: {
-      recorded: complete.length,
+      recorded: recorded.size,
       delivered: fin.filter((f) => f.status === 'accepted' || f.status === 'duplicate').length,
       credited: fin.filter((f) => (f.credited?.usd ?? 0) > 0).length,
       rejected: fin.filter((f) => f.status === 'rejected').length,

@@ -5,7 +5,7 @@ import { appendRecords, decodeLine, encodeRecord, parseRecords, readRecords } fr
 import { buildHourlyReport, bucketByHour, hoursToBuild } from '../../src/uptime/hours.js';
 import { warningsFrom } from '../../src/uptime/summary.js';
 import type { Sample } from '../../src/uptime/sample.js';
-import { hourOf, reportIdFor, rigIdFromPublicKey, canonicalJson } from '../../src/protocol/ids.js';
+import { hourOf, reportIdFor, rigIdFromPublicKey, reportFingerprint } from '../../src/protocol/ids.js';
 import { contentDigest, parseSignatureHeaders, signRequest, verifySignature } from '../../src/protocol/signing.js';
 import { generateKeyPairSync } from 'node:crypto';
 import { rawPublicKey, publicKeyFromRaw } from '../../src/protocol/ids.js';
@@ -115,7 +115,12 @@ describe('protocol', () => {
   it.each([[undefined, 'x'], ['sig1=("@method");created=1', 'x'], ['sig1=("@method");created=1;nonce="n";keyid="k";alg="ed25519"', 'other=:AA==:']])('rejects malformed headers %#', (input, sig) => {
     expect('error' in parseSignatureHeaders(input, sig)).toBe(true);
   });
-  it('canonical JSON ignores key order', () => expect(canonicalJson({ b: 1, a: [{ d: 1, c: 2 }] })).toBe(canonicalJson({ a: [{ c: 2, d: 1 }], b: 1 })));
+  it('a report\'s fingerprint ignores key order, and sees any change', () => {
+    const a = { reportId: 'x', rigId: 'r', hour: 'h', intervalSeconds: 300, samples: 12, connectedSamples: 12, minQualifyingGpus: 1, gpus: [{ uuid: 'u', model: 'm', pciDeviceId: '1b06', qualifying: true }], workerAddress: null, sonmVersion: null, agentVersion: '1', seq: 1 };
+    const b = { seq: 1, agentVersion: '1', sonmVersion: null, workerAddress: null, gpus: [{ qualifying: true, pciDeviceId: '1b06', model: 'm', uuid: 'u' }], minQualifyingGpus: 1, connectedSamples: 12, samples: 12, intervalSeconds: 300, hour: 'h', rigId: 'r', reportId: 'x' };
+    expect(reportFingerprint(a)).toEqual(reportFingerprint(b));
+    expect(reportFingerprint({ ...a, seq: 2 }).hash).not.toBe(reportFingerprint(a).hash);
+  });
 });
 
 describe('backoff and timer expressions', () => {

@@ -1,0 +1,192 @@
+#!/usr/bin/env node
+// npm run bench: the speed and memory targets of the issues, each measured as a ratio against a
+// baseline taken in this same run (these machines are noisy), A/B alternated, medians quoted.
+// Exits 1 if a target is missed. Needs a build (npm run build) and python3 (for getrusage).
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { encodeRecord } from '../dist/uptime/journal.js';
+import { hourOf } from '../dist/protocol/ids.js';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const BIN = join(ROOT, 'bin', 'sonm-rewards.js');
+const SERVICE = join(ROOT, 'bin', 'sonm-rewards-service.js');
+const TMP = mkdtempSync(join(ROOT, '.tmp-bench-'));
+const NODE = process.execPath;
+const quick = process.argv.includes('--quick');
+// --only agent|service: run one half (the service half takes a minute or two).
+const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : null;
+const want = (part) => only === null || only === part;
+const REPS = quick ? 5 : 11;
+
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
+const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(s.length * p))]; };
+const results = [];
+function record(name, measured, baseline, ratio, target, ok, note = '') {
+  results.push({ name, measured, baseline, ratio, target, ok, note });
+  console.log(`${ok ? 'PASS' : 'FAIL'}  ${name}: ${measured}  (baseline ${baseline}; ratio ${ratio}; target ${target})${note ? `  ${note}` : ''}`);
+}
+
+function wallMs(argv, env) {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(argv[0], argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  return { ms, status: r.status, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+}
+
+/** CPU (user+sys, ms) and peak RSS (MB) of a command and everything it waited for. */
+function rusage(argv, env) {
+  const py = 'import resource,subprocess,sys,json\nr=subprocess.run(sys.argv[1:],stdout=subprocess.DEVNULL,stderr=subprocess.DEVNULL)\nu=resource.getrusage(resource.RUSAGE_CHILDREN)\nprint(json.dumps({"cpu":(u.ru_utime+u.ru_stime)*1000,"rss":u.ru_maxrss/1024,"status":r.returncode}))';
+  const r = spawnSync('python3', ['-c', py, ...argv], { env });
+  return JSON.parse(r.stdout.toString());
+}
+
+// ---------- fake tools with the latency of the real ones ----------
+const fixtures = join(ROOT, 'test', 'fixtures');
+function fakeTools(dir, delays) {
+  mkdirSync(dir, { recursive: true });
+  const tool = (name, body) => { writeFileSync(join(dir, name), `#!/bin/sh\n${body}\n`); chmodSync(join(dir, name), 0o755); };
+  const d = (k) => (delays[k] ? `sleep ${delays[k]}; ` : '');
+  tool('nvidia-smi', `${d('nvidia')}cat '${fixtures}/nvidia-smi/six-2080ti.csv'`);
+  tool('dpkg-query', `${d('dpkg')}cat '${fixtures}/dpkg/all-0.4.25.txt'`);
+  tool('sonmcli', `${d('sonmcli')}case "$*" in\n*worker\\ status*) cat '${fixtures}/sonmcli/worker-status-connected.json';;\n*ask-plan\\ list*) cat '${fixtures}/sonmcli/askplans-spot.json';;\n*deal\\ status*) cat '${fixtures}/sonmcli/deal-spot.json';;\n*) cat '${fixtures}/sonmcli/version.json';;\nesac`);
+  tool('systemctl', 'echo active');
+  tool('dmidecode', 'exit 1');
+  tool('lscpu', 'exit 1');
+  tool('sudo', 'while [ $# -gt 0 ]; do case "$1" in -n|-H) shift;; -u) shift 2;; --) shift; break;; *) break;; esac; done\nexec "$@"');
+  return dir;
+}
+
+function agentEnv(tools, stateDir, extra = {}) {
+  return { PATH: `${tools}:/usr/local/bin:/usr/bin:/bin`, HOME: TMP, SUDO_USER: 'rig', SONM_REWARDS_STATE_DIR: stateDir, SONM_REWARDS_CONFIG: join(TMP, 'none.json'), SONM_REWARDS_SONM_CONFIG_DIR: join(TMP, 'etc-sonm'), ...extra };
+}
+
+const baseEnv = { PATH: process.env.PATH };
+
+// ---------- 1. --version against node -e 0 ----------
+if (want('agent')) {
+  const a = []; const b = [];
+  for (let i = 0; i < REPS * 2; i++) { a.push(wallMs([NODE, '-e', '0'], baseEnv).ms); b.push(wallMs([NODE, BIN, '--version'], baseEnv).ms); }
+  const ratio = median(b) / median(a);
+  record('sonm-rewards --version', `${median(b).toFixed(0)} ms`, `node -e 0 ${median(a).toFixed(0)} ms`, ratio.toFixed(2), '≤ 1.5', ratio <= 1.5);
+}
+
+// ---------- 2. check with tools as slow as the real ones ----------
+if (want('agent')) {
+  const tools = fakeTools(join(TMP, 'slow-tools'), { nvidia: 0.6, sonmcli: 0.3, dpkg: 0.05 });
+  const a = []; const b = [];
+  for (let i = 0; i < REPS; i++) {
+    a.push(wallMs([NODE, '-e', '0'], baseEnv).ms);
+    const r = wallMs([NODE, BIN, 'check', '--json'], agentEnv(tools, join(TMP, 'check-state')));
+    if (r.status !== 0 && r.status !== 1) throw new Error(`check failed: ${r.stderr}`);
+    b.push(r.ms);
+  }
+  const ideal = 600 + median(a);
+  const ratio = median(b) / ideal;
+  record('check (nvidia-smi 0.6 s, sonmcli 0.3 s ×2 in sequence, dpkg-query 0.05 s)', `${median(b).toFixed(0)} ms`, `0.6 s + node -e 0 = ${ideal.toFixed(0)} ms`, ratio.toFixed(2), '≤ 1.3', ratio <= 1.3, 'probes run side by side');
+}
+
+// ---------- 3. a tick's CPU and peak RSS ----------
+if (want('agent')) {
+  const tools = fakeTools(join(TMP, 'fast-tools'), {});
+  const state = join(TMP, 'tick-state');
+  const a = []; const b = [];
+  for (let i = 0; i < REPS; i++) {
+    a.push(rusage([NODE, '-e', '0'], baseEnv));
+    const r = rusage([NODE, BIN, 'report'], agentEnv(tools, state));
+    if (r.status !== 0) throw new Error('report failed');
+    b.push(r);
+  }
+  const cpuRatio = median(b.map((x) => x.cpu)) / median(a.map((x) => x.cpu));
+  const rss = Math.max(...b.map((x) => x.rss));
+  record('report tick CPU (with its tools)', `${median(b.map((x) => x.cpu)).toFixed(0)} ms`, `node -e 0 ${median(a.map((x) => x.cpu)).toFixed(0)} ms`, cpuRatio.toFixed(2), '≤ 2', cpuRatio <= 2);
+  record('report tick peak RSS', `${rss.toFixed(1)} MB`, `node -e 0 ${median(a.map((x) => x.rss)).toFixed(1)} MB`, (rss / median(a.map((x) => x.rss))).toFixed(2), '≤ 70 MB', rss <= 70);
+}
+
+// ---------- service helpers ----------
+const benchProgram = { programs: [{ ...JSON.parse(readFileSync(join(ROOT, 'programs', 'default.json'), 'utf8')).programs[0], id: 'bench', start: '2010-01-01T00:00:00Z', guaranteedUntil: '2030-01-01T00:00:00Z', extendableUntil: '2030-01-01T00:00:00Z', admission: 'open', admissionSuspendedAt: null, reward: { usdPerGpuDay: 2, minConnectedShare: 0.8, reportDeadlineHours: 1_000_000 } }] };
+writeFileSync(join(TMP, 'programs.json'), JSON.stringify(benchProgram));
+
+function startProc(argv) {
+  return new Promise((resolveP, reject) => {
+    const p = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    p.stdout.on('data', (d) => { out += d; const nl = out.indexOf('\n'); if (nl >= 0) resolveP({ p, url: out.slice(0, nl).trim() }); });
+    p.on('exit', (c) => reject(new Error(`exited ${c}`)));
+  });
+}
+async function stopProc(h) { await new Promise((r) => { h.p.once('exit', r); h.p.kill('SIGTERM'); }); }
+const startService = (db) => startProc([NODE, SERVICE, '--listen', '127.0.0.1:0', '--db', db, '--programs', join(TMP, 'programs.json'), '--log-level', 'warn']);
+const startBaseline = () => startProc([NODE, join(ROOT, 'scripts', 'bench', 'baseline-server.mjs')]);
+function load(url, mode, rigs, perRig, conc) {
+  const r = spawnSync(NODE, [join(ROOT, 'scripts', 'bench', 'load.mjs'), url, mode, String(rigs), String(perRig), String(conc)], { maxBuffer: 64 << 20 });
+  if (r.status !== 0) throw new Error(r.stderr.toString());
+  return JSON.parse(r.stdout.toString());
+}
+
+// ---------- 4. service: batched and single-report ingestion ----------
+if (want('service')) {
+  const rounds = quick ? 1 : 3;
+  const svc = []; const base = [];
+  for (let i = 0; i < rounds; i++) {
+    const b = await startBaseline(); base.push(load(b.url, 'batch', 4, 10, 2)); await stopProc(b);
+    const s = await startService(join(TMP, `batch-${i}.db`)); const r = load(s.url, 'batch', 4, 10, 2); await stopProc(s);
+    if (Object.keys(r.statuses).some((k) => k !== '200')) throw new Error(`service answered ${JSON.stringify(r.statuses)}`);
+    svc.push(r);
+  }
+  const rate = median(svc.map((r) => r.reports / r.seconds));
+  const baseRate = median(base.map((r) => r.reports / r.seconds));
+  record('service: batched ingestion (500/request, signed, verified, SQLite FULL sync)', `${Math.round(rate)} reports/s`, `bare node:http ${Math.round(baseRate)} reports/s`, (rate / baseRate).toFixed(2), '≥ 20,000 reports/s', rate >= 20_000);
+}
+if (want('service')) {
+  const rounds = quick ? 1 : 3;
+  const svc = []; const base = [];
+  for (let i = 0; i < rounds; i++) {
+    const b = await startBaseline(); base.push(load(b.url, 'single', 8, 250, 8)); await stopProc(b);
+    const s = await startService(join(TMP, `single-${i}.db`)); const r = load(s.url, 'single', 8, 250, 8); await stopProc(s);
+    if (Object.keys(r.statuses).some((k) => k !== '200')) throw new Error(`service answered ${JSON.stringify(r.statuses)}`);
+    svc.push(r);
+  }
+  const rate = median(svc.map((r) => r.requests / r.seconds));
+  const baseRate = median(base.map((r) => r.requests / r.seconds));
+  const p99 = median(svc.map((r) => pct(r.latenciesMs, 0.99)));
+  const baseP99 = median(base.map((r) => pct(r.latenciesMs, 0.99)));
+  record('service: single-report requests (8 in flight)', `${Math.round(rate)} requests/s, p99 ${p99.toFixed(1)} ms`, `bare node:http ${Math.round(baseRate)} requests/s, p99 ${baseP99.toFixed(1)} ms`, (rate / baseRate).toFixed(2), '≥ 2,000 requests/s', rate >= 2000);
+}
+
+// ---------- 5. a 30-day backlog, then status over 30 days ----------
+if (want('agent')) {
+  const tools = fakeTools(join(TMP, 'fast-tools'), {});
+  const state = join(TMP, 'backlog-state');
+  mkdirSync(join(state, 'samples'), { recursive: true });
+  const now = Date.now();
+  const first = Date.parse(hourOf(now)) - 30 * 86_400_000;
+  const byDay = new Map();
+  for (let i = 0; i < 8640; i++) {
+    const t = new Date(first + i * 300_000 + 20_000).toISOString();
+    const s = { t, connected: true, reason: null, gpus: Array.from({ length: 6 }, (_, g) => ({ uuid: `GPU-b-${g}`, pciDeviceId: '1b06', model: 'GTX 1080 Ti', qualifying: true })), qualifying: 6, worker: '0x8125721C2413d99a33E351e1F6Bb4e56b6b633FD', sonmVersion: 'v0.4.25-dd5be502' };
+    const day = t.slice(0, 10);
+    byDay.set(day, (byDay.get(day) ?? '') + encodeRecord(s));
+  }
+  for (const [day, text] of byDay) writeFileSync(join(state, 'samples', `${day}.log`), text);
+  const s = await startService(join(TMP, 'backlog.db'));
+  const r = wallMs([NODE, BIN, 'report'], agentEnv(tools, state, { SONM_REWARDS_SERVICE: s.url, SONM_REWARDS_TICK_ATTEMPTS: '8' }));
+  await stopProc(s);
+  const results = readFileSync(join(state, 'results.log'), 'utf8').trim().split('\n').length;
+  const node0 = median(Array.from({ length: REPS }, () => wallMs([NODE, '-e', '0'], baseEnv).ms));
+  record(`flush a 30-day backlog (8,640 samples → ${results} hourly reports) to the local service`, `${(r.ms / 1000).toFixed(2)} s`, `node -e 0 ${node0.toFixed(0)} ms`, (r.ms / node0).toFixed(1), '≤ 2 s', r.ms <= 2000 && r.status === 0, r.status === 0 ? '' : `exit ${r.status}: ${r.stderr}`);
+
+  const a = []; const b = [];
+  for (let i = 0; i < REPS; i++) {
+    a.push(wallMs([NODE, '-e', '0'], baseEnv).ms);
+    const st = wallMs([NODE, BIN, 'status', '--json'], agentEnv(tools, state));
+    if (st.status !== 0) throw new Error(st.stderr);
+    b.push(st.ms);
+  }
+  record('status over 30 days of samples', `${median(b).toFixed(0)} ms`, `node -e 0 ${median(a).toFixed(0)} ms`, (median(b) / median(a)).toFixed(2), '≤ 200 ms', median(b) <= 200);
+}
+
+rmSync(TMP, { recursive: true, force: true });
+const failed = results.filter((r) => !r.ok);
+console.log(`\n${results.length - failed.length} of ${results.length} targets met${failed.length ? `; missed: ${failed.map((f) => f.name).join('; ')}` : ''}`);
+process.exit(failed.length ? 1 : 0);
