@@ -3,10 +3,11 @@
 // baseline taken in this same run (these machines are noisy), A/B alternated, medians quoted.
 // Exits 1 if a target is missed. Needs a build (npm run build) and python3 (for getrusage).
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { encodeRecord } from '../dist/uptime/journal.js';
 import { hourOf } from '../dist/protocol/ids.js';
+import { agentEnv as rigEnv, fakeTools } from './lib/fake-rig.mjs';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const BIN = join(ROOT, 'bin', 'sonm-rewards.js');
@@ -41,25 +42,8 @@ function rusage(argv, env) {
   return JSON.parse(r.stdout.toString());
 }
 
-// ---------- fake tools with the latency of the real ones ----------
-const fixtures = join(ROOT, 'test', 'fixtures');
-function fakeTools(dir, delays) {
-  mkdirSync(dir, { recursive: true });
-  const tool = (name, body) => { writeFileSync(join(dir, name), `#!/bin/sh\n${body}\n`); chmodSync(join(dir, name), 0o755); };
-  const d = (k) => (delays[k] ? `sleep ${delays[k]}; ` : '');
-  tool('nvidia-smi', `${d('nvidia')}cat '${fixtures}/nvidia-smi/six-2080ti.csv'`);
-  tool('dpkg-query', `${d('dpkg')}cat '${fixtures}/dpkg/all-0.4.25.txt'`);
-  tool('sonmcli', `${d('sonmcli')}case "$*" in\n*worker\\ status*) cat '${fixtures}/sonmcli/worker-status-connected.json';;\n*ask-plan\\ list*) cat '${fixtures}/sonmcli/askplans-spot.json';;\n*deal\\ status*) cat '${fixtures}/sonmcli/deal-spot.json';;\n*) cat '${fixtures}/sonmcli/version.json';;\nesac`);
-  tool('systemctl', 'echo active');
-  tool('dmidecode', 'exit 1');
-  tool('lscpu', 'exit 1');
-  tool('sudo', 'while [ $# -gt 0 ]; do case "$1" in -n|-H) shift;; -u) shift 2;; --) shift; break;; *) break;; esac; done\nexec "$@"');
-  return dir;
-}
-
-function agentEnv(tools, stateDir, extra = {}) {
-  return { PATH: `${tools}:/usr/local/bin:/usr/bin:/bin`, HOME: TMP, SUDO_USER: 'rig', SONM_REWARDS_STATE_DIR: stateDir, SONM_REWARDS_CONFIG: join(TMP, 'none.json'), SONM_REWARDS_SONM_CONFIG_DIR: join(TMP, 'etc-sonm'), ...extra };
-}
+// Fake tools with the latency of the real ones, and the environment a rig's agent runs with.
+const agentEnv = (tools, stateDir, extra = {}) => rigEnv(tools, stateDir, { HOME: TMP, SONM_REWARDS_CONFIG: join(TMP, 'none.json'), SONM_REWARDS_SONM_CONFIG_DIR: join(TMP, 'etc-sonm'), ...extra });
 
 const baseEnv = { PATH: process.env.PATH };
 

@@ -1,6 +1,6 @@
 /** Sending a check result to the service at once (`check --report`, `enroll`). */
 import type { CommandContext } from '../cli/context.js';
-import { log } from '../cli/context.js';
+import { verbose } from '../cli/context.js';
 import type { CheckResult } from '../program/result.js';
 import { loadOrCreateIdentity } from '../protocol/identity.js';
 import { RewardsClient } from '../protocol/client.js';
@@ -22,7 +22,7 @@ export async function enrolAndSend(ctx: CommandContext, check: CheckResult | nul
   const master = opts.master ?? readConfiguredMaster(s.sonmConfigDir).master ?? state.enrolled?.master ?? check?.sonm.worker?.master ?? null;
   const budget = { attemptsLeft: 3, deadline: ctx.now().getTime() + 60_000, made: 0 };
   const client = new RewardsClient({ baseUrl: s.service, identity, timeoutMs: s.deliveryTimeoutMs, budget, now: () => ctx.now().getTime(), sleep: ctx.sleep });
-  const inp: DeliveryInput = { store, client, identity, service: s.service, agentVersion: AGENT_VERSION, master, check, now: ctx.now, log: (l) => log(ctx, l) };
+  const inp: DeliveryInput = { store, client, identity, service: s.service, agentVersion: AGENT_VERSION, master, check, now: ctx.now, log: (l) => verbose(ctx, l) };
   try {
     const enrolled = await ensureEnrolled(inp, state);
     if (check) await sendEligibilityIfDue(inp, state, true);
