@@ -3,10 +3,9 @@
  * throws a typed error; this file is the single place that maps errors to exit codes and exits.
  */
 import { createInterface } from 'node:readline/promises';
-import { CliError, EXIT, UsageError } from './errors.js';
+import { CliError, EXIT } from './errors.js';
 import type { CommandContext } from './context.js';
 import { resolveSettings, type GlobalFlags } from './settings.js';
-
 import { AGENT_VERSION } from './version.js';
 
 function write(stream: NodeJS.WriteStream) {
@@ -45,7 +44,7 @@ function makeContext(flags: GlobalFlags): CommandContext {
 const EXAMPLES = `
 Examples:
   $ sonm-rewards check                      does this rig qualify, and what would it earn?
-  $ sonm-rewards check --json               the same, as JSON (schema: docs/check-result.md)
+  $ sonm-rewards check --json               the same, as JSON (schema: docs/check-result.schema.json)
   $ sudo sonm-rewards upgrade --master 0x…  the announced upgrade to SONM 0.4.25, made safe
   $ sudo sonm-rewards timer install         sample every 5 minutes and report connected hours
   $ sonm-rewards status                     hours recorded, delivered and credited
@@ -152,11 +151,12 @@ async function run(argv: string[]): Promise<number> {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT.OK;
       return EXIT.USAGE; // commander has already printed one line saying what is wrong
     }
-    return report(e, verboseFlag);
+    return explain(e, verboseFlag);
   }
 }
 
-function report(e: unknown, verboseFlag: boolean): number {
+/** Print one line for an error and return its exit code (with the stack only under --verbose). */
+function explain(e: unknown, verboseFlag: boolean): number {
   if (e instanceof CliError) {
     process.stderr.write(`sonm-rewards: ${e.message}\n`);
     if (verboseFlag && e.stack) process.stderr.write(`${e.stack}\n`);
@@ -173,7 +173,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
   try {
     code = await run(argv);
   } catch (e) {
-    code = report(e instanceof UsageError ? e : e, argv.includes('--verbose'));
+    code = explain(e, argv.includes('--verbose'));
   }
   // Exit explicitly: an abandoned, unkillable child must not keep the agent alive.
   process.stdout.write('', () => process.exit(code));

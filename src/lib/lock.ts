@@ -1,8 +1,12 @@
 /**
  * One upgrade or report at a time: an exclusive lock file in the state directory holding the
- * owner's pid. A lock whose pid is no longer alive is stale and is taken over.
+ * owner's pid. A lock is stale, and taken over, when its pid is gone, when that pid now belongs
+ * to another program (pids are reused after a crash), or when it is older than any run can be.
  */
 import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+
+/** Longer than the longest legitimate holder: an upgrade's script deadline (30 min) plus its wait. */
+export const MAX_LOCK_AGE_MS = 3 * 3_600_000;
 import { join } from 'node:path';
 
 export class LockBusyError extends Error {
@@ -14,9 +18,15 @@ export class LockBusyError extends Error {
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  try {
+    // On Linux, make sure the pid is still a sonm-rewards (node) process and not a reused pid.
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    return /sonm-rewards|node/.test(cmdline);
+  } catch {
+    return true; // no /proc: trust kill(0)
   }
 }
 
@@ -42,7 +52,8 @@ export function acquireLock(stateDir: string, command: string): Lock {
       } catch {
         holder = undefined; // torn or empty lock file: treat as stale
       }
-      if (holder && typeof holder.pid === 'number' && holder.pid !== process.pid && alive(holder.pid)) {
+      const age = holder ? Date.now() - Date.parse(holder.since) : Infinity;
+      if (holder && typeof holder.pid === 'number' && holder.pid !== process.pid && alive(holder.pid) && !(age > MAX_LOCK_AGE_MS)) {
         throw new LockBusyError(holder);
       }
       try { unlinkSync(path); } catch { /* raced with another taker */ }

@@ -178,9 +178,3 @@ export function programWindow(p: Program, now: Date): ProgramWindow {
   else phase = 'extended';
   return { start: p.start, guaranteedUntil: p.guaranteedUntil, end, phase, active: phase === 'guaranteed' || phase === 'extended' };
 }
-
-/** Whether an hour (its start) lies inside the program's window. */
-export function hourInWindow(p: Program, hourStart: Date): boolean {
-  const t = hourStart.getTime();
-  return t >= Date.parse(p.start) && t + 3_600_000 <= Date.parse(p.endsAt ?? p.extendableUntil);
-}

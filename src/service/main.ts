@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { builtInPrograms, parsePrograms, type Program } from '../program/definitions.js';
 import { openSqliteStore } from './store.js';
+import { WorkerIngestor } from './ingest-worker.js';
 import { ANNOUNCED_INSTALLER, buildServer, type PlatformInfo } from './server.js';
 
 class StartError extends Error {}
@@ -48,7 +49,10 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     const platform: PlatformInfo = o.platform ? (readJson(o.platform, '--platform') as PlatformInfo) : { targetVersion: '0.4.25', installerUrl: ANNOUNCED_INSTALLER, installerSha256: null };
     if (o.synchronous !== 'full' && o.synchronous !== 'normal') throw new StartError(`--synchronous must be full or normal, got ${o.synchronous}`);
     const store = openSqliteStore(o.db, o.synchronous);
-    const app = await buildServer({ store, programs, demand, platform, publicUrl: o.publicUrl, logLevel: o.logLevel });
+    // Reports are ingested on a worker thread with its own connection; everything else here.
+    // (An in-memory database cannot be shared between connections: it stays on this thread.)
+    const ingestor = o.db === ':memory:' ? undefined : new WorkerIngestor({ dbPath: o.db, synchronous: o.synchronous, programs, now: () => new Date() });
+    const app = await buildServer({ store, programs, demand, platform, publicUrl: o.publicUrl, logLevel: o.logLevel, ingestor });
     const host = m[1]!.replace(/^\[|\]$/g, '');
     const address = await app.listen({ host, port: Number(m[2]) });
     process.stdout.write(`${address.replace('[::1]', '[::1]')}\n`);

@@ -6,10 +6,11 @@ import { readFileSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { RewardsStore } from './store.js';
+import { GroupCommit, type Ingestor } from './group-commit.js';
 import { REJECT_TEXT } from './credit.js';
 import { authenticate, NonceCache } from './auth.js';
 import { Metrics } from './metrics.js';
-import { MAX_BATCH, MAX_BODY_BYTES, type EnrollRequest, type HourlyReport, type ReportResult } from '../protocol/types.js';
+import { MAX_BATCH, MAX_BODY_BYTES, type EnrollRequest, type HourlyReport } from '../protocol/types.js';
 import { hourOf } from '../protocol/ids.js';
 import type { Program } from '../program/definitions.js';
 
@@ -23,6 +24,8 @@ export interface ServiceOptions {
   /** GPUs wanted per model ("GTX 1080 Ti": 400); the fleet view compares supply against it. */
   demand: Record<string, number>;
   platform: PlatformInfo;
+  /** Ingest in this worker instead of on the main thread (the binary passes one; tests in process do not). */
+  ingestor?: Ingestor;
   /** Base URL clients use (behind a proxy); default http://<Host header>. */
   publicUrl?: string;
   now?: () => Date;
@@ -30,7 +33,7 @@ export interface ServiceOptions {
 }
 
 declare module 'fastify' {
-  interface FastifyRequest { rawBody: Buffer | null; rigId: string | null }
+  interface FastifyRequest { rawBody: Buffer | null; rawText: string | null; rigId: string | null }
   interface FastifyContextConfig { signed?: boolean }
 }
 
@@ -59,44 +62,6 @@ function etagOf(body: string): string {
   return `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
 }
 
-/**
- * Group commit: batches that arrive while the store is busy are ingested together on the next
- * turn of the event loop, in one transaction and one fsync, each in its own savepoint. A batch is
- * still stored whole or not at all, and is answered only after its commit.
- */
-export class GroupCommit {
-  private queue: { reports: HourlyReport[]; signer: string; resolve: (r: ReportResult[]) => void; reject: (e: Error) => void }[] = [];
-  private scheduled = false;
-  constructor(private store: RewardsStore, private programs: Program[], private now: () => Date) {}
-
-  submit(reports: HourlyReport[], signer: string): Promise<ReportResult[]> {
-    return new Promise((resolve, reject) => {
-      this.queue.push({ reports, signer, resolve, reject });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => this.flush());
-      }
-    });
-  }
-
-  private flush(): void {
-    this.scheduled = false;
-    const items = this.queue.splice(0);
-    let out: (ReportResult[] | Error)[];
-    try {
-      out = this.store.ingestMany(items, this.programs, this.now());
-    } catch (e) {
-      for (const it of items) it.reject(e as Error);
-      return;
-    }
-    items.forEach((it, i) => {
-      const r = out[i]!;
-      if (r instanceof Error) it.reject(r);
-      else it.resolve(r);
-    });
-  }
-}
-
 export async function buildServer(opts: ServiceOptions): Promise<FastifyInstance> {
   const now = opts.now ?? (() => new Date());
   const nonces = new NonceCache();
@@ -114,12 +79,15 @@ export async function buildServer(opts: ServiceOptions): Promise<FastifyInstance
   for (const [name, schema] of Object.entries(loadOpenApi().components.schemas)) app.addSchema({ $id: name, ...(rewriteRefs(schema) as object) });
 
   app.decorateRequest('rawBody', null);
+  app.decorateRequest('rawText', null);
   app.decorateRequest('rigId', null);
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body, done) => {
     req.rawBody = body as Buffer;
     try {
-      done(null, (body as Buffer).length === 0 ? null : JSON.parse((body as Buffer).toString('utf8')));
+      // Decoded once: the text is parsed here and handed on to the ingest worker as it is.
+      req.rawText = (body as Buffer).toString('utf8');
+      done(null, (body as Buffer).length === 0 ? null : JSON.parse(req.rawText));
     } catch {
       const err = new Error('the body is not valid JSON') as Error & { statusCode: number; code: string };
       err.statusCode = 400;
@@ -194,10 +162,11 @@ export async function buildServer(opts: ServiceOptions): Promise<FastifyInstance
     return reply.code(204).send();
   });
 
-  const group = new GroupCommit(opts.store, opts.programs, now);
+  const group: Ingestor = opts.ingestor ?? new GroupCommit(opts.store, opts.programs, now);
+  app.addHook('onClose', async () => { await group.close(); });
   app.post('/v1/reports', { config: { signed: true }, schema: { body: { $ref: 'ReportBatch#' } } }, async (req) => {
     const reports = (req.body as { reports: HourlyReport[] }).reports;
-    const results = await group.submit(reports, req.rigId!);
+    const results = await group.submit(reports, req.rigId!, req.rawText!);
     for (const r of results) metrics.report(r.status, r.credited.usd);
     return { results: results.map((r) => (r.status === 'rejected' && r.reason ? { ...r, detail: REJECT_TEXT[r.reason as keyof typeof REJECT_TEXT] } : r)) };
   });

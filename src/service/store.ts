@@ -23,7 +23,7 @@ export interface RewardsStore {
    * Group commit: several requests' batches in one transaction and one fsync, each in its own
    * savepoint, so one failing batch rolls back alone. Returns each batch's results or its error.
    */
-  ingestMany(items: { reports: HourlyReport[]; signer: string }[], programs: Program[], now: Date): (ReportResult[] | Error)[];
+  ingestMany(items: { reports: HourlyReport[]; signer: string; now: Date }[], programs: Program[]): (ReportResult[] | Error)[];
   ledger(rigId: string, from: string, to: string): LedgerHour[];
   fleet(hour: string): FleetRow[];
   counts(): { rigs: number; reports: number; flags: number };
@@ -213,10 +213,10 @@ export function openSqliteStore(path: string, synchronous: Synchronous = 'full')
     return results;
   });
 
-  const ingestGroup = db.transaction((items: { reports: HourlyReport[]; signer: string }[], programs: Program[], now: Date): (ReportResult[] | Error)[] =>
+  const ingestGroup = db.transaction((items: { reports: HourlyReport[]; signer: string; now: Date }[], programs: Program[]): (ReportResult[] | Error)[] =>
     items.map((it) => {
       try {
-        return ingestOne(it.reports, it.signer, programs, now); // a savepoint inside the group's transaction
+        return ingestOne(it.reports, it.signer, programs, it.now); // a savepoint inside the group's transaction
       } catch (e) {
         return e as Error;
       }
@@ -239,7 +239,7 @@ export function openSqliteStore(path: string, synchronous: Synchronous = 'full')
       q.upsertElig.run(rigId, now.toISOString(), body.checkedAt ?? null, body.eligible ? 1 : 0, JSON.stringify(programs), JSON.stringify(body));
     },
     ingest: (reports, signer, programs, now) => ingestOne(reports, signer, programs, now),
-    ingestMany: (items, programs, now) => ingestGroup(items, programs, now),
+    ingestMany: (items, programs) => ingestGroup(items, programs),
     ledger(rigId, from, to) {
       const rows = q.ledger.all(reportIdFor(rigId, from), reportIdFor(rigId, to)) as (Omit<LedgerHour, 'connected' | 'programs'> & { connected: number; credits: string })[];
       return rows.map(({ credits, ...h }) => ({ ...h, connected: h.connected === 1, programs: JSON.parse(credits) as LedgerHour['programs'] }));

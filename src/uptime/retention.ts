@@ -10,8 +10,6 @@ import type { ResultRecord, UptimeStore } from './store.js';
 
 export const COMPACT_AFTER_MS = 35 * 86_400_000;
 
-export interface RetentionOutcome { expired: number; compactedDays: number; droppedDays: number }
-
 /** Mark reports still pending after 30 days as expired (locally: they are lost). */
 export function expireStale(store: UptimeStore, nowMs: number): number {
   const finals = store.finalResults();

@@ -18,13 +18,16 @@ describe('hostile requests are refused, and nothing is stored or credited', () =
   let svc: RunningService;
   let a: TestRig;
   let b: TestRig;
+  // The hour of the one legitimate report, fixed once so that a UTC hour turning over mid-suite
+  // cannot change what the conflict case reuses.
+  const stored = hoursAgo(2);
   beforeAll(async () => {
     svc = await startService(tempDir('svc-'), { programs: [activeProgram()] });
     a = new TestRig(svc.url);
     b = new TestRig(svc.url);
     expect((await a.enroll()).status).toBe(201);
     expect((await b.enroll()).status).toBe(201);
-    const ok = await a.send('POST', '/v1/reports', { reports: [a.report(hoursAgo(2))] });
+    const ok = await a.send('POST', '/v1/reports', { reports: [a.report(stored)] });
     expect(ok.json.results[0].status).toBe('accepted');
   });
   afterAll(async () => { await svc.stop(); });
@@ -90,7 +93,7 @@ describe('hostile requests are refused, and nothing is stored or credited', () =
     ['the current hour', () => a.report(hoursAgo(0)), 'hour-not-ended'],
     ['an hour past the deadline', () => a.report(hoursAgo(200)), 'past-deadline'],
     ['13 samples at a 5-minute interval', () => a.report(hoursAgo(3), { samples: 13, connectedSamples: 13 }), 'invalid-counts'],
-    ['a reportId reused with other content', () => ({ ...a.report(hoursAgo(2)), minQualifyingGpus: 1 }), 'conflict'],
+    ['a reportId reused with other content', () => ({ ...a.report(stored), minQualifyingGpus: 1 }), 'conflict'],
     ["another rig's report", () => b.report(hoursAgo(3)), 'rig-mismatch'],
     ['a reportId not derived from rig and hour', () => ({ ...a.report(hoursAgo(3)), reportId: reportIdFor(a.rigId, hoursAgo(4)) }), 'invalid-report-id'],
   ];
@@ -106,7 +109,7 @@ describe('hostile requests are refused, and nothing is stored or credited', () =
     expect(await metric(svc.url, 'sonm_rewards_rigs')).toBe(2);
     const ledger = await a.send('GET', `/v1/rigs/${a.rigId}/ledger`);
     expect(ledger.json.totals).toEqual({ hours: 1, creditedHours: 1, usd: 0.1667 });
-    expect(ledger.json.hours[0]).toMatchObject({ hour: hoursAgo(2), gpus: 2, connected: true });
+    expect(ledger.json.hours[0]).toMatchObject({ hour: stored, gpus: 2, connected: true });
   });
 });
 

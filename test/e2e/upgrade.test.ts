@@ -110,6 +110,7 @@ describe('refusals change nothing', () => {
     const r = await runCli(rig, ['upgrade', '--master', MASTER, '--yes'], { uid: 65534, gid: 65534 });
     expect(r.code).toBe(2);
     expect(r.stderr.trim()).toBe(`sonm-rewards: the upgrade needs root: run \`sudo sonm-rewards upgrade --master ${MASTER}\``);
+    expect(changed(rig)).toEqual(nothingChanged);
   });
 
   it('without a terminal and without --yes: exit 2, nothing changed', async () => {

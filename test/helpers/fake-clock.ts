@@ -3,7 +3,7 @@
  * reading its time from a file that the test moves forward. Monotonic time stays real, so timers
  * inside the processes keep working.
  */
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export function libfaketimePath(): string {
@@ -16,9 +16,11 @@ export function libfaketimePath(): string {
 
 export class FakeClockFile {
   constructor(readonly path: string) {}
+  /** Move the clock. Atomic (write, then rename): a process reading mid-write must never see an empty file. */
   set(t: number | string): void {
     const iso = new Date(t).toISOString();
-    writeFileSync(this.path, `@${iso.slice(0, 10)} ${iso.slice(11, 19)}\n`);
+    writeFileSync(`${this.path}.tmp`, `@${iso.slice(0, 10)} ${iso.slice(11, 19)}\n`);
+    renameSync(`${this.path}.tmp`, this.path);
   }
   env(): Record<string, string> {
     return { LD_PRELOAD: libfaketimePath(), FAKETIME_TIMESTAMP_FILE: this.path, FAKETIME_NO_CACHE: '1', FAKETIME_DONT_FAKE_MONOTONIC: '1' };
