@@ -1,26 +1,35 @@
 /**
- * Ingestion on a worker thread. On a two-core machine the service's main thread spends about half
- * of each batch on HTTP, signature checks and validation, the other half in SQLite; with the
- * store on its own thread the two halves of consecutive requests overlap.
+ * Ingestion on a worker thread. On a two-core machine one thread cannot both serve HTTP (signature
+ * checks, bodies) and write SQLite fast enough; with the store on its own thread the two overlap.
  *
- * The worker owns one SQLite connection (WAL lets the main thread's connection read and make its
- * rare writes beside it), groups what arrives together into one commit (GroupCommit), and answers
- * each batch after its commit. The main thread sends the body's text, already authenticated and
- * validated; parsing it again here is cheaper than cloning the parsed objects across threads.
+ * The main thread authenticates a batch and transfers its bytes here without parsing them; the
+ * worker parses and validates them (readBatch), groups what arrives together into one commit
+ * (GroupCommit) on its own SQLite connection (WAL lets the main thread's connection read and make
+ * its rare writes beside it), and answers each batch after its commit.
  */
 import { parentPort, Worker, workerData } from 'node:worker_threads';
-import type { HourlyReport, ReportResult } from '../protocol/types.js';
+import type { ReportResult } from '../protocol/types.js';
 import type { Program } from '../program/definitions.js';
 import type { Synchronous } from './store.js';
+import type { BatchProblem } from './batch.js';
 import { GroupCommit, type Ingestor } from './group-commit.js';
 
-interface Job { id: number; text: string; signer: string; now: number }
-type Answer = { id: number; results: ReportResult[] } | { id: number; error: string };
+interface Job { id: number; body: ArrayBuffer; signer: string; now: number }
+type Answer = { id: number; results: ReportResult[] | BatchProblem } | { id: number; error: string };
+
+/** The body's bytes as an ArrayBuffer of their own, so it can be transferred rather than copied. */
+function ownBuffer(body: Uint8Array): ArrayBuffer {
+  const whole = body.byteOffset === 0 && body.byteLength === body.buffer.byteLength;
+  // Small Buffers share Node's pool with other data: copy those, never detach the pool.
+  return (whole ? body.buffer : body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength)) as ArrayBuffer;
+}
 
 export class WorkerIngestor implements Ingestor {
   private worker: Worker;
-  private pending = new Map<number, { resolve: (r: ReportResult[]) => void; reject: (e: Error) => void }>();
+  private pending = new Map<number, { resolve: (r: ReportResult[] | BatchProblem) => void; reject: (e: Error) => void }>();
   private next = 0;
+  private readonly now: () => Date;
+
   constructor(opts: { dbPath: string; synchronous: Synchronous; programs: Program[]; now: () => Date }) {
     this.now = opts.now;
     this.worker = new Worker(new URL(import.meta.url), { workerData: { dbPath: opts.dbPath, synchronous: opts.synchronous, programs: opts.programs } });
@@ -34,18 +43,21 @@ export class WorkerIngestor implements Ingestor {
     this.worker.on('error', (e) => this.failAll(e));
     this.worker.on('exit', (code) => this.failAll(new Error(`the ingest worker exited ${code}`)));
   }
-  private now: () => Date;
+
   private failAll(e: Error): void {
     for (const p of this.pending.values()) p.reject(e);
     this.pending.clear();
   }
-  submit(_reports: HourlyReport[], signer: string, text: string): Promise<ReportResult[]> {
+
+  submit(body: Uint8Array, signer: string): Promise<ReportResult[] | BatchProblem> {
     return new Promise((resolve, reject) => {
       const id = ++this.next;
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ id, text, signer, now: this.now().getTime() } satisfies Job);
+      const buf = ownBuffer(body);
+      this.worker.postMessage({ id, body: buf, signer, now: this.now().getTime() } satisfies Job, [buf]);
     });
   }
+
   async close(): Promise<void> {
     await this.worker.terminate();
   }
@@ -58,14 +70,7 @@ if (parentPort && workerData?.dbPath) {
   const store = openSqliteStore(workerData.dbPath as string, workerData.synchronous as Synchronous);
   const group = new GroupCommit(store, workerData.programs as Program[], () => new Date());
   port.on('message', (job: Job) => {
-    let reports: HourlyReport[];
-    try {
-      reports = (JSON.parse(job.text) as { reports: HourlyReport[] }).reports;
-    } catch (e) {
-      port.postMessage({ id: job.id, error: (e as Error).message } satisfies Answer);
-      return;
-    }
-    group.submit(reports, job.signer, job.text, new Date(job.now)).then(
+    group.submit(new Uint8Array(job.body), job.signer, new Date(job.now)).then(
       (results) => port.postMessage({ id: job.id, results } satisfies Answer),
       (e: Error) => port.postMessage({ id: job.id, error: e.message } satisfies Answer),
     );

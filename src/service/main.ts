@@ -53,9 +53,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     // (An in-memory database cannot be shared between connections: it stays on this thread.)
     const ingestor = o.db === ':memory:' ? undefined : new WorkerIngestor({ dbPath: o.db, synchronous: o.synchronous, programs, now: () => new Date() });
     const app = await buildServer({ store, programs, demand, platform, publicUrl: o.publicUrl, logLevel: o.logLevel, ingestor });
-    const host = m[1]!.replace(/^\[|\]$/g, '');
-    const address = await app.listen({ host, port: Number(m[2]) });
-    process.stdout.write(`${address.replace('[::1]', '[::1]')}\n`);
+    // Signal handlers first: a supervisor may send SIGTERM the moment it reads the URL line.
     let closing = false;
     const stop = (signal: string): void => {
       if (closing) return;
@@ -65,6 +63,9 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     };
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
+    const host = m[1]!.replace(/^\[|\]$/g, '');
+    const address = await app.listen({ host, port: Number(m[2]) });
+    process.stdout.write(`${address}\n`);
   } catch (e) {
     process.stderr.write(`sonm-rewards-service: ${(e as Error).message}\n`);
     process.exit(e instanceof StartError ? 2 : 3);

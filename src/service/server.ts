@@ -10,7 +10,7 @@ import { GroupCommit, type Ingestor } from './group-commit.js';
 import { REJECT_TEXT } from './credit.js';
 import { authenticate, NonceCache } from './auth.js';
 import { Metrics } from './metrics.js';
-import { MAX_BATCH, MAX_BODY_BYTES, type EnrollRequest, type HourlyReport } from '../protocol/types.js';
+import { MAX_BODY_BYTES, type EnrollRequest } from '../protocol/types.js';
 import { hourOf } from '../protocol/ids.js';
 import type { Program } from '../program/definitions.js';
 
@@ -33,7 +33,7 @@ export interface ServiceOptions {
 }
 
 declare module 'fastify' {
-  interface FastifyRequest { rawBody: Buffer | null; rawText: string | null; rigId: string | null }
+  interface FastifyRequest { rawBody: Buffer | null; rigId: string | null }
   interface FastifyContextConfig { signed?: boolean }
 }
 
@@ -79,15 +79,12 @@ export async function buildServer(opts: ServiceOptions): Promise<FastifyInstance
   for (const [name, schema] of Object.entries(loadOpenApi().components.schemas)) app.addSchema({ $id: name, ...(rewriteRefs(schema) as object) });
 
   app.decorateRequest('rawBody', null);
-  app.decorateRequest('rawText', null);
   app.decorateRequest('rigId', null);
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body, done) => {
     req.rawBody = body as Buffer;
     try {
-      // Decoded once: the text is parsed here and handed on to the ingest worker as it is.
-      req.rawText = (body as Buffer).toString('utf8');
-      done(null, (body as Buffer).length === 0 ? null : JSON.parse(req.rawText));
+      done(null, (body as Buffer).length === 0 ? null : JSON.parse((body as Buffer).toString('utf8')));
     } catch {
       const err = new Error('the body is not valid JSON') as Error & { statusCode: number; code: string };
       err.statusCode = 400;
@@ -128,8 +125,6 @@ export async function buildServer(opts: ServiceOptions): Promise<FastifyInstance
       return problem(reply, result.status, result.slug, result.slug === 'clock-skew' ? 'Clock skew' : result.status === 400 ? 'Bad request' : 'Unauthorized', result.detail, result.slug === 'clock-skew' ? { serverTime: now().toISOString() } : {});
     }
     req.rigId = result.rigId;
-    const reports = (req.body as { reports?: unknown } | null)?.reports;
-    if (Array.isArray(reports) && reports.length > MAX_BATCH) return problem(reply, 413, 'batch-too-large', 'Payload too large', `a batch holds at most ${MAX_BATCH} reports; got ${reports.length}`);
   });
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string; validation?: unknown }, req, reply) => {
@@ -164,11 +159,20 @@ export async function buildServer(opts: ServiceOptions): Promise<FastifyInstance
 
   const group: Ingestor = opts.ingestor ?? new GroupCommit(opts.store, opts.programs, now);
   app.addHook('onClose', async () => { await group.close(); });
-  app.post('/v1/reports', { config: { signed: true }, schema: { body: { $ref: 'ReportBatch#' } } }, async (req) => {
-    const reports = (req.body as { reports: HourlyReport[] }).reports;
-    const results = await group.submit(reports, req.rigId!, req.rawText!);
-    for (const r of results) metrics.report(r.status, r.credited.usd);
-    return { results: results.map((r) => (r.status === 'rejected' && r.reason ? { ...r, detail: REJECT_TEXT[r.reason as keyof typeof REJECT_TEXT] } : r)) };
+  // Report batches are the hot path: here the body is only buffered and authenticated; it is
+  // parsed and validated against the same OpenAPI schema where it is ingested (src/service/batch.ts).
+  await app.register(async (reports) => {
+    reports.removeAllContentTypeParsers();
+    reports.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body, done) => {
+      req.rawBody = body as Buffer;
+      done(null, null);
+    });
+    reports.post('/v1/reports', { config: { signed: true } }, async (req, reply) => {
+      const out = await group.submit(req.rawBody ?? Buffer.alloc(0), req.rigId!);
+      if ('status' in out) return problem(reply, out.status, out.slug, out.title, out.detail);
+      for (const r of out) metrics.report(r.status, r.credited.usd);
+      return { results: out.map((r) => (r.status === 'rejected' && r.reason ? { ...r, detail: REJECT_TEXT[r.reason as keyof typeof REJECT_TEXT] } : r)) };
+    });
   });
 
   app.get('/v1/rigs/:rigId/ledger', { config: { signed: true } }, async (req, reply) => {

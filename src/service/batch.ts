@@ -1,0 +1,40 @@
+/**
+ * Reading a report batch: the body's bytes, already authenticated, parsed and validated against
+ * the ReportBatch schema of openapi/rewards.openapi.json (ajv, the validator fastify uses). It runs
+ * where the batch is ingested (the worker thread), so the main thread never parses a batch.
+ */
+import { readFileSync } from 'node:fs';
+import { Ajv, type ValidateFunction } from 'ajv';
+import { MAX_BATCH, type HourlyReport } from '../protocol/types.js';
+
+export type BatchProblem = { status: 400 | 413; slug: string; title: string; detail: string };
+
+let validate: ValidateFunction | null = null;
+
+function validator(): ValidateFunction {
+  if (validate) return validate;
+  const doc = JSON.parse(readFileSync(new URL('../../openapi/rewards.openapi.json', import.meta.url), 'utf8')) as { components: { schemas: Record<string, object> } };
+  const ajv = new Ajv({ allErrors: false, strict: false });
+  for (const [name, schema] of Object.entries(doc.components.schemas)) ajv.addSchema(schema, `#/components/schemas/${name}`);
+  validate = ajv.getSchema('#/components/schemas/ReportBatch')!;
+  return validate;
+}
+
+export function readBatch(body: Uint8Array): { reports: HourlyReport[] } | BatchProblem {
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
+  } catch {
+    return { status: 400, slug: 'malformed', title: 'Bad request', detail: 'the body is not valid JSON' };
+  }
+  const reports = (value as { reports?: unknown } | null)?.reports;
+  if (Array.isArray(reports) && reports.length > MAX_BATCH) {
+    return { status: 413, slug: 'batch-too-large', title: 'Payload too large', detail: `a batch holds at most ${MAX_BATCH} reports; got ${reports.length}` };
+  }
+  const v = validator();
+  if (!v(value)) {
+    const e = v.errors?.[0];
+    return { status: 400, slug: 'invalid-request', title: 'Bad request', detail: `body${e?.instancePath ?? ''} ${e?.message ?? 'is invalid'}${e?.params && 'additionalProperty' in e.params ? `: ${String(e.params.additionalProperty)}` : ''}` };
+  }
+  return value as { reports: HourlyReport[] };
+}
