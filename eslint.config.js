@@ -14,6 +14,12 @@ export default tseslint.config(
     },
   },
   {
+    // The agent's bin is CommonJS on purpose (start-up time): require and friends are its globals.
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable', __dirname: 'readonly', __filename: 'readonly' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     // Tests poke at parsed JSON output; typing every shape would hide the assertions.
     files: ['test/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },

@@ -15,7 +15,7 @@ import { httpRequest } from '../dist/lib/http.js';
 
 const dir = mkdtempSync(join(ROOT, '.tmp-demo-'));
 const say = (s) => process.stdout.write(`\n\x1b[1m== ${s}\x1b[0m\n`);
-const BIN = join(ROOT, 'bin', 'sonm-rewards.js');
+const BIN = join(ROOT, 'bin', 'sonm-rewards.cjs');
 const MASTER = '0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed';
 
 // A demo program: the first program's rules, its window moved around today, admission open.

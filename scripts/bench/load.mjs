@@ -5,7 +5,8 @@
 import { Agent, request } from 'node:http';
 import { generateKeyPairSync } from 'node:crypto';
 import { signRequest } from '../../dist/protocol/signing.js';
-import { rawPublicKey, rigIdFromPublicKey, reportIdFor } from '../../dist/protocol/ids.js';
+import { rawPublicKey, rigIdFromPublicKey } from '../../dist/protocol/ids.js';
+import { reportIdFor } from '../../dist/protocol/report-id.js';
 
 const [url, mode, rigsArg, perRigArg, concArg] = process.argv.slice(2);
 const rigs = Number(rigsArg);

@@ -1,45 +1,13 @@
 /**
  * The sonm-rewards entry point: commander wiring only. Every command returns an exit code or
- * throws a typed error; this file is the single place that maps errors to exit codes and exits.
+ * throws a typed error; runtime.ts's finish() is the single place that maps errors to exit codes
+ * and exits.
  */
-import { createInterface } from 'node:readline/promises';
-import { CliError, EXIT } from './errors.js';
+import { EXIT } from './errors.js';
 import type { CommandContext } from './context.js';
-import { resolveSettings, type GlobalFlags } from './settings.js';
+import type { GlobalFlags } from './settings.js';
 import { AGENT_VERSION } from './version.js';
-
-function write(stream: NodeJS.WriteStream) {
-  return { write: (t: string) => void stream.write(t), isTTY: Boolean(stream.isTTY) };
-}
-
-function makeContext(flags: GlobalFlags): CommandContext {
-  const isRoot = process.getuid?.() === 0;
-  const settings = resolveSettings(flags, process.env, isRoot);
-  const color = flags.color !== false && !process.env.NO_COLOR && Boolean(process.stdout.isTTY) && !flags.json;
-  const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
-  return {
-    settings,
-    json: Boolean(flags.json),
-    verbose: Boolean(flags.verbose),
-    color,
-    stdout: write(process.stdout),
-    stderr: write(process.stderr),
-    env: process.env,
-    now: () => new Date(),
-    sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
-    isRoot,
-    confirm: interactive
-      ? async (q) => {
-          const rl = createInterface({ input: process.stdin, output: process.stdout });
-          try {
-            return /^y(es)?$/i.test((await rl.question(`${q} [y/N] `)).trim());
-          } finally {
-            rl.close();
-          }
-        }
-      : undefined,
-  };
-}
+import { explain, finish, isPlainTick, makeContext, runTimerTick } from './runtime.js';
 
 const EXAMPLES = `
 Examples:
@@ -155,26 +123,6 @@ async function run(argv: string[]): Promise<number> {
   }
 }
 
-/** Print one line for an error and return its exit code (with the stack only under --verbose). */
-function explain(e: unknown, verboseFlag: boolean): number {
-  if (e instanceof CliError) {
-    process.stderr.write(`sonm-rewards: ${e.message}\n`);
-    if (verboseFlag && e.stack) process.stderr.write(`${e.stack}\n`);
-    return e.exitCode;
-  }
-  const err = e as Error;
-  process.stderr.write(`sonm-rewards: ${err?.message ?? String(e)}${verboseFlag ? '' : ' (run with --verbose for details)'}\n`);
-  if (verboseFlag && err?.stack) process.stderr.write(`${err.stack}\n`);
-  return EXIT.FAILURE;
-}
-
 export async function main(argv = process.argv.slice(2)): Promise<void> {
-  let code: number;
-  try {
-    code = await run(argv);
-  } catch (e) {
-    code = explain(e, argv.includes('--verbose'));
-  }
-  // Exit explicitly: an abandoned, unkillable child must not keep the agent alive.
-  process.stdout.write('', () => process.exit(code));
+  await finish(argv, () => (isPlainTick(argv) ? runTimerTick(argv) : run(argv)));
 }

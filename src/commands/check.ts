@@ -3,29 +3,18 @@ import type { CommandContext } from '../cli/context.js';
 import { log, verbose } from '../cli/context.js';
 import { EXIT } from '../cli/errors.js';
 import { makePaint, startSpinner } from '../cli/paint.js';
-import { defaultProbeContext, type ProbeContext } from '../probe/context.js';
+import type { ProbeContext } from '../probe/context.js';
+import { probeContextFor } from './probe-context.js';
 import { probeRig } from '../probe/index.js';
 import type { RigProbe } from '../probe/types.js';
 import { evaluate } from '../program/evaluate.js';
 import { loadPrograms } from '../program/source.js';
 import { buildCheckResult, type CheckResult } from '../program/result.js';
 import { renderCheck } from '../program/render.js';
-import { resolveRigUser } from '../lib/rig-user.js';
 
 export interface CheckOptions {
   programs?: string;
   report?: boolean;
-}
-
-export function probeContextFor(ctx: CommandContext): ProbeContext {
-  const s = ctx.settings;
-  return defaultProbeContext({
-    sysroot: s.sysroot,
-    isRoot: ctx.isRoot,
-    rigUser: resolveRigUser({ env: ctx.env, configured: s.rigUser, sysroot: s.sysroot }),
-    sonmConfigDir: s.sonmConfigDir,
-    deadlines: s.deadlines,
-  });
 }
 
 /** Probe and evaluate; shared by check, report (eligibility) and upgrade. */

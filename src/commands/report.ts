@@ -10,19 +10,26 @@ import { acquireLock, LockBusyError } from '../lib/lock.js';
 import { loadPrograms, programsCacheAge } from '../program/source.js';
 import { evaluate } from '../program/evaluate.js';
 import { buildCheckResult, type CheckResult } from '../program/result.js';
-import { probeRig } from '../probe/index.js';
+import { probeRig, probeTick } from '../probe/index.js';
 import type { RigProbe } from '../probe/types.js';
+import type { Program } from '../program/definitions.js';
 import { buildSample, type Sample } from '../uptime/sample.js';
-import { UptimeStore } from '../uptime/store.js';
+import { pendingReports, RETENTION_MS, UptimeStore } from '../uptime/store.js';
 import { buildHourlyReport, bucketByHour, hoursToBuild } from '../uptime/hours.js';
-import { deliver, pendingReports, RETENTION_MS } from '../uptime/delivery.js';
 import { compact, enforceSizeCap, expireStale } from '../uptime/retention.js';
 import { writeMetrics } from '../uptime/metrics.js';
-import { loadOrCreateIdentity } from '../protocol/identity.js';
-import { RewardsClient } from '../protocol/client.js';
 import { readConfiguredMaster } from '../lib/sonm-config.js';
-import { probeContextFor } from './check.js';
+import { probeContextFor } from './probe-context.js';
 import { AGENT_VERSION } from '../cli/version.js';
+
+/** Identifies a set of program definitions, so a changed set re-sends the verdict. */
+function programsFingerprint(programs: Program[]): string {
+  // FNV-1a over the definitions' JSON: enough to notice a change, without loading node:crypto.
+  const text = JSON.stringify(programs);
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return `${text.length.toString(36)}-${h.toString(36)}`;
+}
 
 export interface TickDeps {
   /** Replace the rig probe (in-process simulations); defaults to the real probe. */
@@ -54,8 +61,11 @@ export async function runTick(ctx: CommandContext, deps: TickDeps = {}): Promise
   try {
     const now = ctx.now();
     const loaded = await loadPrograms({ service: null, stateDir: s.stateDir, timeoutMs: s.deliveryTimeoutMs, now });
-    const probe = deps.probe ? await deps.probe() : await probeRig(probeContextFor(ctx), { market: false, now: () => now });
-    const sample = buildSample(probe, loaded.programs);
+    // A tick probes only what a sample needs; the whole rig is probed when a verdict is due.
+    const probeCtx = deps.probe ? null : probeContextFor(ctx);
+    const full = deps.probe ? await deps.probe() : null;
+    const tickProbe = full ?? (await probeTick(probeCtx!, now));
+    const sample = buildSample(tickProbe, loaded.programs);
     try {
       store.appendSample(sample);
     } catch (e) {
@@ -76,8 +86,10 @@ export async function runTick(ctx: CommandContext, deps: TickDeps = {}): Promise
       const retentionDay = new Date(now.getTime() - RETENTION_MS).toISOString().slice(0, 10);
       const since = newestBuilt.slice(0, 10) > retentionDay ? newestBuilt.slice(0, 10) : retentionDay;
       const byHour = bucketByHour(store.readSamples(since).samples);
-      const identity = loadOrCreateIdentity(s.stateDir);
-      const fresh = hoursToBuild(byHour, builtHours, now.getTime(), RETENTION_MS).map((h) => buildHourlyReport(h, byHour.get(h)!, { rigId: identity.rigId, intervalSeconds: s.intervalSeconds, agentVersion: AGENT_VERSION, seq: ++seq }));
+      const hours = hoursToBuild(byHour, builtHours, now.getTime(), RETENTION_MS);
+      // The key (and node:crypto) is loaded only when an hour has completed: once an hour, not every tick.
+      const rigId = hours.length ? (await import('../protocol/identity.js')).loadOrCreateIdentity(s.stateDir).rigId : '';
+      const fresh = hours.map((h) => buildHourlyReport(h, byHour.get(h)!, { rigId, intervalSeconds: s.intervalSeconds, agentVersion: AGENT_VERSION, seq: ++seq }));
       store.appendReports(fresh);
       built = fresh.length;
       expireStale(store, now.getTime());
@@ -96,22 +108,33 @@ export async function runTick(ctx: CommandContext, deps: TickDeps = {}): Promise
 
     let outcome = { delivered: 0, pending: 0, deferred: null as string | null };
     const budget = { attemptsLeft: s.tickAttempts, deadline: now.getTime() + s.tickDeadlineMs, made: 0 };
-    if (s.service) {
+    outcome.pending = pendingReports(store.reports(), store.finalResults(), now.getTime()).length;
+    const st = store.state();
+    const programsKey = programsFingerprint(loaded.programs);
+    const verdictDue = Boolean(s.service) && (!st.enrolled || st.enrolled.service !== s.service || !st.eligibility
+      || now.getTime() - Date.parse(st.eligibility.sentAt) >= 86_400_000
+      || st.eligibility.qualifyingSeen !== sample.qualifying || st.eligibility.programsKey !== programsKey);
+    // The HTTP client and the delivery code load only when there is something to send.
+    if (s.service && (outcome.pending > 0 || verdictDue)) {
+      const [{ deliver }, { RewardsClient }] = await Promise.all([import('../uptime/delivery.js'), import('../protocol/client.js')]);
+      const { loadOrCreateIdentity } = await import('../protocol/identity.js');
       const identity = loadOrCreateIdentity(s.stateDir);
       const client = new RewardsClient({ baseUrl: s.service, identity, timeoutMs: s.deliveryTimeoutMs, budget, now: () => ctx.now().getTime(), sleep: ctx.sleep, random: deps.random, onAttempt: (w) => verbose(ctx, w) });
-      const check: CheckResult = buildCheckResult(probe, evaluate(probe, loaded.programs, now), loaded.source);
-      const master = readConfiguredMaster(s.sonmConfigDir).master ?? store.state().enrolled?.master ?? check.sonm.worker?.master ?? null;
-      const d = await deliver({ store, client, identity, service: s.service, agentVersion: AGENT_VERSION, master, check, now: ctx.now, log: (l) => log(ctx, l) });
+      let check: CheckResult | null = null;
+      if (verdictDue) {
+        const rig = full ?? (await probeRig(probeCtx!, { market: false, now: () => now, reuse: { nvidia: tickProbe.nvidia, worker: tickProbe.worker } }));
+        check = buildCheckResult(rig, evaluate(rig, loaded.programs, now), loaded.source);
+      }
+      const master = readConfiguredMaster(s.sonmConfigDir).master ?? st.enrolled?.master ?? (tickProbe.worker.ok ? tickProbe.worker.value.status?.master ?? null : null);
+      const d = await deliver({ store, client, identity, service: s.service, agentVersion: AGENT_VERSION, master, check, seen: { qualifying: sample.qualifying, programsKey }, now: ctx.now, log: (l) => log(ctx, l) });
       outcome = { delivered: d.delivered, pending: d.pending, deferred: d.deferred };
+      for (const r of d.rejected) log(ctx, `report for ${r.hour} rejected: ${r.reason}`);
+      if (d.deferred) log(ctx, `delivery deferred (${d.pending} hour${d.pending === 1 ? '' : 's'} pending, kept on disk): ${d.deferred}`);
       // The service answered: refresh its program definitions once a day (cached for later ticks).
       if (!d.deferred && (loaded.source !== 'cache' || programsCacheAge(s.stateDir, now) > 86_400_000)) {
         const fresh = await loadPrograms({ service: s.service, stateDir: s.stateDir, timeoutMs: s.deliveryTimeoutMs, now });
         if (fresh.warning) verbose(ctx, `programs not refreshed: ${fresh.warning}`);
       }
-      for (const r of d.rejected) log(ctx, `report for ${r.hour} rejected: ${r.reason}`);
-      if (d.deferred) log(ctx, `delivery deferred (${d.pending} hour${d.pending === 1 ? '' : 's'} pending, kept on disk): ${d.deferred}`);
-    } else {
-      outcome.pending = pendingReports(store.reports(), store.finalResults(), now.getTime()).length;
     }
 
     if (s.textfileDir) {

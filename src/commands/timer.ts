@@ -38,7 +38,7 @@ function unitOptions(ctx: CommandContext, intervalSeconds: number): UnitOptions 
     environment.SONM_REWARDS_STATE_DIR = s.stateDir;
     readWritePaths.push(s.stateDir);
   }
-  const binPath = resolve(fileURLToPath(new URL('../../bin/sonm-rewards.js', import.meta.url)));
+  const binPath = resolve(fileURLToPath(new URL('../../bin/sonm-rewards.cjs', import.meta.url)));
   return { nodePath: process.execPath, binPath, intervalSeconds, environment, readWritePaths };
 }
 

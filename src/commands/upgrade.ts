@@ -16,7 +16,7 @@ import { acquireLock, LockBusyError } from '../lib/lock.js';
 import { parseInterval } from '../cli/settings.js';
 import { readConfiguredMaster } from '../lib/sonm-config.js';
 import { table } from '../lib/format.js';
-import { probeContextFor } from './check.js';
+import { probeContextFor } from './probe-context.js';
 import { probeMarket, probeServiceState, probeSonmVersions, probeWorker } from '../probe/sonm.js';
 import { measure, type ProbeContext } from '../probe/context.js';
 import { fetchWithCache } from '../program/source.js';

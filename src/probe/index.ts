@@ -13,6 +13,16 @@ export interface ProbeOptions {
   /** Also list ask plans and deals (check and upgrade; not the 5-minute tick). */
   market: boolean;
   now: () => Date;
+  /** Results already measured this run (a tick's GPUs and worker), used instead of probing again. */
+  reuse?: Partial<Pick<RigProbe, 'nvidia' | 'worker'>>;
+}
+
+/** What a 5-minute sample needs, and no more: the GPUs and the worker. */
+export type TickProbe = Pick<RigProbe, 'probedAt' | 'nvidia' | 'worker'> & Partial<Pick<RigProbe, 'sonmVersions'>>;
+
+export async function probeTick(ctx: ProbeContext, now: Date): Promise<TickProbe> {
+  const [nvidia, worker] = await Promise.all([measure(() => probeNvidia(ctx)), measure(() => probeWorker(ctx, { lazyService: true }))]);
+  return { probedAt: now.toISOString(), nvidia, worker };
 }
 
 export async function probeRig(ctx: ProbeContext, options: ProbeOptions): Promise<RigProbe> {
@@ -23,9 +33,9 @@ export async function probeRig(ctx: ProbeContext, options: ProbeOptions): Promis
     measure(() => probeMemory(ctx)),
     measure(() => probeDisk(ctx)),
     measure(() => probeNetwork(ctx)),
-    measure(() => probeNvidia(ctx)),
+    options.reuse?.nvidia ?? measure(() => probeNvidia(ctx)),
     measure(() => probeSonmVersions(ctx)),
-    measure(() => probeWorker(ctx)),
+    options.reuse?.worker ?? measure(() => probeWorker(ctx)),
     options.market ? measure(() => probeMarket(ctx)) : Promise.resolve(null),
   ]);
   return { probedAt: options.now().toISOString(), arch, cpu, memory, disk, network, nvidia, sonmVersions, worker, market };

@@ -165,8 +165,14 @@ export async function probeServiceState(ctx: ProbeContext, unit: string): Promis
   return r.stdout.trim().split('\n')[0] || (r.exitCode === 0 ? 'active' : 'unknown');
 }
 
-export async function probeWorker(ctx: ProbeContext): Promise<WorkerInfo> {
-  const [service, r] = await Promise.all([probeServiceState(ctx, 'sonm-worker'), sonmcli(ctx, ['worker', 'status'])]);
+/**
+ * The worker: systemd's view and its own status. With `lazyService` (the 5-minute tick) systemctl
+ * runs only when the status call fails: a worker that answers is running, and every spawn costs.
+ */
+export async function probeWorker(ctx: ProbeContext, opts: { lazyService?: boolean } = {}): Promise<WorkerInfo> {
+  const [eager, r] = await Promise.all([opts.lazyService ? Promise.resolve(undefined) : probeServiceState(ctx, 'sonm-worker'), sonmcli(ctx, ['worker', 'status'])]);
+  const answered = !r.notFound && !r.timedOut && !r.spawnError && r.exitCode === 0;
+  const service = eager !== undefined ? eager : answered ? 'active' : await probeServiceState(ctx, 'sonm-worker');
   let status: WorkerStatus | null = null;
   let statusError = sonmcliFailure(r);
   if (!statusError) {

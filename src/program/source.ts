@@ -7,7 +7,6 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { builtInPrograms, parsePrograms, ProgramsFormatError, type Program } from './definitions.js';
 import { UsageError } from '../cli/errors.js';
-import { httpRequest } from '../lib/http.js';
 import { writeFileAtomic } from '../lib/atomic.js';
 
 export type ProgramsSource = 'file' | 'service' | 'cache' | 'built-in';
@@ -56,6 +55,7 @@ export async function fetchWithCache(opts: { service: string; path: string; cach
   try {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (cache?.etag) headers['if-none-match'] = cache.etag;
+    const { httpRequest } = await import('../lib/http.js'); // only when there is a service to ask
     const res = await httpRequest(`${opts.service}${opts.path}`, { headers, timeoutMs: opts.timeoutMs, maxBytes: 1 << 20 });
     if (res.status === 304 && cache) return { body: cache.body, source: 'service', warning: null };
     if (res.status === 200) {

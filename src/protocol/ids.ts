@@ -26,18 +26,6 @@ export function publicKeyFromRaw(x: string): KeyObject {
   return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x }, format: 'jwk' });
 }
 
-/** "2019-04-15T12:00:00Z" -> "rpt-<rigId>-2019041512". */
-export function reportIdFor(rigId: string, hour: string): string {
-  const compact = hour.slice(0, 13).replace(/[-T]/g, '');
-  return `rpt-${rigId}-${compact}`;
-}
-
-/** The aligned hour containing `t`, as the wire format writes it. */
-export function hourOf(t: number | Date): string {
-  const ms = typeof t === 'number' ? t : t.getTime();
-  return `${new Date(Math.floor(ms / 3_600_000) * 3_600_000).toISOString().slice(0, 13)}:00:00Z`;
-}
-
 /**
  * A report's canonical text and its hash: equal content, equal hash, whatever order its keys
  * arrived in. The object is rebuilt in one fixed key order (reports carry no other keys: the

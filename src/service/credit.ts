@@ -4,7 +4,7 @@
  * the facts it holds (membership, eligibility, earlier GPU claims) and records the outcome.
  */
 import type { HourlyReport } from '../protocol/types.js';
-import { reportIdFor } from '../protocol/ids.js';
+import { reportIdFor } from '../protocol/report-id.js';
 import type { Program } from '../program/definitions.js';
 
 export const MAX_GPUS_PER_REPORT = 64;

@@ -11,7 +11,7 @@ import { REJECT_TEXT } from './credit.js';
 import { authenticate, NonceCache } from './auth.js';
 import { Metrics } from './metrics.js';
 import { MAX_BODY_BYTES, type EnrollRequest } from '../protocol/types.js';
-import { hourOf } from '../protocol/ids.js';
+import { hourOf } from '../protocol/report-id.js';
 import type { Program } from '../program/definitions.js';
 
 export interface PlatformInfo { targetVersion: string; installerUrl: string; installerSha256: string | null }

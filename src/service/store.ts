@@ -4,7 +4,8 @@
  */
 import Database from 'better-sqlite3';
 import type { EnrollRequest, HourlyReport, ReportResult } from '../protocol/types.js';
-import { reportFingerprint, reportIdFor } from '../protocol/ids.js';
+import { reportFingerprint } from '../protocol/ids.js';
+import { reportIdFor } from '../protocol/report-id.js';
 import type { Program } from '../program/definitions.js';
 import { creditReport, REJECT_TEXT, validateReport } from './credit.js';
 

@@ -3,14 +3,12 @@
  * every pending hourly report in batches. Each per-report answer is stored; `accepted` and
  * `duplicate` are final, `rejected` is kept aside with its reason and never resent as it is.
  */
-import type { HourlyReport, ReportResult } from '../protocol/types.js';
+import type { ReportResult } from '../protocol/types.js';
 import { MAX_BATCH } from '../protocol/types.js';
 import type { RigIdentity } from '../protocol/identity.js';
 import { ClockSkewError, DeferredError, type RewardsClient } from '../protocol/client.js';
 import type { CheckResult } from '../program/result.js';
-import type { AgentState, ResultRecord, UptimeStore } from './store.js';
-
-export const RETENTION_MS = 30 * 86_400_000;
+import { pendingReports, type AgentState, type ResultRecord, type UptimeStore } from './store.js';
 
 export interface DeliveryInput {
   store: UptimeStore;
@@ -21,6 +19,8 @@ export interface DeliveryInput {
   /** Master address to enrol with (worker-default.yaml, or --master). */
   master: string | null;
   check: CheckResult | null;
+  /** What the tick saw when this verdict was made (recorded with it, to notice a change). */
+  seen?: { qualifying: number; programsKey: string };
   now: () => Date;
   log: (line: string) => void;
 }
@@ -37,10 +37,6 @@ export interface DeliveryOutcome {
 /** What identifies a verdict worth re-sending: eligibility, qualifying GPUs, per-program qualification. */
 export function eligibilityKey(c: CheckResult): string {
   return JSON.stringify([c.eligible, c.reward.qualifyingGpus, c.programs.map((p) => [p.id, p.qualifies])]);
-}
-
-export function pendingReports(reports: HourlyReport[], finals: Map<string, ResultRecord>, nowMs: number): HourlyReport[] {
-  return reports.filter((r) => !finals.has(r.reportId) && nowMs - Date.parse(r.hour) <= RETENTION_MS);
 }
 
 function hardwareSummary(c: CheckResult | null): Record<string, unknown> {
@@ -75,7 +71,7 @@ export async function sendEligibilityIfDue(inp: DeliveryInput, state: AgentState
   if (!force && state.eligibility?.key === key && age < 86_400_000) return false;
   const res = await inp.client.send('POST', '/v1/eligibility', inp.check);
   if (res.status !== 204 && res.status !== 200) throw new Error(`eligibility refused: ${(res.json as { detail?: string } | null)?.detail ?? res.status}`);
-  state.eligibility = { key, sentAt: inp.now().toISOString() };
+  state.eligibility = { key, sentAt: inp.now().toISOString(), qualifyingSeen: inp.seen?.qualifying ?? inp.check.reward.qualifyingGpus, programsKey: inp.seen?.programsKey ?? null };
   return true;
 }
 

@@ -3,7 +3,7 @@
  * complete hour becomes. rewards-program.md: the GPU count is the minimum over the hour's samples.
  */
 import type { HourlyReport, ReportGpu } from '../protocol/types.js';
-import { hourOf, reportIdFor } from '../protocol/ids.js';
+import { hourOf, reportIdFor } from '../protocol/report-id.js';
 import type { Sample } from './sample.js';
 
 export function bucketByHour(samples: Sample[]): Map<string, Sample[]> {

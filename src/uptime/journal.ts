@@ -4,8 +4,24 @@
  * next append the torn tail is cut off, so it can never glue itself to a good record.
  */
 import { closeSync, existsSync, fstatSync, ftruncateSync, openSync, readFileSync, readSync } from 'node:fs';
-import { crc32 } from 'node:zlib';
 import { appendDurable, writeFileAtomic } from '../lib/atomic.js';
+
+/** CRC-32 (IEEE, as zlib's crc32) over a string's UTF-8 bytes; in JS so a tick need not load zlib. */
+const CRC_TABLE = (() => {
+  const t = new Int32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    t[n] = c;
+  }
+  return t;
+})();
+export function crc32(text: string): number {
+  const bytes = Buffer.from(text, 'utf8');
+  let c = -1;
+  for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
+  return (c ^ -1) >>> 0;
+}
 
 export function encodeRecord(value: unknown): string {
   const json = JSON.stringify(value);

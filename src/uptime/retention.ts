@@ -5,8 +5,7 @@
 import { unlinkSync } from 'node:fs';
 import { fsyncDir } from '../lib/atomic.js';
 import { rewriteRecords } from './journal.js';
-import { RETENTION_MS } from './delivery.js';
-import type { ResultRecord, UptimeStore } from './store.js';
+import { RETENTION_MS, type ResultRecord, type UptimeStore } from './store.js';
 
 export const COMPACT_AFTER_MS = 35 * 86_400_000;
 

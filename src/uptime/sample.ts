@@ -1,5 +1,5 @@
 /** One 5-minute sample, built purely from a probe: connected or not (and why), and the GPUs seen. */
-import type { RigProbe } from '../probe/types.js';
+import type { TickProbe } from '../probe/index.js';
 import type { ReportGpu } from '../protocol/types.js';
 import { knownModel } from '../program/evaluate.js';
 import type { Program } from '../program/definitions.js';
@@ -16,7 +16,7 @@ export interface Sample {
   sonmVersion: string | null;
 }
 
-export function buildSample(probe: RigProbe, programs: Program[]): Sample {
+export function buildSample(probe: TickProbe, programs: Program[]): Sample {
   const models = new Map<string, string>();
   for (const p of programs) for (const m of p.requirements.gpuModels) for (const id of m.pciDeviceIds) models.set(id, m.model);
   const gpus: ReportGpu[] = probe.nvidia.ok
@@ -39,6 +39,6 @@ export function buildSample(probe: RigProbe, programs: Program[]): Sample {
     gpus,
     qualifying: gpus.filter((g) => g.qualifying).length,
     worker: w?.status?.ethAddr ?? null,
-    sonmVersion: w?.status?.version ?? (probe.sonmVersions.ok ? probe.sonmVersions.value.lowest : null),
+    sonmVersion: w?.status?.version ?? (probe.sonmVersions?.ok ? probe.sonmVersions.value.lowest : null),
   };
 }

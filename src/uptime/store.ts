@@ -32,7 +32,8 @@ export interface AgentState {
   lastError: string | null;
   /** Service clock minus ours, in ms, when the service reported a skew. */
   clockOffsetMs: number | null;
-  eligibility: { key: string; sentAt: string } | null;
+  /** The last verdict sent: its key, when, and the GPU count and programs the tick saw then. */
+  eligibility: { key: string; sentAt: string; qualifyingSeen?: number; programsKey?: string | null } | null;
   /** No delivery before this time (the service's Retry-After). */
   retryAt: string | null;
   /** Reports per batch; halved when the service refuses a batch as a whole. */
@@ -47,6 +48,14 @@ export const EMPTY_STATE: AgentState = {
 };
 
 export const FINAL: ReadonlySet<ResultStatus> = new Set(['accepted', 'duplicate', 'rejected', 'expired']);
+
+/** Undelivered hours are kept this long, then counted as expired. */
+export const RETENTION_MS = 30 * 86_400_000;
+
+/** Built reports with no final answer yet, inside the retention window. */
+export function pendingReports(reports: HourlyReport[], finals: Map<string, ResultRecord>, nowMs: number): HourlyReport[] {
+  return reports.filter((r) => !finals.has(r.reportId) && nowMs - Date.parse(r.hour) <= RETENTION_MS);
+}
 
 export class UptimeStore {
   readonly samplesDir: string;

@@ -3,7 +3,7 @@
  * credit per day, counts of hours by state, and warnings a supplier should act on.
  */
 import type { HourlyReport } from '../protocol/types.js';
-import { hourOf } from '../protocol/ids.js';
+import { hourOf } from '../protocol/report-id.js';
 import type { Sample } from './sample.js';
 import type { AgentState, ResultRecord } from './store.js';
 import { bucketByHour } from './hours.js';

@@ -8,7 +8,7 @@ export const TIMER_UNIT = 'sonm-rewards-report.timer';
 export interface UnitOptions {
   /** Absolute path of node. */
   nodePath: string;
-  /** Absolute path of bin/sonm-rewards.js. */
+  /** Absolute path of bin/sonm-rewards.cjs. */
   binPath: string;
   intervalSeconds: number;
   /** Environment for the report (SONM_REWARDS_SERVICE, ...). */

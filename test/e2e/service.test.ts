@@ -9,7 +9,7 @@ import { activeProgram } from '../helpers/programs.js';
 import { hoursAgo, metric, startService, TestRig, type RunningService } from '../helpers/service.js';
 import { httpRequest } from '../../src/lib/http.js';
 import { signRequest } from '../../src/protocol/signing.js';
-import { reportIdFor } from '../../src/protocol/ids.js';
+import { reportIdFor } from '../../src/protocol/report-id.js';
 
 const MASTER = '0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed';
 const OTHER_MASTER = '0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359';

@@ -199,7 +199,7 @@ describe('applying', () => {
   it('interrupted during the script (SIGKILL): a second run carries on without stopping or purging again', async () => {
     const rig = upgradeRig();
     const slow = serve({ kind: 'ok', body: standInScript(rig, { sleep: 30, install: false }) });
-    const child = spawn(process.execPath, [join(ROOT, 'bin', 'sonm-rewards.js'), 'upgrade', '--master', MASTER, '--script-url', slow, '--yes', '--wait', '0'], { env: rig.env, stdio: 'ignore', detached: true });
+    const child = spawn(process.execPath, [join(ROOT, 'bin', 'sonm-rewards.cjs'), 'upgrade', '--master', MASTER, '--script-url', slow, '--yes', '--wait', '0'], { env: rig.env, stdio: 'ignore', detached: true });
     const marker = join(rig.tools.dir, 'script-ran');
     for (let i = 0; i < 200 && !existsSync(marker); i++) await new Promise((r) => setTimeout(r, 50));
     expect(existsSync(marker)).toBe(true);

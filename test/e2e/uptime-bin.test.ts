@@ -16,7 +16,7 @@ import { loadIdentity } from '../../src/protocol/identity.js';
 import { UptimeStore } from '../../src/uptime/store.js';
 import { readRecords } from '../../src/uptime/journal.js';
 import { bucketByHour } from '../../src/uptime/hours.js';
-import { hourOf } from '../../src/protocol/ids.js';
+import { hourOf } from '../../src/protocol/report-id.js';
 
 const BASE = Date.parse('2026-06-01T10:00:20Z');
 const FIVE_MIN = 300_000;
@@ -65,7 +65,7 @@ describe('report, as the timer runs it', () => {
     const clock = new FakeClockFile(join(rig.dir, 'clock'));
     clock.set(BASE);
     const svc = await startService(rig.dir, { programs: [activeProgram()], env: clock.env() });
-    const script = join(ROOT, 'bin', 'sonm-rewards.js');
+    const script = join(ROOT, 'bin', 'sonm-rewards.cjs');
     let completed = 0;
     try {
       for (let i = 0; i < 100; i++) {

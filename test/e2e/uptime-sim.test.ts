@@ -80,7 +80,7 @@ describe('delivery', () => {
       const store = new UptimeStore(dir);
       // Every complete hour with samples is built (backoff waits move the simulated clock, so count them).
       const { bucketByHour } = await import('../../src/uptime/hours.js');
-      const { hourOf } = await import('../../src/protocol/ids.js');
+      const { hourOf } = await import('../../src/protocol/report-id.js');
       const complete = [...bucketByHour(store.readSamples().samples).keys()].filter((h) => h < hourOf(T0 + (ticks - 1) * FIVE_MIN)); // as of the last tick
       expect(store.reports().map((r) => r.hour)).toEqual(complete);
       expect(complete.length).toBeGreaterThanOrEqual(7 * 24 - 1);

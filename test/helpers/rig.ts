@@ -115,7 +115,7 @@ export interface CliResult { code: number | null; stdout: string; stderr: string
 
 export function runBin(bin: 'sonm-rewards' | 'sonm-rewards-service', args: string[], opts: { env?: Record<string, string>; timeoutMs?: number; cwd?: string; uid?: number; gid?: number; prefix?: string[] } = {}): Promise<CliResult> {
   const started = Date.now();
-  const script = join(ROOT, 'bin', `${bin}.js`);
+  const script = join(ROOT, 'bin', bin === 'sonm-rewards' ? 'sonm-rewards.cjs' : `${bin}.js`);
   const argv = [...(opts.prefix ?? []), process.execPath, script, ...args];
   return new Promise((resolvePromise) => {
     const child = spawn(argv[0]!, argv.slice(1), { env: { ...opts.env }, cwd: opts.cwd ?? ROOT, stdio: ['ignore', 'pipe', 'pipe'], uid: opts.uid, gid: opts.gid });

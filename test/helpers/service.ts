@@ -9,7 +9,8 @@ import { writeFileSync } from 'node:fs';
 import { ROOT } from './rig.js';
 import { httpRequest, type HttpResponse } from '../../src/lib/http.js';
 import { signRequest } from '../../src/protocol/signing.js';
-import { rawPublicKey, reportIdFor, rigIdFromPublicKey } from '../../src/protocol/ids.js';
+import { rawPublicKey, rigIdFromPublicKey } from '../../src/protocol/ids.js';
+import { reportIdFor } from '../../src/protocol/report-id.js';
 import type { HourlyReport } from '../../src/protocol/types.js';
 
 export interface RunningService {

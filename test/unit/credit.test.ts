@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { creditReport, requiredSamples, validateReport, type CreditFacts } from '../../src/service/credit.js';
 import { parsePrograms, type Program } from '../../src/program/definitions.js';
-import { reportIdFor } from '../../src/protocol/ids.js';
+import { reportIdFor } from '../../src/protocol/report-id.js';
 import type { HourlyReport } from '../../src/protocol/types.js';
 import { activeProgram } from '../helpers/programs.js';
 

@@ -5,7 +5,8 @@ import { appendRecords, decodeLine, encodeRecord, parseRecords, readRecords } fr
 import { buildHourlyReport, bucketByHour, hoursToBuild } from '../../src/uptime/hours.js';
 import { warningsFrom } from '../../src/uptime/summary.js';
 import type { Sample } from '../../src/uptime/sample.js';
-import { hourOf, reportIdFor, rigIdFromPublicKey, reportFingerprint } from '../../src/protocol/ids.js';
+import { rigIdFromPublicKey, reportFingerprint } from '../../src/protocol/ids.js';
+import { hourOf, reportIdFor } from '../../src/protocol/report-id.js';
 import { contentDigest, parseSignatureHeaders, signRequest, verifySignature } from '../../src/protocol/signing.js';
 import { generateKeyPairSync } from 'node:crypto';
 import { rawPublicKey, publicKeyFromRaw } from '../../src/protocol/ids.js';

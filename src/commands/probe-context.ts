@@ -1,0 +1,15 @@
+/** The probe context a command runs with: its settings, the rig user, real tools on PATH. */
+import type { CommandContext } from '../cli/context.js';
+import { defaultProbeContext, type ProbeContext } from '../probe/context.js';
+import { resolveRigUser } from '../lib/rig-user.js';
+
+export function probeContextFor(ctx: CommandContext): ProbeContext {
+  const s = ctx.settings;
+  return defaultProbeContext({
+    sysroot: s.sysroot,
+    isRoot: ctx.isRoot,
+    rigUser: resolveRigUser({ env: ctx.env, configured: s.rigUser, sysroot: s.sysroot }),
+    sonmConfigDir: s.sonmConfigDir,
+    deadlines: s.deadlines,
+  });
+}
