@@ -65,6 +65,7 @@ function etagOf(body: string): string {
 export async function buildServer(opts: ServiceOptions): Promise<FastifyInstance> {
   const now = opts.now ?? (() => new Date());
   const nonces = new NonceCache();
+  const knownKeys = new Map<string, string>();
   // Request ids: unique per process start, cheap to make (log lines and x-request-id carry them).
   const bootId = randomBytes(4).toString('hex');
   let requestCount = 0;
@@ -117,7 +118,15 @@ export async function buildServer(opts: ServiceOptions): Promise<FastifyInstance
       headers: req.headers,
       rawBody: req.rawBody,
       enrollingKey: enrolling ? (typeof body?.publicKey === 'string' ? body.publicKey : '') : null,
-      lookupKey: (id) => opts.store.rig(id)?.publicKey ?? null,
+      lookupKey: (id) => {
+        // A rig id is derived from its key, so an enrolled rig's key never changes: cache it.
+        let key = knownKeys.get(id);
+        if (key === undefined) {
+          key = opts.store.rig(id)?.publicKey;
+          if (key && knownKeys.size < 100_000) knownKeys.set(id, key);
+        }
+        return key ?? null;
+      },
       nowSeconds: Math.floor(now().getTime() / 1000),
     }, nonces);
     if (!result.ok) {
