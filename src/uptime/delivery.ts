@@ -68,7 +68,11 @@ export async function sendEligibilityIfDue(inp: DeliveryInput, state: AgentState
   if (!inp.check) return false;
   const key = eligibilityKey(inp.check);
   const age = state.eligibility ? inp.now().getTime() - Date.parse(state.eligibility.sentAt) : Infinity;
-  if (!force && state.eligibility?.key === key && age < 86_400_000) return false;
+  if (!force && state.eligibility?.key === key && age < 86_400_000) {
+    // Re-checked and unchanged: remember what was seen, so the next tick does not re-check again.
+    if (inp.seen) state.eligibility = { ...state.eligibility, qualifyingSeen: inp.seen.qualifying, programsKey: inp.seen.programsKey };
+    return false;
+  }
   const res = await inp.client.send('POST', '/v1/eligibility', inp.check);
   if (res.status !== 204 && res.status !== 200) throw new Error(`eligibility refused: ${(res.json as { detail?: string } | null)?.detail ?? res.status}`);
   state.eligibility = { key, sentAt: inp.now().toISOString(), qualifyingSeen: inp.seen?.qualifying ?? inp.check.reward.qualifyingGpus, programsKey: inp.seen?.programsKey ?? null };

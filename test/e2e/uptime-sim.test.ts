@@ -227,6 +227,15 @@ describe('eligibility reports', () => {
       clock.advance(FIVE_MIN);
       await tick(clock, dir, proxy.url);
       expect(sent()).toBe(2);
+      // What the verdict was made with is remembered, so unchanged ticks do not probe the whole rig.
+      expect(new UptimeStore(dir).state().eligibility).toMatchObject({ qualifyingSeen: 6, programsKey: expect.any(String) });
+      // A re-check that finds the same verdict sends nothing, but records what it saw.
+      const st = new UptimeStore(dir).state();
+      new UptimeStore(dir).saveState({ ...st, eligibility: { ...st.eligibility!, qualifyingSeen: 99 } });
+      clock.advance(FIVE_MIN);
+      await tick(clock, dir, proxy.url);
+      expect(sent()).toBe(2);
+      expect(new UptimeStore(dir).state().eligibility?.qualifyingSeen).toBe(6);
       clock.advance(FIVE_MIN);
       await tick(clock, dir, proxy.url, (c) => healthyProbe(c, { gpus: 5 }));
       expect(sent()).toBe(3);
