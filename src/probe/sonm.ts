@@ -136,8 +136,13 @@ async function sonmcli(ctx: ProbeContext, args: string[], timeoutMs = ctx.deadli
   return ctx.exec(c.command, c.args, { timeoutMs });
 }
 
+/** sonmcli is not installed: not found on PATH, or (run through sudo -u) sudo's "command not found". */
+function sonmcliMissing(r: ExecResult): boolean {
+  return r.notFound || (r.command === 'sudo' && (r.exitCode === 127 || /command not found|: not found/.test(r.stderr)));
+}
+
 function sonmcliFailure(r: ExecResult): string | null {
-  if (r.notFound) return 'sonmcli not found';
+  if (sonmcliMissing(r)) return 'sonmcli not found';
   if (r.timedOut) return 'sonmcli did not answer in time and was killed';
   if (r.spawnError) return describeExec(r);
   return null;
@@ -180,7 +185,8 @@ export async function probeWorker(ctx: ProbeContext, opts: { lazyService?: boole
     if (j.ok && r.exitCode === 0) status = parseWorkerStatus(j.value);
     else statusError = j.ok ? `sonmcli exited ${r.exitCode}` : j.message;
   }
-  if (r.notFound && service === null) return { service, status: null, statusError, connected: false, notConnectedReason: 'SONM is not installed' };
+  // No sonmcli and no running unit (systemd says "inactive" or "unknown" for a unit it lacks): not installed.
+  if (sonmcliMissing(r) && service !== 'active') return { service, status: null, statusError, connected: false, notConnectedReason: 'SONM is not installed' };
   const c = deriveConnection(service, status, statusError);
   return { service, status, statusError, connected: c.connected, notConnectedReason: c.reason };
 }

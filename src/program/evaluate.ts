@@ -229,7 +229,7 @@ export function evaluateProgram(probe: RigProbe, program: Program, now: Date): P
     else {
       const w = probe.worker.value;
       if (w.connected) checks.push(item('sonm-worker', 'pass', `connected (${w.status?.ethAddr ?? 'worker'}, master confirmed)`, 'connected', req, 'worker connected'));
-      else if (w.service === null && w.status === null) checks.push(item('sonm-worker', 'skip', 'not installed', null, req, 'no SONM worker on this machine', null));
+      else if (w.notConnectedReason === 'SONM is not installed') checks.push(item('sonm-worker', 'skip', 'not installed', null, req, 'no SONM worker on this machine', null));
       else checks.push(item('sonm-worker', 'warn', `not connected: ${w.notConnectedReason}`, 'not-connected', req, `worker not connected: ${w.notConnectedReason}`, workerRemedy(w.notConnectedReason)));
     }
   }

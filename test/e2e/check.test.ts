@@ -126,12 +126,13 @@ describe('check: GPU faults', () => {
 
 describe('check: SONM faults', () => {
   it('sonmcli missing and dpkg-query without SONM: not installed', async () => {
-    const rig = makeRig({ dpkg: { exit: 1, stderr: 'dpkg-query: no packages found matching sonm-worker\n' } });
+    const rig = makeRig({ dpkg: { exit: 1, stderr: 'dpkg-query: no packages found matching sonm-worker\n' }, systemctl: [{ match: 'is-active*', stdout: 'inactive\n', exit: 3 }] });
     const { rmSync } = await import('node:fs');
     rmSync(join(rig.tools.bin, 'sonmcli'));
     const r = await checkJson(rig);
     expect(r.code).toBe(1);
     expect(r.check('sonm-version')).toMatchObject({ status: 'fail', message: 'SONM is not installed' });
+    expect(r.check('sonm-worker')).toMatchObject({ status: 'skip', actual: 'not installed' });
   });
 
   it('a hanging sonmcli is abandoned at its deadline', async () => {
