@@ -18,7 +18,6 @@ import { pendingReports, RETENTION_MS, UptimeStore } from '../uptime/store.js';
 import { buildHourlyReport, bucketByHour, hoursToBuild } from '../uptime/hours.js';
 import { compact, enforceSizeCap, expireStale } from '../uptime/retention.js';
 import { writeMetrics } from '../uptime/metrics.js';
-import { readConfiguredMaster } from '../lib/sonm-config.js';
 import { probeContextFor } from './probe-context.js';
 import { AGENT_VERSION } from '../cli/version.js';
 
@@ -116,7 +115,7 @@ export async function runTick(ctx: CommandContext, deps: TickDeps = {}): Promise
       || st.eligibility.qualifyingSeen !== sample.qualifying || st.eligibility.programsKey !== programsKey);
     // The HTTP client and the delivery code load only when there is something to send.
     if (s.service && (outcome.pending > 0 || verdictDue)) {
-      const [{ deliver }, { RewardsClient }] = await Promise.all([import('../uptime/delivery.js'), import('../protocol/client.js')]);
+      const [{ deliver, masterToEnrol }, { RewardsClient }] = await Promise.all([import('../uptime/delivery.js'), import('../protocol/client.js')]);
       const { loadOrCreateIdentity } = await import('../protocol/identity.js');
       const identity = loadOrCreateIdentity(s.stateDir);
       const client = new RewardsClient({ baseUrl: s.service, identity, timeoutMs: s.deliveryTimeoutMs, budget, now: () => ctx.now().getTime(), sleep: ctx.sleep, random: deps.random, onAttempt: (w) => verbose(ctx, w) });
@@ -125,7 +124,7 @@ export async function runTick(ctx: CommandContext, deps: TickDeps = {}): Promise
         const rig = full ?? (await probeRig(probeCtx!, { market: false, now: () => now, reuse: { nvidia: tickProbe.nvidia, worker: tickProbe.worker } }));
         check = buildCheckResult(rig, evaluate(rig, loaded.programs, now), loaded.source);
       }
-      const master = readConfiguredMaster(s.sonmConfigDir).master ?? st.enrolled?.master ?? (tickProbe.worker.ok ? tickProbe.worker.value.status?.master ?? null : null);
+      const master = masterToEnrol(null, s.sonmConfigDir, st, tickProbe.worker.ok ? tickProbe.worker.value.status?.master : null);
       const d = await deliver({ store, client, identity, service: s.service, agentVersion: AGENT_VERSION, master, check, seen: { qualifying: sample.qualifying, programsKey }, now: ctx.now, log: (l) => log(ctx, l) });
       outcome = { delivered: d.delivered, pending: d.pending, deferred: d.deferred };
       for (const r of d.rejected) log(ctx, `report for ${r.hour} rejected: ${r.reason}`);

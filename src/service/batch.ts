@@ -3,9 +3,9 @@
  * the ReportBatch schema of openapi/rewards.openapi.json (ajv, the validator fastify uses). It runs
  * where the batch is ingested (the worker thread), so the main thread never parses a batch.
  */
-import { readFileSync } from 'node:fs';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { MAX_BATCH, type HourlyReport } from '../protocol/types.js';
+import { loadOpenApi } from './openapi.js';
 
 export type BatchProblem = { status: 400 | 413; slug: string; title: string; detail: string };
 
@@ -13,7 +13,7 @@ let validate: ValidateFunction | null = null;
 
 function validator(): ValidateFunction {
   if (validate) return validate;
-  const doc = JSON.parse(readFileSync(new URL('../../openapi/rewards.openapi.json', import.meta.url), 'utf8')) as { components: { schemas: Record<string, object> } };
+  const doc = loadOpenApi();
   const ajv = new Ajv({ allErrors: false, strict: false });
   for (const [name, schema] of Object.entries(doc.components.schemas)) ajv.addSchema(schema, `#/components/schemas/${name}`);
   validate = ajv.getSchema('#/components/schemas/ReportBatch')!;

@@ -2,10 +2,10 @@
  * The reference rewards service: the whole protocol over fastify. Requests are validated against
  * the schemas of openapi/rewards.openapi.json; signed routes are authenticated before validation.
  */
-import { readFileSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { RewardsStore } from './store.js';
+import { loadOpenApi } from './openapi.js';
 import { GroupCommit, type Ingestor } from './group-commit.js';
 import { REJECT_TEXT } from './credit.js';
 import { authenticate, NonceCache } from './auth.js';
@@ -54,9 +54,6 @@ function rewriteRefs(v: unknown): unknown {
   return v;
 }
 
-export function loadOpenApi(): { components: { schemas: Record<string, Record<string, unknown>> } } {
-  return JSON.parse(readFileSync(new URL('../../openapi/rewards.openapi.json', import.meta.url), 'utf8'));
-}
 
 function etagOf(body: string): string {
   return `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;

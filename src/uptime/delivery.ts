@@ -8,6 +8,7 @@ import { MAX_BATCH } from '../protocol/types.js';
 import type { RigIdentity } from '../protocol/identity.js';
 import { ClockSkewError, DeferredError, type RewardsClient } from '../protocol/client.js';
 import type { CheckResult } from '../program/result.js';
+import { readConfiguredMaster } from '../lib/sonm-config.js';
 import { pendingReports, type AgentState, type ResultRecord, type UptimeStore } from './store.js';
 
 export interface DeliveryInput {
@@ -32,6 +33,14 @@ export interface DeliveryOutcome {
   rejected: ResultRecord[];
   pending: number;
   deferred: string | null;
+}
+
+/**
+ * The master address to enrol with: the one given, else SONM's own configuration
+ * (worker-default.yaml), else the one the rig already enrolled with, else what the worker reports.
+ */
+export function masterToEnrol(given: string | null | undefined, sonmConfigDir: string, state: AgentState, workerMaster: string | null | undefined): string | null {
+  return given ?? readConfiguredMaster(sonmConfigDir).master ?? state.enrolled?.master ?? workerMaster ?? null;
 }
 
 /** What identifies a verdict worth re-sending: eligibility, qualifying GPUs, per-program qualification. */

@@ -4,9 +4,8 @@ import { verbose } from '../cli/context.js';
 import type { CheckResult } from '../program/result.js';
 import { loadOrCreateIdentity } from '../protocol/identity.js';
 import { RewardsClient } from '../protocol/client.js';
-import { readConfiguredMaster } from '../lib/sonm-config.js';
 import { AGENT_VERSION } from '../cli/version.js';
-import { ensureEnrolled, sendEligibilityIfDue, type DeliveryInput } from './delivery.js';
+import { ensureEnrolled, masterToEnrol, sendEligibilityIfDue, type DeliveryInput } from './delivery.js';
 import { UptimeStore } from './store.js';
 
 export interface EnrolResult { ok: boolean; enrolled: boolean; rigId: string | null; master: string | null; error: string | null; conflict: boolean }
@@ -19,7 +18,7 @@ export async function enrolAndSend(ctx: CommandContext, check: CheckResult | nul
   const identity = loadOrCreateIdentity(s.stateDir);
   const state = store.state();
   if (opts.forceEnrol) state.enrolled = null;
-  const master = opts.master ?? readConfiguredMaster(s.sonmConfigDir).master ?? state.enrolled?.master ?? check?.sonm.worker?.master ?? null;
+  const master = masterToEnrol(opts.master, s.sonmConfigDir, state, check?.sonm.worker?.master);
   const budget = { attemptsLeft: 3, deadline: ctx.now().getTime() + 60_000, made: 0 };
   const client = new RewardsClient({ baseUrl: s.service, identity, timeoutMs: s.deliveryTimeoutMs, budget, now: () => ctx.now().getTime(), sleep: ctx.sleep });
   const inp: DeliveryInput = { store, client, identity, service: s.service, agentVersion: AGENT_VERSION, master, check, now: ctx.now, log: (l) => verbose(ctx, l) };
