@@ -115,7 +115,8 @@ export function openSqliteStore(path: string, synchronous: Synchronous = 'full')
     const out: T[] = [];
     for (let i = 0; i < values.length; i += 500) {
       const part = values.slice(i, i + 500);
-      const key = `SEL|${sqlHead}|${part.length}`;
+      // The tail may hold its own placeholders (a second IN list): it is part of the statement, so of the key.
+      const key = `SEL|${sqlHead}|${part.length}|${sqlTail}`;
       let st = bulk.get(key);
       if (!st) {
         st = db.prepare(`${sqlHead} (${part.map(() => '?').join(',')})${sqlTail}`);

@@ -158,6 +158,7 @@ describe('crediting over HTTP', () => {
     const h = hoursAgo(5);
     const x = await r1.send('POST', '/v1/reports', { reports: [r1.report(h, { gpus: shared, minQualifyingGpus: 1 })] });
     const y = await r2.send('POST', '/v1/reports', { reports: [r2.report(h, { gpus: shared, minQualifyingGpus: 1 })] });
+    expect(x.status, JSON.stringify(x.json)).toBe(200);
     expect(x.json.results[0].credited.gpus).toBe(1);
     expect(y.json.results[0].credited).toEqual({ connected: true, gpus: 0, usd: 0 });
     expect(await metric(svc.url, 'sonm_rewards_gpu_claim_flags')).toBe(1);
