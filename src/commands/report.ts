@@ -73,11 +73,12 @@ export async function runTick(ctx: CommandContext, deps: TickDeps = {}): Promise
     verbose(ctx, `sample: ${sample.connected ? 'connected' : `not connected (${sample.reason})`}, ${sample.qualifying} qualifying GPUs`);
 
     // Build reports for complete hours. The reports log is the source of truth for what is built.
+    // The logs are read once here and kept current in memory as this tick appends to them.
     let built = 0;
-    let seq = 0;
+    let reports = store.reports();
+    let finals = store.finalResults();
     try {
-      const reports = store.reports();
-      seq = reports.reduce((m, r) => Math.max(m, r.seq), 0);
+      let seq = reports.reduce((m, r) => Math.max(m, r.seq), 0);
       const builtHours = new Set(reports.map((r) => r.hour));
       // Hours are built in order as they complete, so only samples from the newest built hour's day
       // on can belong to an unbuilt hour: a tick reads a day or two, not 30 days.
@@ -90,15 +91,19 @@ export async function runTick(ctx: CommandContext, deps: TickDeps = {}): Promise
       const rigId = hours.length ? (await import('../protocol/identity.js')).loadOrCreateIdentity(s.stateDir).rigId : '';
       const fresh = hours.map((h) => buildHourlyReport(h, byHour.get(h)!, { rigId, intervalSeconds: s.intervalSeconds, agentVersion: AGENT_VERSION, seq: ++seq }));
       store.appendReports(fresh);
+      reports = [...reports, ...fresh];
       built = fresh.length;
-      expireStale(store, now.getTime());
-      if (!store.state().lastCompaction || now.getTime() - Date.parse(store.state().lastCompaction!) > 86_400_000) {
+      expireStale(store, reports, finals, now.getTime());
+      const st = store.state();
+      if (!st.lastCompaction || now.getTime() - Date.parse(st.lastCompaction) > 86_400_000) {
         compact(store, now.getTime());
         const capped = enforceSizeCap(store, s.maxStateBytes);
-        const st = store.state();
         st.lastCompaction = now.toISOString();
         st.lost.droppedSamples += capped.droppedSamples;
         store.saveState(st);
+        // Compaction rewrote the logs (once a day): read them again.
+        reports = store.reports();
+        finals = store.finalResults();
       }
     } catch (e) {
       if (isDiskError(e)) log(ctx, `warning: the sample is stored, but reports could not be built: ${(e as Error).message}`);
@@ -107,7 +112,7 @@ export async function runTick(ctx: CommandContext, deps: TickDeps = {}): Promise
 
     let outcome = { delivered: 0, pending: 0, deferred: null as string | null };
     const budget = { attemptsLeft: s.tickAttempts, deadline: now.getTime() + s.tickDeadlineMs, made: 0 };
-    outcome.pending = pendingReports(store.reports(), store.finalResults(), now.getTime()).length;
+    outcome.pending = pendingReports(reports, finals, now.getTime()).length;
     const st = store.state();
     const programsKey = programsFingerprint(loaded.programs);
     const verdictDue = Boolean(s.service) && (!st.enrolled || st.enrolled.service !== s.service || !st.eligibility
@@ -127,6 +132,7 @@ export async function runTick(ctx: CommandContext, deps: TickDeps = {}): Promise
       const master = masterToEnrol(null, s.sonmConfigDir, st, tickProbe.worker.ok ? tickProbe.worker.value.status?.master : null);
       const d = await deliver({ store, client, identity, service: s.service, agentVersion: AGENT_VERSION, master, check, seen: { qualifying: sample.qualifying, programsKey }, now: ctx.now, log: (l) => log(ctx, l) });
       outcome = { delivered: d.delivered, pending: d.pending, deferred: d.deferred };
+      finals = store.finalResults(); // delivery appended results
       for (const r of d.rejected) log(ctx, `report for ${r.hour} rejected: ${r.reason}`);
       if (d.deferred) log(ctx, `delivery deferred (${d.pending} hour${d.pending === 1 ? '' : 's'} pending, kept on disk): ${d.deferred}`);
       // The service answered: refresh its program definitions once a day (cached for later ticks).
@@ -138,17 +144,17 @@ export async function runTick(ctx: CommandContext, deps: TickDeps = {}): Promise
 
     if (s.textfileDir) {
       try {
-        const st = store.state();
-        const finals = [...store.finalResults().values()];
+        const latest = store.state();
+        const answered = [...finals.values()];
         writeMetrics(s.textfileDir, {
           connected: sample.connected,
           qualifyingGpus: sample.qualifying,
           hoursPending: outcome.pending,
-          hoursDelivered: finals.filter((f) => f.status === 'accepted' || f.status === 'duplicate').length,
-          hoursRejected: finals.filter((f) => f.status === 'rejected').length,
+          hoursDelivered: answered.filter((f) => f.status === 'accepted' || f.status === 'duplicate').length,
+          hoursRejected: answered.filter((f) => f.status === 'rejected').length,
           lastSampleSeconds: Math.floor(Date.parse(sample.t) / 1000),
-          lastDeliverySeconds: st.lastDeliveryAt ? Math.floor(Date.parse(st.lastDeliveryAt) / 1000) : null,
-          clockOffsetSeconds: st.clockOffsetMs === null ? null : Math.round(st.clockOffsetMs / 1000),
+          lastDeliverySeconds: latest.lastDeliveryAt ? Math.floor(Date.parse(latest.lastDeliveryAt) / 1000) : null,
+          clockOffsetSeconds: latest.clockOffsetMs === null ? null : Math.round(latest.clockOffsetMs / 1000),
         });
       } catch (e) {
         log(ctx, `warning: cannot write metrics to ${s.textfileDir}: ${(e as Error).message}`);

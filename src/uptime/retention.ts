@@ -5,15 +5,20 @@
 import { unlinkSync } from 'node:fs';
 import { fsyncDir } from '../lib/atomic.js';
 import { rewriteRecords } from './journal.js';
+import type { HourlyReport } from '../protocol/types.js';
 import { RETENTION_MS, type ResultRecord, type UptimeStore } from './store.js';
 
 export const COMPACT_AFTER_MS = 35 * 86_400_000;
 
-/** Mark reports still pending after 30 days as expired (locally: they are lost). */
-export function expireStale(store: UptimeStore, nowMs: number): number {
-  const finals = store.finalResults();
-  const stale = store.reports().filter((r) => !finals.has(r.reportId) && nowMs - Date.parse(r.hour) > RETENTION_MS);
-  store.appendResults(stale.map((r) => ({ reportId: r.reportId, hour: r.hour, status: 'expired' as const, reason: 'undelivered for 30 days', at: new Date(nowMs).toISOString() })));
+/**
+ * Mark reports still pending after 30 days as expired (locally: they are lost). `reports` and
+ * `finals` are what the caller already read; `finals` is updated with the expiries.
+ */
+export function expireStale(store: UptimeStore, reports: HourlyReport[], finals: Map<string, ResultRecord>, nowMs: number): number {
+  const stale = reports.filter((r) => !finals.has(r.reportId) && nowMs - Date.parse(r.hour) > RETENTION_MS);
+  const records = stale.map((r) => ({ reportId: r.reportId, hour: r.hour, status: 'expired' as const, reason: 'undelivered for 30 days', at: new Date(nowMs).toISOString() }));
+  store.appendResults(records);
+  for (const rec of records) finals.set(rec.reportId, rec);
   return stale.length;
 }
 
