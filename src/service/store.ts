@@ -95,34 +95,32 @@ export function openSqliteStore(path: string, synchronous: Synchronous = 'full')
     counts: db.prepare('SELECT (SELECT COUNT(*) FROM rigs) AS rigs, (SELECT COUNT(*) FROM reports) AS reports, (SELECT COUNT(*) FROM claim_flags) AS flags'),
   };
 
-  // Statements with many rows of parameters are prepared once per row count and cached.
-  const bulk = new Map<string, Database.Statement>();
+  // Statements with many rows of parameters (or long IN lists) are prepared once per distinct
+  // SQL text and cached: keyed by the text itself, a statement is never reused for another shape.
+  const prepared = new Map<string, Database.Statement>();
+  const statement = (sql: string): Database.Statement => {
+    let st = prepared.get(sql);
+    if (!st) {
+      st = db.prepare(sql);
+      prepared.set(sql, st);
+    }
+    return st;
+  };
+  const placeholders = (n: number): string => Array(n).fill('?').join(',');
   const CHUNK = 100;
   function insertRows(table: string, columns: string[], rows: unknown[][], verb = 'INSERT'): void {
+    const one = `(${placeholders(columns.length)})`;
     for (let i = 0; i < rows.length; i += CHUNK) {
       const part = rows.slice(i, i + CHUNK);
-      const key = `${verb}|${table}|${part.length}`;
-      let st = bulk.get(key);
-      if (!st) {
-        const one = `(${columns.map(() => '?').join(',')})`;
-        st = db.prepare(`${verb} INTO ${table} (${columns.join(',')}) VALUES ${Array(part.length).fill(one).join(',')}`);
-        bulk.set(key, st);
-      }
-      st.run(...part.flat());
+      statement(`${verb} INTO ${table} (${columns.join(',')}) VALUES ${Array(part.length).fill(one).join(',')}`).run(...part.flat());
     }
   }
+  /** `${sqlHead} (?, …)${sqlTail}` over `values` in chunks of 500; `fixed` binds the tail's own placeholders. */
   function selectIn<T>(sqlHead: string, sqlTail: string, values: unknown[], fixed: unknown[] = []): T[] {
     const out: T[] = [];
     for (let i = 0; i < values.length; i += 500) {
       const part = values.slice(i, i + 500);
-      // The tail may hold its own placeholders (a second IN list): it is part of the statement, so of the key.
-      const key = `SEL|${sqlHead}|${part.length}|${sqlTail}`;
-      let st = bulk.get(key);
-      if (!st) {
-        st = db.prepare(`${sqlHead} (${part.map(() => '?').join(',')})${sqlTail}`);
-        bulk.set(key, st);
-      }
-      out.push(...(st.all(...part, ...fixed) as T[]));
+      out.push(...(statement(`${sqlHead} (${placeholders(part.length)})${sqlTail}`).all(...part, ...fixed) as T[]));
     }
     return out;
   }
