@@ -7,6 +7,8 @@ export default defineConfig({
     hookTimeout: 120_000,
     // End-to-end tests spawn the built binaries and servers; two cores here.
     maxWorkers: 2,
+    // Removes the /dev/shm names that libfaketime leaks from killed or exec'd processes.
+    globalSetup: ['./test/helpers/global-teardown.ts'],
     reporters: ['default', './test/helpers/summary-reporter.ts'],
   },
 });

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import Ajv2020 from 'ajv/dist/2020.js';
 import { fixture, HEALTHY_SONMCLI, makeRig, ROOT, runCli } from '../helpers/rig.js';
 import { activeProgram, writePrograms } from '../helpers/programs.js';
+import { fixedTimeEnv } from '../helpers/fake-clock.js';
 
 const schema = JSON.parse(readFileSync(join(ROOT, 'docs', 'check-result.schema.json'), 'utf8'));
 const ajv = new Ajv2020.default({ strict: false });
@@ -225,7 +226,8 @@ describe('check: usage errors and the clock', () => {
 
   it('the built-in program: eligible during its window (libfaketime), ended today', async () => {
     const rig = makeRig();
-    const during = await runCli(rig, ['check', '--json'], { prefix: ['faketime', '2019-05-01 12:00:00'] });
+    const during = await runCli(rig, ['check', '--json'], { env: fixedTimeEnv('2019-05-01 12:00:00') });
+    expect(during.stdout, during.stderr).toMatch(/^\{/);
     expect(JSON.parse(during.stdout).program).toMatchObject({ id: 'elevated-1080ti-2080ti-2019', active: true, admission: 'suspended' });
     expect(during.code).toBe(0);
     const today = await runCli(rig, ['check', '--json']);

@@ -14,6 +14,15 @@ export function libfaketimePath(): string {
   throw new Error('libfaketime not found: apt-get install faketime');
 }
 
+/**
+ * A fixed fake time for one process, preloading libfaketime directly. The `faketime` wrapper is
+ * not used: it creates its semaphore with O_EXCL under a name made of its own pid, and fails
+ * ("sem_open: File exists") whenever a name leaked by an earlier run meets a reused pid.
+ */
+export function fixedTimeEnv(at: string): Record<string, string> {
+  return { LD_PRELOAD: libfaketimePath(), FAKETIME: `@${at}`, FAKETIME_DONT_FAKE_MONOTONIC: '1' };
+}
+
 export class FakeClockFile {
   constructor(readonly path: string) {}
   /** Move the clock. Atomic (write, then rename): a process reading mid-write must never see an empty file. */
