@@ -5,9 +5,13 @@
 import Database from 'better-sqlite3';
 import type { EnrollRequest, HourlyReport, ReportResult } from '../protocol/types.js';
 import { reportFingerprint } from '../protocol/ids.js';
-import { reportIdFor } from '../protocol/report-id.js';
+import { hourOf, reportIdFor } from '../protocol/report-id.js';
 import type { Program } from '../program/definitions.js';
 import { creditReport, REJECT_TEXT, validateReport } from './credit.js';
+import { ClaimIndex, type ClaimLayer } from './claims.js';
+
+/** The longest any program accepts reports for, in hours. */
+const deadlineHours = (programs: Program[]): number => Math.max(...programs.map((p) => p.reward.reportDeadlineHours), 1);
 
 export interface RigRecord { rigId: string; publicKey: string; master: string; worker: string | null; enrolledAt: string }
 
@@ -31,10 +35,10 @@ export interface RewardsStore {
   close(): void;
 }
 
-const MIGRATIONS: string[] = [
+export const MIGRATIONS: string[] = [
   // 1: the first schema. A report id is "rpt-<rigId>-<YYYYMMDDHH>", so the primary key of reports
   // also lists one rig's hours in order (the ledger reads it as a range). Per-program credits are
-  // kept with their report as JSON; GPU claims are the one lookup table a batch writes into.
+  // kept with their report as JSON. (gpu_days is replaced by migration 2.)
   `CREATE TABLE rigs (
      rig_id TEXT PRIMARY KEY, public_key TEXT NOT NULL, master TEXT NOT NULL, worker TEXT,
      agent_version TEXT, hardware TEXT, enrolled_at TEXT NOT NULL);
@@ -60,6 +64,15 @@ const MIGRATIONS: string[] = [
      report_id TEXT NOT NULL, flagged_at TEXT NOT NULL);
    CREATE TABLE memberships (
      rig_id TEXT NOT NULL, program_id TEXT NOT NULL, joined_at TEXT NOT NULL, PRIMARY KEY (rig_id, program_id));`,
+  // 2: GPU claims keyed by day, rig and uuid instead of uuid first. Keyed by uuid (random
+  // values), every small commit dirtied a page per GPU; now a rig's GPUs share a page and the
+  // rigs reporting one hour share that day's pages. The claims are read into memory by the
+  // connection that ingests (src/service/claims.ts), so nothing looks them up by uuid here.
+  `CREATE TABLE gpu_claims (
+     day TEXT NOT NULL, rig_id TEXT NOT NULL, uuid TEXT NOT NULL, hours INTEGER NOT NULL,
+     PRIMARY KEY (day, rig_id, uuid)) WITHOUT ROWID;
+   INSERT INTO gpu_claims (day, rig_id, uuid, hours) SELECT day, rig_id, uuid, hours FROM gpu_days;
+   DROP TABLE gpu_days;`,
 ];
 
 export type Synchronous = 'full' | 'normal';
@@ -89,7 +102,7 @@ export function openSqliteStore(path: string, synchronous: Synchronous = 'full')
     elig: db.prepare('SELECT programs FROM eligibility WHERE rig_id = ?'),
     memberships: db.prepare('SELECT program_id AS programId FROM memberships WHERE rig_id = ?'),
     join: db.prepare('INSERT OR IGNORE INTO memberships (rig_id, program_id, joined_at) VALUES (?, ?, ?)'),
-    claimDays: db.prepare('SELECT uuid, day, rig_id AS rigId, hours FROM gpu_days WHERE uuid = ? AND day = ?'),
+    claimsSince: db.prepare('SELECT day, rig_id AS rigId, uuid, hours FROM gpu_claims WHERE day >= ?'),
     ledger: db.prepare('SELECT report_id AS reportId, hour, seq, samples, connected_samples AS connectedSamples, connected, gpus, usd, credits FROM reports WHERE report_id >= ? AND report_id < ? ORDER BY report_id'),
     fleet: db.prepare('SELECT model, COUNT(*) AS devices, SUM(gpus) AS gpus FROM fleet_hours WHERE hour = ? GROUP BY model ORDER BY model'),
     counts: db.prepare('SELECT (SELECT COUNT(*) FROM rigs) AS rigs, (SELECT COUNT(*) FROM reports) AS reports, (SELECT COUNT(*) FROM claim_flags) AS flags'),
@@ -125,42 +138,35 @@ export function openSqliteStore(path: string, synchronous: Synchronous = 'full')
     return out;
   }
 
-  const ingestOne = db.transaction((reports: HourlyReport[], signer: string, programs: Program[], now: Date): ReportResult[] => {
+  // GPU claims, in memory on the connection that ingests: read from gpu_claims on its first
+  // ingestion (the days a report can still be accepted for), then kept up to date by it.
+  const claims = new ClaimIndex();
+  let claimsLoaded = false;
+  function prepareClaims(programs: Program[], now: Date): void {
+    const cutoff = hourOf(now.getTime() - (deadlineHours(programs) + 1) * 3_600_000).slice(0, 10);
+    if (!claimsLoaded) {
+      for (const row of q.claimsSince.iterate(cutoff) as Iterable<{ day: string; rigId: string; uuid: string; hours: number }>) claims.load(row.uuid, row.day, row.rigId, row.hours);
+      claimsLoaded = true;
+    }
+    claims.prune(cutoff);
+  }
+
+  const ingestOne = db.transaction((reports: HourlyReport[], signer: string, programs: Program[], now: Date, layer: ClaimLayer): ReportResult[] => {
     const nowIso = now.toISOString();
-    const deadline = Math.max(...programs.map((p) => p.reward.reportDeadlineHours), 1);
+    const deadline = deadlineHours(programs);
     const memberOf = new Set((q.memberships.all(signer) as { programId: string }[]).map((m) => m.programId));
     const eligRow = q.elig.get(signer) as { programs: string } | undefined;
     const eligibility = eligRow ? new Map((JSON.parse(eligRow.programs) as { id: string; qualifies: boolean }[]).map((p) => [p.id, p.qualifies])) : null;
 
-    // One query for the reports already stored, one for the GPU claims of these hours.
+    // One query for the reports already stored; the GPU claims are in memory.
     const known = new Map<string, { hash: string; connected: number; gpus: number; usd: number }>();
     for (const row of selectIn<{ id: string; hash: string; connected: number; gpus: number; usd: number }>('SELECT report_id AS id, content_hash AS hash, connected, gpus, usd FROM reports WHERE report_id IN', '', reports.map((r) => r.reportId))) known.set(row.id, row);
-    // The GPU claims of these days: key "uuid|day" -> rig -> mask of paid hours.
-    const days = [...new Set(reports.map((r) => r.hour.slice(0, 10)))];
-    const uuids = [...new Set(reports.flatMap((r) => r.gpus.map((g) => g.uuid)))];
-    const claimMasks = new Map<string, Map<string, number>>();
-    const addClaim = (row: { uuid: string; day: string; rigId: string; hours: number }): void => {
-      const k = `${row.uuid}|${row.day}`;
-      let m = claimMasks.get(k);
-      if (!m) claimMasks.set(k, (m = new Map()));
-      m.set(row.rigId, row.hours);
-    };
-    if (uuids.length <= 500) {
-      for (const row of selectIn<{ uuid: string; day: string; rigId: string; hours: number }>('SELECT uuid, day, rig_id AS rigId, hours FROM gpu_days WHERE day IN', ` AND uuid IN (${uuids.map(() => '?').join(',')})`, days, uuids)) addClaim(row);
-    } else {
-      for (const u of uuids) for (const d of days) for (const row of q.claimDays.all(u, d) as { uuid: string; day: string; rigId: string; hours: number }[]) addClaim(row);
-    }
-    const ownerOf = (uuid: string, hour: string): string | null => {
-      const bit = 1 << Number(hour.slice(11, 13));
-      for (const [rig, mask] of claimMasks.get(`${uuid}|${hour.slice(0, 10)}`) ?? []) if (mask & bit) return rig;
-      return null;
-    };
-    const dirtyClaims = new Map<string, { uuid: string; day: string; rig: string }>();
 
     const reportRows: unknown[][] = [];
     const flagRows: unknown[][] = [];
     const fleetRows: unknown[][] = [];
     const results: ReportResult[] = [];
+    const dirtyClaims = new Map<string, [day: string, rig: string, uuid: string]>();
     for (const r of reports) {
       const none = { connected: false, gpus: 0, usd: 0 };
       const { text, hash } = reportFingerprint(r);
@@ -178,8 +184,8 @@ export function openSqliteStore(path: string, synchronous: Synchronous = 'full')
       }
       const claimedElsewhere = new Map<string, string>();
       for (const g of r.gpus) {
-        const owner = ownerOf(g.uuid, r.hour);
-        if (owner && owner !== r.rigId) claimedElsewhere.set(g.uuid, owner);
+        const owner = layer.owner(g.uuid, r.hour);
+        if (owner !== null && owner !== r.rigId) claimedElsewhere.set(g.uuid, owner);
       }
       const out = creditReport(r, programs, { memberOf, eligibility, claimedElsewhere: new Set(claimedElsewhere.keys()) });
       reportRows.push([r.reportId, r.rigId, r.hour, r.seq, hash, text, nowIso, r.samples, r.connectedSamples, out.connected ? 1 : 0, out.gpus, out.usd,
@@ -190,14 +196,10 @@ export function openSqliteStore(path: string, synchronous: Synchronous = 'full')
       }
       const perModel = new Map<string, number>();
       const day = r.hour.slice(0, 10);
-      const bit = 1 << Number(r.hour.slice(11, 13));
       for (const uuid of out.claimedUuids) {
+        layer.claim(uuid, r.hour, r.rigId);
+        dirtyClaims.set(`${uuid}|${day}`, [day, r.rigId, uuid]);
         const model = r.gpus.find((g) => g.uuid === uuid)?.model ?? 'unknown';
-        const k = `${uuid}|${day}`;
-        let m = claimMasks.get(k);
-        if (!m) claimMasks.set(k, (m = new Map()));
-        m.set(r.rigId, (m.get(r.rigId) ?? 0) | bit);
-        dirtyClaims.set(`${k}|${r.rigId}`, { uuid, day, rig: r.rigId });
         perModel.set(model, (perModel.get(model) ?? 0) + 1);
       }
       for (const [model, n] of perModel) fleetRows.push([r.hour, model, r.rigId, n]);
@@ -206,21 +208,35 @@ export function openSqliteStore(path: string, synchronous: Synchronous = 'full')
       results.push({ reportId: r.reportId, status: 'accepted', ...(reason ? { reason } : {}), credited: { connected: out.connected, gpus: out.gpus, usd: out.usd } });
     }
     insertRows('reports', ['report_id', 'rig_id', 'hour', 'seq', 'content_hash', 'body', 'received_at', 'samples', 'connected_samples', 'connected', 'gpus', 'usd', 'credits'], reportRows);
-    const claimRows = [...dirtyClaims.values()].map(({ uuid, day, rig }) => [uuid, day, rig, claimMasks.get(`${uuid}|${day}`)!.get(rig)!]);
-    insertRows('gpu_days', ['uuid', 'day', 'rig_id', 'hours'], claimRows, 'INSERT OR REPLACE');
+    const claimRows = [...dirtyClaims.values()].map(([day, rig, uuid]) => [day, rig, uuid, layer.hoursOf(uuid, day, rig)]);
+    insertRows('gpu_claims', ['day', 'rig_id', 'uuid', 'hours'], claimRows, 'INSERT OR REPLACE');
     insertRows('fleet_hours', ['hour', 'model', 'rig_id', 'gpus'], fleetRows);
     insertRows('claim_flags', ['hour', 'uuid', 'rig_id', 'paid_rig_id', 'report_id', 'flagged_at'], flagRows);
     return results;
   });
 
-  const ingestGroup = db.transaction((items: { reports: HourlyReport[]; signer: string; now: Date }[], programs: Program[]): (ReportResult[] | Error)[] =>
+  type Item = { reports: HourlyReport[]; signer: string; now: Date };
+  // Each batch in a savepoint, with its claims in a layer of their own: a batch that fails rolls
+  // back alone, rows and claims. The group's claims join the index once the commit has succeeded.
+  const ingestGroup = db.transaction((items: Item[], programs: Program[], group: ClaimLayer): (ReportResult[] | Error)[] =>
     items.map((it) => {
+      const layer = group.child();
       try {
-        return ingestOne(it.reports, it.signer, programs, it.now); // a savepoint inside the group's transaction
+        const results = ingestOne(it.reports, it.signer, programs, it.now, layer);
+        layer.commit();
+        return results;
       } catch (e) {
         return e as Error;
       }
     }));
+  function ingestMany(items: Item[], programs: Program[]): (ReportResult[] | Error)[] {
+    if (items.length === 0) return [];
+    prepareClaims(programs, items[0]!.now);
+    const group = claims.child();
+    const out = ingestGroup(items, programs, group);
+    group.commit();
+    return out;
+  }
 
   return {
     enroll(req, rigId, now) {
@@ -238,8 +254,12 @@ export function openSqliteStore(path: string, synchronous: Synchronous = 'full')
       const programs = Array.isArray(body.programs) ? body.programs.map((p) => ({ id: p.id, qualifies: p.qualifies })) : [];
       q.upsertElig.run(rigId, now.toISOString(), body.checkedAt ?? null, body.eligible ? 1 : 0, JSON.stringify(programs), JSON.stringify(body));
     },
-    ingest: (reports, signer, programs, now) => ingestOne(reports, signer, programs, now),
-    ingestMany: (items, programs) => ingestGroup(items, programs),
+    ingest(reports, signer, programs, now) {
+      const [out] = ingestMany([{ reports, signer, now }], programs);
+      if (out instanceof Error) throw out;
+      return out!;
+    },
+    ingestMany,
     ledger(rigId, from, to) {
       const rows = q.ledger.all(reportIdFor(rigId, from), reportIdFor(rigId, to)) as (Omit<LedgerHour, 'connected' | 'programs'> & { connected: number; credits: string })[];
       return rows.map(({ credits, ...h }) => ({ ...h, connected: h.connected === 1, programs: JSON.parse(credits) as LedgerHour['programs'] }));
