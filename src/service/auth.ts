@@ -87,14 +87,28 @@ function keyObjectFor(raw: string): KeyObject {
   return k;
 }
 
-/** Nonces seen in the last NONCE_TTL_SECONDS (the clock window is shorter, so older ones cannot replay). */
+/**
+ * Nonces seen in the last NONCE_TTL_SECONDS (the clock window is shorter, so older ones cannot
+ * replay). The map is kept in order of expiry (a nonce is deleted before it is set again), so
+ * dropping the expired ones stops at the first live one: constant work per request, however many
+ * rigs a fleet has. (Scanning the whole map on every request once it held 10,000 nonces made a
+ * large fleet's requests cost more the more of them there were.)
+ */
 export class NonceCache {
   private seen = new Map<string, number>();
   add(nonce: string, nowSeconds: number): boolean {
-    if (this.seen.size > 10_000) for (const [k, exp] of this.seen) if (exp < nowSeconds) this.seen.delete(k);
+    for (const [k, exp] of this.seen) {
+      if (exp >= nowSeconds) break;
+      this.seen.delete(k);
+    }
     const exp = this.seen.get(nonce);
     if (exp !== undefined && exp >= nowSeconds) return false;
+    this.seen.delete(nonce);
     this.seen.set(nonce, nowSeconds + NONCE_TTL_SECONDS);
     return true;
+  }
+
+  get size(): number {
+    return this.seen.size;
   }
 }
