@@ -3,10 +3,10 @@
  * The agent signs @method, @target-uri and, with a body, content-digest; the service rebuilds the
  * same signature base from what it received and verifies it.
  */
-import { createHash, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
+import { hash, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
 
 export function contentDigest(body: string | Buffer): string {
-  return `sha-256=:${createHash('sha256').update(body).digest('base64')}:`;
+  return `sha-256=:${hash('sha256', body, 'base64')}:`;
 }
 
 export interface SignatureParams {

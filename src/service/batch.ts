@@ -1,11 +1,14 @@
 /**
  * Reading a report batch: the body's bytes, already authenticated, parsed and validated against
- * the ReportBatch schema of openapi/rewards.openapi.json (ajv, the validator fastify uses). It runs
- * where the batch is ingested (the worker thread), so the main thread never parses a batch.
+ * the ReportBatch schema of openapi/rewards.openapi.json (ajv, the validator fastify uses), and
+ * each report fingerprinted. It runs on the HTTP thread: none of it needs the database, and the
+ * ingest worker, which does, is the service's bottleneck (see thread-codec.ts).
  */
 import { Ajv, type ValidateFunction } from 'ajv';
 import { MAX_BATCH, type HourlyReport } from '../protocol/types.js';
+import { reportFingerprint } from '../protocol/ids.js';
 import { loadOpenApi } from './openapi.js';
+import type { FingerprintedReport } from './thread-codec.js';
 
 export type BatchProblem = { status: 400 | 413; slug: string; title: string; detail: string };
 
@@ -20,7 +23,7 @@ function validator(): ValidateFunction {
   return validate;
 }
 
-export function readBatch(body: Uint8Array): { reports: HourlyReport[] } | BatchProblem {
+export function readBatch(body: Uint8Array): { reports: FingerprintedReport[] } | BatchProblem {
   let value: unknown;
   try {
     value = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
@@ -36,5 +39,6 @@ export function readBatch(body: Uint8Array): { reports: HourlyReport[] } | Batch
     const e = v.errors?.[0];
     return { status: 400, slug: 'invalid-request', title: 'Bad request', detail: `body${e?.instancePath ?? ''} ${e?.message ?? 'is invalid'}${e?.params && 'additionalProperty' in e.params ? `: ${String(e.params.additionalProperty)}` : ''}` };
   }
-  return value as { reports: HourlyReport[] };
+  const valid = (value as { reports: HourlyReport[] }).reports;
+  return { reports: valid.map((r) => Object.assign(r, { fingerprint: reportFingerprint(r) })) };
 }

@@ -7,6 +7,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { RewardsStore } from './store.js';
 import { loadOpenApi } from './openapi.js';
 import { GroupCommit, type Ingestor } from './group-commit.js';
+import { readBatch } from './batch.js';
 import { REJECT_TEXT } from './credit.js';
 import { authenticate, NonceCache } from './auth.js';
 import { Metrics } from './metrics.js';
@@ -165,8 +166,8 @@ export async function buildServer(opts: ServiceOptions): Promise<FastifyInstance
 
   const group: Ingestor = opts.ingestor ?? new GroupCommit(opts.store, opts.programs, now);
   app.addHook('onClose', async () => { await group.close(); });
-  // Report batches are the hot path: here the body is only buffered and authenticated; it is
-  // parsed and validated against the same OpenAPI schema where it is ingested (src/service/batch.ts).
+  // Report batches are the hot path: the body is buffered as bytes, authenticated, then parsed,
+  // validated against the same OpenAPI schema and fingerprinted by readBatch (src/service/batch.ts).
   await app.register(async (reports) => {
     reports.removeAllContentTypeParsers();
     reports.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body, done) => {
@@ -174,8 +175,9 @@ export async function buildServer(opts: ServiceOptions): Promise<FastifyInstance
       done(null, null);
     });
     reports.post('/v1/reports', { config: { signed: true } }, async (req, reply) => {
-      const out = await group.submit(req.rawBody ?? Buffer.alloc(0), req.rigId!);
-      if ('status' in out) return problem(reply, out.status, out.slug, out.title, out.detail);
+      const batch = readBatch(req.rawBody ?? Buffer.alloc(0));
+      if ('status' in batch) return problem(reply, batch.status, batch.slug, batch.title, batch.detail);
+      const out = await group.submit(batch.reports, req.rigId!);
       for (const r of out) metrics.report(r.status, r.credited.usd);
       return { results: out.map((r) => (r.status === 'rejected' && r.reason ? { ...r, detail: REJECT_TEXT[r.reason as keyof typeof REJECT_TEXT] } : r)) };
     });

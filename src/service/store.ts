@@ -9,6 +9,7 @@ import { hourOf, reportIdFor } from '../protocol/report-id.js';
 import type { Program } from '../program/definitions.js';
 import { creditReport, REJECT_TEXT, validateReport } from './credit.js';
 import { ClaimIndex, type ClaimLayer } from './claims.js';
+import type { FingerprintedReport } from './thread-codec.js';
 
 /** The longest any program accepts reports for, in hours. */
 const deadlineHours = (programs: Program[]): number => Math.max(...programs.map((p) => p.reward.reportDeadlineHours), 1);
@@ -108,24 +109,27 @@ export function openSqliteStore(path: string, synchronous: Synchronous = 'full')
     counts: db.prepare('SELECT (SELECT COUNT(*) FROM rigs) AS rigs, (SELECT COUNT(*) FROM reports) AS reports, (SELECT COUNT(*) FROM claim_flags) AS flags'),
   };
 
-  // Statements with many rows of parameters (or long IN lists) are prepared once per distinct
-  // SQL text and cached: keyed by the text itself, a statement is never reused for another shape.
-  const prepared = new Map<string, Database.Statement>();
-  const statement = (sql: string): Database.Statement => {
-    let st = prepared.get(sql);
-    if (!st) {
-      st = db.prepare(sql);
-      prepared.set(sql, st);
-    }
+  // Statements with many rows of parameters (or long IN lists) are prepared once per shape: per
+  // SQL head and number of rows, so a statement is never reused for another shape, and finding
+  // one costs no hashing of its whole text.
+  const shapes = new Map<string, Map<number, Database.Statement>>();
+  function shaped(head: string, n: number, build: () => string): Database.Statement {
+    let byCount = shapes.get(head);
+    if (!byCount) shapes.set(head, (byCount = new Map()));
+    let st = byCount.get(n);
+    if (!st) byCount.set(n, (st = db.prepare(build())));
     return st;
-  };
+  }
   const placeholders = (n: number): string => Array(n).fill('?').join(',');
   const CHUNK = 100;
-  function insertRows(table: string, columns: string[], rows: unknown[][], verb = 'INSERT'): void {
-    const one = `(${placeholders(columns.length)})`;
-    for (let i = 0; i < rows.length; i += CHUNK) {
-      const part = rows.slice(i, i + CHUNK);
-      statement(`${verb} INTO ${table} (${columns.join(',')}) VALUES ${Array(part.length).fill(one).join(',')}`).run(...part.flat());
+  /** Insert rows given as one flat list of values, `columns.length` per row, CHUNK rows a statement. */
+  function insertRows(table: string, columns: string[], values: unknown[], verb = 'INSERT'): void {
+    const width = columns.length;
+    const head = `${verb} INTO ${table} (${columns.join(',')}) VALUES`;
+    for (let i = 0; i < values.length; i += CHUNK * width) {
+      const part = i === 0 && values.length <= CHUNK * width ? values : values.slice(i, i + CHUNK * width);
+      const rows = part.length / width;
+      shaped(head, rows, () => `${head} ${Array(rows).fill(`(${placeholders(width)})`).join(',')}`).run(part);
     }
   }
   /** `${sqlHead} (?, …)${sqlTail}` over `values` in chunks of 500; `fixed` binds the tail's own placeholders. */
@@ -133,7 +137,8 @@ export function openSqliteStore(path: string, synchronous: Synchronous = 'full')
     const out: T[] = [];
     for (let i = 0; i < values.length; i += 500) {
       const part = values.slice(i, i + 500);
-      out.push(...(statement(`${sqlHead} (${placeholders(part.length)})${sqlTail}`).all(...part, ...fixed) as T[]));
+      const rows = shaped(`${sqlHead}|${sqlTail}`, part.length, () => `${sqlHead} (${placeholders(part.length)})${sqlTail}`).all(fixed.length ? [...part, ...fixed] : part) as T[];
+      for (const row of rows) out.push(row);
     }
     return out;
   }
@@ -162,14 +167,15 @@ export function openSqliteStore(path: string, synchronous: Synchronous = 'full')
     const known = new Map<string, { hash: string; connected: number; gpus: number; usd: number }>();
     for (const row of selectIn<{ id: string; hash: string; connected: number; gpus: number; usd: number }>('SELECT report_id AS id, content_hash AS hash, connected, gpus, usd FROM reports WHERE report_id IN', '', reports.map((r) => r.reportId))) known.set(row.id, row);
 
-    const reportRows: unknown[][] = [];
-    const flagRows: unknown[][] = [];
-    const fleetRows: unknown[][] = [];
+    // Rows to insert, as flat lists of values (see insertRows).
+    const reportRows: unknown[] = [];
+    const flagRows: unknown[] = [];
+    const fleetRows: unknown[] = [];
     const results: ReportResult[] = [];
     const dirtyClaims = new Map<string, [day: string, rig: string, uuid: string]>();
     for (const r of reports) {
       const none = { connected: false, gpus: 0, usd: 0 };
-      const { text, hash } = reportFingerprint(r);
+      const { text, hash } = (r as Partial<FingerprintedReport>).fingerprint ?? reportFingerprint(r);
       const existing = known.get(r.reportId);
       if (existing) {
         results.push(existing.hash === hash
@@ -188,8 +194,8 @@ export function openSqliteStore(path: string, synchronous: Synchronous = 'full')
         if (owner !== null && owner !== r.rigId) claimedElsewhere.set(g.uuid, owner);
       }
       const out = creditReport(r, programs, { memberOf, eligibility, claimedElsewhere: new Set(claimedElsewhere.keys()) });
-      reportRows.push([r.reportId, r.rigId, r.hour, r.seq, hash, text, nowIso, r.samples, r.connectedSamples, out.connected ? 1 : 0, out.gpus, out.usd,
-        JSON.stringify(out.perProgram.map((c) => ({ programId: c.programId, gpus: c.gpus, usd: c.usd, reason: c.reason })))]);
+      reportRows.push(r.reportId, r.rigId, r.hour, r.seq, hash, text, nowIso, r.samples, r.connectedSamples, out.connected ? 1 : 0, out.gpus, out.usd,
+        JSON.stringify(out.perProgram.map((c) => ({ programId: c.programId, gpus: c.gpus, usd: c.usd, reason: c.reason }))));
       known.set(r.reportId, { hash, connected: out.connected ? 1 : 0, gpus: out.gpus, usd: out.usd }); // a second copy in this batch is a duplicate
       for (const c of out.perProgram) {
         if (c.joins && !memberOf.has(c.programId)) { q.join.run(r.rigId, c.programId, nowIso); memberOf.add(c.programId); }
@@ -202,13 +208,14 @@ export function openSqliteStore(path: string, synchronous: Synchronous = 'full')
         const model = r.gpus.find((g) => g.uuid === uuid)?.model ?? 'unknown';
         perModel.set(model, (perModel.get(model) ?? 0) + 1);
       }
-      for (const [model, n] of perModel) fleetRows.push([r.hour, model, r.rigId, n]);
-      for (const uuid of out.flaggedUuids) flagRows.push([r.hour, uuid, r.rigId, claimedElsewhere.get(uuid)!, r.reportId, nowIso]);
+      for (const [model, n] of perModel) fleetRows.push(r.hour, model, r.rigId, n);
+      for (const uuid of out.flaggedUuids) flagRows.push(r.hour, uuid, r.rigId, claimedElsewhere.get(uuid)!, r.reportId, nowIso);
       const reason = out.usd > 0 ? undefined : out.perProgram.find((c) => c.reason)?.reason ?? undefined;
       results.push({ reportId: r.reportId, status: 'accepted', ...(reason ? { reason } : {}), credited: { connected: out.connected, gpus: out.gpus, usd: out.usd } });
     }
     insertRows('reports', ['report_id', 'rig_id', 'hour', 'seq', 'content_hash', 'body', 'received_at', 'samples', 'connected_samples', 'connected', 'gpus', 'usd', 'credits'], reportRows);
-    const claimRows = [...dirtyClaims.values()].map(([day, rig, uuid]) => [day, rig, uuid, layer.hoursOf(uuid, day, rig)]);
+    const claimRows: unknown[] = [];
+    for (const [day, rig, uuid] of dirtyClaims.values()) claimRows.push(day, rig, uuid, layer.hoursOf(uuid, day, rig));
     insertRows('gpu_claims', ['day', 'rig_id', 'uuid', 'hours'], claimRows, 'INSERT OR REPLACE');
     insertRows('fleet_hours', ['hour', 'model', 'rig_id', 'gpus'], fleetRows);
     insertRows('claim_flags', ['hour', 'uuid', 'rig_id', 'paid_rig_id', 'report_id', 'flagged_at'], flagRows);
