@@ -54,6 +54,7 @@ export const MIGRATIONS: string[] = [
    -- GPU claims: which rig was paid for a uuid in which hours, one row per uuid, UTC day and rig
    -- with a 24-bit mask of hours. Exact like a row per GPU-hour, but a batch of consecutive hours
    -- writes a few rows per GPU instead of one per hour. fleet_hours is the supply per hour.
+   -- (Both are replaced by gpu_claims in migration 2.)
    CREATE TABLE gpu_days (
      uuid TEXT NOT NULL, day TEXT NOT NULL, rig_id TEXT NOT NULL, hours INTEGER NOT NULL,
      PRIMARY KEY (uuid, day, rig_id)) WITHOUT ROWID;
@@ -65,15 +66,24 @@ export const MIGRATIONS: string[] = [
      report_id TEXT NOT NULL, flagged_at TEXT NOT NULL);
    CREATE TABLE memberships (
      rig_id TEXT NOT NULL, program_id TEXT NOT NULL, joined_at TEXT NOT NULL, PRIMARY KEY (rig_id, program_id));`,
-  // 2: GPU claims keyed by day, rig and uuid instead of uuid first. Keyed by uuid (random
-  // values), every small commit dirtied a page per GPU; now a rig's GPUs share a page and the
-  // rigs reporting one hour share that day's pages. The claims are read into memory by the
-  // connection that ingests (src/service/claims.ts), so nothing looks them up by uuid here.
+  // 2: GPU claims keyed by day, rig and uuid instead of uuid first, with each GPU's model. Keyed
+  // by uuid (random values), every small commit dirtied a page per GPU; now a rig's GPUs share a
+  // page and the rigs reporting one hour share that day's pages. The claims are read into memory
+  // by the connection that ingests (src/service/claims.ts), so nothing looks them up by uuid.
+  // The supply per hour is counted from them, so fleet_hours, one more row per report, goes.
+  // The backfill takes each GPU's model from the rig's stored reports of that day.
   `CREATE TABLE gpu_claims (
-     day TEXT NOT NULL, rig_id TEXT NOT NULL, uuid TEXT NOT NULL, hours INTEGER NOT NULL,
+     day TEXT NOT NULL, rig_id TEXT NOT NULL, uuid TEXT NOT NULL, model TEXT NOT NULL, hours INTEGER NOT NULL,
      PRIMARY KEY (day, rig_id, uuid)) WITHOUT ROWID;
-   INSERT INTO gpu_claims (day, rig_id, uuid, hours) SELECT day, rig_id, uuid, hours FROM gpu_days;
-   DROP TABLE gpu_days;`,
+   INSERT INTO gpu_claims (day, rig_id, uuid, model, hours)
+     SELECT d.day, d.rig_id, d.uuid, coalesce((
+       SELECT g.value ->> 'model' FROM reports r, json_each(r.body, '$.gpus') g
+       WHERE r.report_id BETWEEN 'rpt-' || d.rig_id || '-' || replace(d.day, '-', '') || '00'
+                             AND 'rpt-' || d.rig_id || '-' || replace(d.day, '-', '') || '23'
+         AND g.value ->> 'uuid' = d.uuid LIMIT 1), 'unknown'), d.hours
+     FROM gpu_days d;
+   DROP TABLE gpu_days;
+   DROP TABLE fleet_hours;`,
 ];
 
 export type Synchronous = 'full' | 'normal';
@@ -105,7 +115,8 @@ export function openSqliteStore(path: string, synchronous: Synchronous = 'full')
     join: db.prepare('INSERT OR IGNORE INTO memberships (rig_id, program_id, joined_at) VALUES (?, ?, ?)'),
     claimsSince: db.prepare('SELECT day, rig_id AS rigId, uuid, hours FROM gpu_claims WHERE day >= ?'),
     ledger: db.prepare('SELECT report_id AS reportId, hour, seq, samples, connected_samples AS connectedSamples, connected, gpus, usd, credits FROM reports WHERE report_id >= ? AND report_id < ? ORDER BY report_id'),
-    fleet: db.prepare('SELECT model, COUNT(*) AS devices, SUM(gpus) AS gpus FROM fleet_hours WHERE hour = ? GROUP BY model ORDER BY model'),
+    // The GPUs credited in one hour, per model: the day's claims with that hour's bit set.
+    fleet: db.prepare('SELECT model, COUNT(DISTINCT rig_id) AS devices, COUNT(*) AS gpus FROM gpu_claims WHERE day = ? AND (hours >> ?) & 1 = 1 GROUP BY model ORDER BY model'),
     counts: db.prepare('SELECT (SELECT COUNT(*) FROM rigs) AS rigs, (SELECT COUNT(*) FROM reports) AS reports, (SELECT COUNT(*) FROM claim_flags) AS flags'),
   };
 
@@ -170,9 +181,8 @@ export function openSqliteStore(path: string, synchronous: Synchronous = 'full')
     // Rows to insert, as flat lists of values (see insertRows).
     const reportRows: unknown[] = [];
     const flagRows: unknown[] = [];
-    const fleetRows: unknown[] = [];
     const results: ReportResult[] = [];
-    const dirtyClaims = new Map<string, [day: string, rig: string, uuid: string]>();
+    const dirtyClaims = new Map<string, [day: string, rig: string, uuid: string, model: string]>();
     for (const r of reports) {
       const none = { connected: false, gpus: 0, usd: 0 };
       const { text, hash } = (r as Partial<FingerprintedReport>).fingerprint ?? reportFingerprint(r);
@@ -200,24 +210,19 @@ export function openSqliteStore(path: string, synchronous: Synchronous = 'full')
       for (const c of out.perProgram) {
         if (c.joins && !memberOf.has(c.programId)) { q.join.run(r.rigId, c.programId, nowIso); memberOf.add(c.programId); }
       }
-      const perModel = new Map<string, number>();
       const day = r.hour.slice(0, 10);
       for (const uuid of out.claimedUuids) {
         layer.claim(uuid, r.hour, r.rigId);
-        dirtyClaims.set(`${uuid}|${day}`, [day, r.rigId, uuid]);
-        const model = r.gpus.find((g) => g.uuid === uuid)?.model ?? 'unknown';
-        perModel.set(model, (perModel.get(model) ?? 0) + 1);
+        dirtyClaims.set(`${uuid}|${day}`, [day, r.rigId, uuid, r.gpus.find((g) => g.uuid === uuid)?.model ?? 'unknown']);
       }
-      for (const [model, n] of perModel) fleetRows.push(r.hour, model, r.rigId, n);
       for (const uuid of out.flaggedUuids) flagRows.push(r.hour, uuid, r.rigId, claimedElsewhere.get(uuid)!, r.reportId, nowIso);
       const reason = out.usd > 0 ? undefined : out.perProgram.find((c) => c.reason)?.reason ?? undefined;
       results.push({ reportId: r.reportId, status: 'accepted', ...(reason ? { reason } : {}), credited: { connected: out.connected, gpus: out.gpus, usd: out.usd } });
     }
     insertRows('reports', ['report_id', 'rig_id', 'hour', 'seq', 'content_hash', 'body', 'received_at', 'samples', 'connected_samples', 'connected', 'gpus', 'usd', 'credits'], reportRows);
     const claimRows: unknown[] = [];
-    for (const [day, rig, uuid] of dirtyClaims.values()) claimRows.push(day, rig, uuid, layer.hoursOf(uuid, day, rig));
-    insertRows('gpu_claims', ['day', 'rig_id', 'uuid', 'hours'], claimRows, 'INSERT OR REPLACE');
-    insertRows('fleet_hours', ['hour', 'model', 'rig_id', 'gpus'], fleetRows);
+    for (const [day, rig, uuid, model] of dirtyClaims.values()) claimRows.push(day, rig, uuid, model, layer.hoursOf(uuid, day, rig));
+    insertRows('gpu_claims', ['day', 'rig_id', 'uuid', 'model', 'hours'], claimRows, 'INSERT OR REPLACE');
     insertRows('claim_flags', ['hour', 'uuid', 'rig_id', 'paid_rig_id', 'report_id', 'flagged_at'], flagRows);
     return results;
   });
@@ -271,7 +276,7 @@ export function openSqliteStore(path: string, synchronous: Synchronous = 'full')
       const rows = q.ledger.all(reportIdFor(rigId, from), reportIdFor(rigId, to)) as (Omit<LedgerHour, 'connected' | 'programs'> & { connected: number; credits: string })[];
       return rows.map(({ credits, ...h }) => ({ ...h, connected: h.connected === 1, programs: JSON.parse(credits) as LedgerHour['programs'] }));
     },
-    fleet: (hour) => q.fleet.all(hour) as FleetRow[],
+    fleet: (hour) => q.fleet.all(hour.slice(0, 10), Number(hour.slice(11, 13))) as FleetRow[],
     counts: () => q.counts.get() as { rigs: number; reports: number; flags: number },
     close: () => db.close(),
   };

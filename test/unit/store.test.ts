@@ -59,7 +59,7 @@ describe('SQLite store', () => {
     store.close();
   });
 
-  it('migration 2 moves the claims of a version-1 database into gpu_claims', () => {
+  it('migration 2 moves the claims of a version-1 database into gpu_claims, with their models', () => {
     const path = join(tempDir('store-'), 'v1.db');
     const v1 = new Database(path);
     v1.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
@@ -78,14 +78,17 @@ describe('SQLite store', () => {
     const store = openSqliteStore(path);
     const check = new Database(path, { readonly: true });
     expect(check.prepare('SELECT version FROM schema_migrations ORDER BY version').all()).toEqual([{ version: 1 }, { version: 2 }]);
-    expect(check.prepare('SELECT day, rig_id AS rig, uuid, hours FROM gpu_claims ORDER BY uuid').all()).toEqual([
-      { day: '2026-06-01', rig: RIG, uuid: 'G1', hours: (1 << 10) | (1 << 11) }, { day: '2026-06-01', rig: RIG, uuid: 'G2', hours: 1 << 10 }]);
-    expect(check.prepare("SELECT name FROM sqlite_master WHERE name = 'gpu_days'").all()).toEqual([]);
+    expect(check.prepare('SELECT day, rig_id AS rig, uuid, model, hours FROM gpu_claims ORDER BY uuid').all()).toEqual([
+      { day: '2026-06-01', rig: RIG, uuid: 'G1', model: 'GTX 1080 Ti', hours: (1 << 10) | (1 << 11) },
+      { day: '2026-06-01', rig: RIG, uuid: 'G2', model: 'GTX 1080 Ti', hours: 1 << 10 }]);
+    expect(check.prepare("SELECT name FROM sqlite_master WHERE name IN ('gpu_days', 'fleet_hours')").all()).toEqual([]);
     check.close();
     enroll(store, OTHER);
     expect(credited(store.ingest([report('2026-06-01T10:00:00Z', ['G1', 'G3'], OTHER)], OTHER, programs, now))).toEqual([['accepted', 1]]);
     expect(credited(store.ingest([report('2026-06-01T11:00:00Z', ['G1', 'G2'], OTHER)], OTHER, programs, now))).toEqual([['accepted', 1]]);
     expect(store.fleet('2026-06-01T10:00:00Z')).toEqual([{ model: 'GTX 1080 Ti', devices: 2, gpus: 3 }]);
+    expect(store.fleet('2026-06-01T11:00:00Z')).toEqual([{ model: 'GTX 1080 Ti', devices: 2, gpus: 2 }]);
+    expect(store.fleet('2026-06-01T12:00:00Z')).toEqual([]);
     store.close();
   });
 });
