@@ -13,33 +13,35 @@
  * joins the index only after the commit. A rolled-back batch or group leaves no claim behind.
  */
 
-/** Per "uuid|day": a flat list of [rig, 24-bit mask of hours, rig, mask, …] (almost always one rig). */
+/**
+ * Per uuid: a flat list of [day, rig, 24-bit mask of hours, day, rig, mask, …], one entry per day
+ * and rig (a few days, almost always one rig). Keyed by the uuid alone, a lookup builds no string.
+ */
 type Masks = Map<string, (string | number)[]>;
 
-const keyOf = (uuid: string, day: string): string => `${uuid}|${day}`;
 const dayOf = (hour: string): string => hour.slice(0, 10);
 const bitOf = (hour: string): number => 1 << Number(hour.slice(11, 13));
 
-function ownerIn(masks: Masks, key: string, bit: number): string | null {
-  const list = masks.get(key);
+function ownerIn(masks: Masks, uuid: string, day: string, bit: number): string | null {
+  const list = masks.get(uuid);
   if (!list) return null;
-  for (let i = 0; i < list.length; i += 2) if (((list[i + 1] as number) & bit) !== 0) return list[i] as string;
+  for (let i = 0; i < list.length; i += 3) if (list[i] === day && ((list[i + 2] as number) & bit) !== 0) return list[i + 1] as string;
   return null;
 }
 
-function addTo(masks: Masks, key: string, rig: string, mask: number): void {
-  const list = masks.get(key);
+function addTo(masks: Masks, uuid: string, day: string, rig: string, mask: number): void {
+  const list = masks.get(uuid);
   if (!list) {
-    masks.set(key, [rig, mask]);
+    masks.set(uuid, [day, rig, mask]);
     return;
   }
-  for (let i = 0; i < list.length; i += 2) {
-    if (list[i] === rig) {
-      list[i + 1] = (list[i + 1] as number) | mask;
+  for (let i = 0; i < list.length; i += 3) {
+    if (list[i] === day && list[i + 1] === rig) {
+      list[i + 2] = (list[i + 2] as number) | mask;
       return;
     }
   }
-  list.push(rig, mask);
+  list.push(day, rig, mask);
 }
 
 export class ClaimLayer {
@@ -48,27 +50,28 @@ export class ClaimLayer {
 
   /** The rig paid for `uuid` in `hour` ("2019-04-15T12:00:00Z"), here or in any layer below. */
   owner(uuid: string, hour: string): string | null {
-    return this.ownerAt(keyOf(uuid, dayOf(hour)), bitOf(hour));
+    return this.ownerAt(uuid, dayOf(hour), bitOf(hour));
   }
 
-  private ownerAt(key: string, bit: number): string | null {
-    return ownerIn(this.masks, key, bit) ?? this.parent?.ownerAt(key, bit) ?? null;
+  private ownerAt(uuid: string, day: string, bit: number): string | null {
+    return ownerIn(this.masks, uuid, day, bit) ?? this.parent?.ownerAt(uuid, day, bit) ?? null;
   }
 
   claim(uuid: string, hour: string, rig: string): void {
-    addTo(this.masks, keyOf(uuid, dayOf(hour)), rig, bitOf(hour));
+    addTo(this.masks, uuid, dayOf(hour), rig, bitOf(hour));
   }
 
   /** Every hour of `day` that `rig` is paid for `uuid`, here and below: the row to store. */
   hoursOf(uuid: string, day: string, rig: string): number {
-    return this.hoursAt(keyOf(uuid, day), rig);
+    let mask = this.parent?.hoursOf(uuid, day, rig) ?? 0;
+    const list = this.masks.get(uuid);
+    if (list) for (let i = 0; i < list.length; i += 3) if (list[i] === day && list[i + 1] === rig) mask |= list[i + 2] as number;
+    return mask;
   }
 
-  private hoursAt(key: string, rig: string): number {
-    let mask = this.parent?.hoursAt(key, rig) ?? 0;
-    const list = this.masks.get(key);
-    if (list) for (let i = 0; i < list.length; i += 2) if (list[i] === rig) mask |= list[i + 1] as number;
-    return mask;
+  /** Each (uuid, day, rig) this layer itself changed: the rows its transaction must write. */
+  *changed(): Generator<[uuid: string, day: string, rig: string]> {
+    for (const [uuid, list] of this.masks) for (let i = 0; i < list.length; i += 3) yield [uuid, list[i] as string, list[i + 1] as string];
   }
 
   /** A layer above this one, for a batch or a group that may still be rolled back. */
@@ -79,7 +82,7 @@ export class ClaimLayer {
   /** Make this layer's claims part of the one below it (its transaction succeeded). */
   commit(): void {
     if (!this.parent) return;
-    for (const [key, list] of this.masks) for (let i = 0; i < list.length; i += 2) addTo(this.parent.masks, key, list[i] as string, list[i + 1] as number);
+    for (const [uuid, list] of this.masks) for (let i = 0; i < list.length; i += 3) addTo(this.parent.masks, uuid, list[i] as string, list[i + 1] as string, list[i + 2] as number);
     this.masks.clear();
   }
 }
@@ -95,17 +98,24 @@ export class ClaimIndex extends ClaimLayer {
 
   /** Add one stored gpu_claims row: the hours of `day` that `rig` was paid for `uuid`. */
   load(uuid: string, day: string, rig: string, hours: number): void {
-    addTo(this.masks, keyOf(uuid, day), rig, hours);
+    addTo(this.masks, uuid, day, rig, hours);
   }
 
   /** Forget the days before `day`: reports for them are past every program's deadline. */
   prune(day: string): void {
     if (day <= this.keptFrom) return;
     this.keptFrom = day;
-    for (const key of this.masks.keys()) if (key.slice(key.length - 10) < day) this.masks.delete(key);
+    for (const [uuid, list] of this.masks) {
+      const kept = list.filter((_, i) => list[i - (i % 3)]! >= day);
+      if (kept.length === 0) this.masks.delete(uuid);
+      else if (kept.length < list.length) this.masks.set(uuid, kept);
+    }
   }
 
+  /** How many (uuid, day, rig) entries the index holds. */
   get size(): number {
-    return this.masks.size;
+    let n = 0;
+    for (const list of this.masks.values()) n += list.length / 3;
+    return n;
   }
 }

@@ -43,7 +43,7 @@ export function validateReport(r: HourlyReport, signerRigId: string, now: Date, 
   const maxSamples = 3600 / r.intervalSeconds;
   if (r.samples < 1 || r.samples > maxSamples || r.connectedSamples < 0 || r.connectedSamples > r.samples) return 'invalid-counts';
   if (r.gpus.length > MAX_GPUS_PER_REPORT || r.minQualifyingGpus < 0 || r.minQualifyingGpus > r.gpus.length) return 'invalid-counts';
-  if (new Set(r.gpus.map((g) => g.uuid)).size !== r.gpus.length) return 'invalid-counts';
+  for (let i = 1; i < r.gpus.length; i++) for (let j = 0; j < i; j++) if (r.gpus[i]!.uuid === r.gpus[j]!.uuid) return 'invalid-counts'; // a uuid twice
   return null;
 }
 
@@ -69,8 +69,8 @@ export interface CreditFacts {
   memberOf: ReadonlySet<string>;
   /** Latest eligibility verdict per program id; absent when the rig has not sent one. */
   eligibility: ReadonlyMap<string, boolean> | null;
-  /** GPU uuids already credited to another rig for this hour. */
-  claimedElsewhere: ReadonlySet<string>;
+  /** GPU uuids already credited to another rig for this hour (a Set, or a Map keyed by uuid). */
+  claimedElsewhere: { has(uuid: string): boolean };
 }
 
 export interface CreditOutcome {
@@ -93,7 +93,7 @@ const rulesCache = new WeakMap<Program, ProgramRules>();
 function rulesOf(p: Program): ProgramRules {
   let r = rulesCache.get(p);
   if (!r) {
-    r = { p, start: Date.parse(p.start), end: Date.parse(p.endsAt ?? p.extendableUntil), pciIds: new Set(p.requirements.gpuModels.flatMap((m) => m.pciDeviceIds)), suspendedAt: p.admissionSuspendedAt === null ? null : Date.parse(p.admissionSuspendedAt) };
+    r = { p, start: Date.parse(p.start), end: Date.parse(p.endsAt ?? p.extendableUntil), pciIds: new Set(p.requirements.gpuModels.flatMap((m) => m.pciDeviceIds.map((id) => id.toLowerCase()))), suspendedAt: p.admissionSuspendedAt === null ? null : Date.parse(p.admissionSuspendedAt) };
     rulesCache.set(p, r);
   }
   return r;
@@ -113,7 +113,7 @@ export function creditReport(r: HourlyReport, programs: Program[], facts: Credit
     anyConnected ||= connected;
     const base = { programId: p.id, connected, gpus: 0, usd: 0, joins: false };
     if (hourMs < rules.start || hourMs + 3_600_000 > rules.end) { perProgram.push({ ...base, reason: 'outside-window' }); continue; }
-    const qualifying = r.gpus.filter((g) => g.pciDeviceId !== null && rules.pciIds.has(g.pciDeviceId.toLowerCase()));
+    const qualifying = r.gpus.filter((g) => g.pciDeviceId !== null && (rules.pciIds.has(g.pciDeviceId) || rules.pciIds.has(g.pciDeviceId.toLowerCase())));
     // A GPU is paid once per hour: not if another rig claimed it, nor twice across overlapping programs.
     const free = qualifying.filter((g) => !facts.claimedElsewhere.has(g.uuid) && !claimed.has(g.uuid));
     for (const g of qualifying) if (facts.claimedElsewhere.has(g.uuid)) flagged.add(g.uuid);

@@ -182,7 +182,7 @@ export function openSqliteStore(path: string, synchronous: Synchronous = 'full')
     const reportRows: unknown[] = [];
     const flagRows: unknown[] = [];
     const results: ReportResult[] = [];
-    const dirtyClaims = new Map<string, [day: string, rig: string, uuid: string, model: string]>();
+    const modelOf = new Map<string, string>(); // of each uuid this batch claims, for its gpu_claims row
     for (const r of reports) {
       const none = { connected: false, gpus: 0, usd: 0 };
       const { text, hash } = (r as Partial<FingerprintedReport>).fingerprint ?? reportFingerprint(r);
@@ -203,17 +203,16 @@ export function openSqliteStore(path: string, synchronous: Synchronous = 'full')
         const owner = layer.owner(g.uuid, r.hour);
         if (owner !== null && owner !== r.rigId) claimedElsewhere.set(g.uuid, owner);
       }
-      const out = creditReport(r, programs, { memberOf, eligibility, claimedElsewhere: new Set(claimedElsewhere.keys()) });
+      const out = creditReport(r, programs, { memberOf, eligibility, claimedElsewhere });
       reportRows.push(r.reportId, r.rigId, r.hour, r.seq, hash, text, nowIso, r.samples, r.connectedSamples, out.connected ? 1 : 0, out.gpus, out.usd,
         JSON.stringify(out.perProgram.map((c) => ({ programId: c.programId, gpus: c.gpus, usd: c.usd, reason: c.reason }))));
       known.set(r.reportId, { hash, connected: out.connected ? 1 : 0, gpus: out.gpus, usd: out.usd }); // a second copy in this batch is a duplicate
       for (const c of out.perProgram) {
         if (c.joins && !memberOf.has(c.programId)) { q.join.run(r.rigId, c.programId, nowIso); memberOf.add(c.programId); }
       }
-      const day = r.hour.slice(0, 10);
       for (const uuid of out.claimedUuids) {
         layer.claim(uuid, r.hour, r.rigId);
-        dirtyClaims.set(`${uuid}|${day}`, [day, r.rigId, uuid, r.gpus.find((g) => g.uuid === uuid)?.model ?? 'unknown']);
+        if (!modelOf.has(uuid)) modelOf.set(uuid, r.gpus.find((g) => g.uuid === uuid)?.model ?? 'unknown');
       }
       for (const uuid of out.flaggedUuids) flagRows.push(r.hour, uuid, r.rigId, claimedElsewhere.get(uuid)!, r.reportId, nowIso);
       const reason = out.usd > 0 ? undefined : out.perProgram.find((c) => c.reason)?.reason ?? undefined;
@@ -221,7 +220,8 @@ export function openSqliteStore(path: string, synchronous: Synchronous = 'full')
     }
     insertRows('reports', ['report_id', 'rig_id', 'hour', 'seq', 'content_hash', 'body', 'received_at', 'samples', 'connected_samples', 'connected', 'gpus', 'usd', 'credits'], reportRows);
     const claimRows: unknown[] = [];
-    for (const [day, rig, uuid, model] of dirtyClaims.values()) claimRows.push(day, rig, uuid, model, layer.hoursOf(uuid, day, rig));
+    // One row per (day, rig, uuid) this batch claimed, with all of that day's hours.
+    for (const [uuid, day, rig] of layer.changed()) claimRows.push(day, rig, uuid, modelOf.get(uuid)!, layer.hoursOf(uuid, day, rig));
     insertRows('gpu_claims', ['day', 'rig_id', 'uuid', 'model', 'hours'], claimRows, 'INSERT OR REPLACE');
     insertRows('claim_flags', ['hour', 'uuid', 'rig_id', 'paid_rig_id', 'report_id', 'flagged_at'], flagRows);
     return results;
