@@ -15,7 +15,9 @@
 
 /**
  * Per uuid: a flat list of [day, rig, 24-bit mask of hours, day, rig, mask, …], one entry per day
- * and rig (a few days, almost always one rig). Keyed by the uuid alone, a lookup builds no string.
+ * and rig (almost always one rig), in order of day. Keyed by the uuid alone, a lookup builds no
+ * string; read from the end, it finds the latest days (where reports arrive) first and stops at
+ * the first day before the one wanted, however many days the list holds.
  */
 type Masks = Map<string, (string | number)[]>;
 
@@ -25,7 +27,9 @@ const bitOf = (hour: string): number => 1 << Number(hour.slice(11, 13));
 function ownerIn(masks: Masks, uuid: string, day: string, bit: number): string | null {
   const list = masks.get(uuid);
   if (!list) return null;
-  for (let i = 0; i < list.length; i += 3) if (list[i] === day && ((list[i + 2] as number) & bit) !== 0) return list[i + 1] as string;
+  for (let i = list.length - 3; i >= 0 && (list[i] as string) >= day; i -= 3) {
+    if (list[i] === day && ((list[i + 2] as number) & bit) !== 0) return list[i + 1] as string;
+  }
   return null;
 }
 
@@ -35,13 +39,16 @@ function addTo(masks: Masks, uuid: string, day: string, rig: string, mask: numbe
     masks.set(uuid, [day, rig, mask]);
     return;
   }
-  for (let i = 0; i < list.length; i += 3) {
+  let i = list.length - 3;
+  for (; i >= 0 && (list[i] as string) >= day; i -= 3) {
     if (list[i] === day && list[i + 1] === rig) {
       list[i + 2] = (list[i + 2] as number) | mask;
       return;
     }
   }
-  list.push(day, rig, mask);
+  // A new entry after the last one of an earlier day: at the end, unless an older day arrives late.
+  if (i === list.length - 3) list.push(day, rig, mask);
+  else list.splice(i + 3, 0, day, rig, mask);
 }
 
 export class ClaimLayer {
@@ -65,7 +72,7 @@ export class ClaimLayer {
   hoursOf(uuid: string, day: string, rig: string): number {
     let mask = this.parent?.hoursOf(uuid, day, rig) ?? 0;
     const list = this.masks.get(uuid);
-    if (list) for (let i = 0; i < list.length; i += 3) if (list[i] === day && list[i + 1] === rig) mask |= list[i + 2] as number;
+    if (list) for (let i = list.length - 3; i >= 0 && (list[i] as string) >= day; i -= 3) if (list[i] === day && list[i + 1] === rig) mask |= list[i + 2] as number;
     return mask;
   }
 

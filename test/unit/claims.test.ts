@@ -75,3 +75,22 @@ describe('GPU claim index', () => {
     expect(idx.size).toBe(1);
   });
 });
+
+describe('GPU claim index: days out of order', () => {
+  it('a day that arrives late is found, and does not hide the later days', () => {
+    const idx = new ClaimIndex();
+    idx.claim('G1', '2026-06-03T01:00:00Z', 'rigA');
+    idx.claim('G1', '2026-06-01T01:00:00Z', 'rigA');
+    idx.claim('G1', '2026-06-02T01:00:00Z', 'rigB');
+    idx.claim('G1', '2026-06-02T02:00:00Z', 'rigB');
+    idx.claim('G1', '2026-05-30T01:00:00Z', 'rigC');
+    expect(['2026-05-30', '2026-06-01', '2026-06-02', '2026-06-03', '2026-06-04'].map((d) => idx.owner('G1', `${d}T01:00:00Z`))).toEqual(['rigC', 'rigA', 'rigB', 'rigA', null]);
+    expect(idx.hoursOf('G1', '2026-06-02', 'rigB')).toBe((1 << 1) | (1 << 2));
+    expect(idx.size).toBe(4);
+    const layer = idx.child();
+    layer.claim('G1', '2026-05-31T05:00:00Z', 'rigD');
+    layer.commit();
+    expect(idx.owner('G1', '2026-05-31T05:00:00Z')).toBe('rigD');
+    expect(idx.owner('G1', '2026-06-03T01:00:00Z')).toBe('rigA');
+  });
+});
