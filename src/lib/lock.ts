@@ -2,6 +2,7 @@
  * One upgrade or report at a time: an exclusive lock file in the state directory holding the
  * owner's pid. A lock is stale, and taken over, when its pid is gone, when that pid now belongs
  * to another program (pids are reused after a crash), or when it is older than any run can be.
+ * The rewards service holds one beside its database for as long as it runs (no age limit).
  */
 import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 
@@ -32,8 +33,9 @@ function alive(pid: number): boolean {
 
 export interface Lock { release(): void }
 
-export function acquireLock(stateDir: string, command: string): Lock {
-  const path = join(stateDir, 'lock');
+export function acquireLock(stateDir: string, command: string, opts: { file?: string; maxAgeMs?: number } = {}): Lock {
+  const path = join(stateDir, opts.file ?? 'lock');
+  const maxAgeMs = opts.maxAgeMs ?? MAX_LOCK_AGE_MS;
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const fd = openSync(path, 'wx', 0o644);
@@ -53,7 +55,7 @@ export function acquireLock(stateDir: string, command: string): Lock {
         holder = undefined; // torn or empty lock file: treat as stale
       }
       const age = holder ? Date.now() - Date.parse(holder.since) : Infinity;
-      if (holder && typeof holder.pid === 'number' && holder.pid !== process.pid && alive(holder.pid) && !(age > MAX_LOCK_AGE_MS)) {
+      if (holder && typeof holder.pid === 'number' && holder.pid !== process.pid && alive(holder.pid) && !(age > maxAgeMs)) {
         throw new LockBusyError(holder);
       }
       try { unlinkSync(path); } catch { /* raced with another taker */ }

@@ -1,5 +1,7 @@
 /** sonm-rewards-service: the reference rewards service's entry point. */
 import { readFileSync } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
+import { acquireLock, LockBusyError, type Lock } from '../lib/lock.js';
 import { Command, CommanderError } from 'commander';
 import { builtInPrograms, parsePrograms, type Program } from '../program/definitions.js';
 import { openSqliteStore } from './store.js';
@@ -48,6 +50,17 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     const demand = o.demand ? (readJson(o.demand, '--demand') as Record<string, number>) : {};
     const platform: PlatformInfo = o.platform ? (readJson(o.platform, '--platform') as PlatformInfo) : { targetVersion: '0.4.25', installerUrl: ANNOUNCED_INSTALLER, installerSha256: null };
     if (o.synchronous !== 'full' && o.synchronous !== 'normal') throw new StartError(`--synchronous must be full or normal, got ${o.synchronous}`);
+    // One process writes a database: the ingest worker keeps the GPU claims in memory, so a
+    // second service on the same file could pay a uuid twice (docs/decisions.md).
+    let lock: Lock | null = null;
+    if (o.db !== ':memory:') {
+      try {
+        lock = acquireLock(dirname(resolve(o.db)), 'rewards service', { file: `${basename(o.db)}.lock`, maxAgeMs: Infinity });
+      } catch (e) {
+        if (!(e instanceof LockBusyError)) throw e;
+        throw new StartError(`--db ${o.db} is in use by another sonm-rewards-service (pid ${e.holder.pid}, since ${e.holder.since}); run one service per database`);
+      }
+    }
     const store = openSqliteStore(o.db, o.synchronous);
     // Reports are ingested on a worker thread with its own connection; everything else here.
     // (An in-memory database cannot be shared between connections: it stays on this thread.)
@@ -59,7 +72,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
       if (closing) return;
       closing = true;
       app.log.info({ signal }, 'shutting down');
-      app.close().then(() => { store.close(); process.exit(0); }, () => process.exit(1));
+      app.close().then(() => { store.close(); lock?.release(); process.exit(0); }, () => { lock?.release(); process.exit(1); });
     };
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));

@@ -197,7 +197,19 @@ describe('admission and restarts', () => {
     expect(await s.stop('SIGTERM')).toBe(0);
   });
 
-  it('bad start-up arguments exit 2 with one line', async () => {
+  it('a second service on the same database exits 2 and names the first; after a clean stop it starts', async () => {
+    const { runBin } = await import('../helpers/rig.js');
+    const dir = tempDir('svc-');
+    const first = await startService(dir);
+    const second = await runBin('sonm-rewards-service', ['--listen', '127.0.0.1:0', '--db', first.dbPath]);
+    expect(second.code).toBe(2);
+    expect(second.stderr.trim()).toMatch(new RegExp(`^sonm-rewards-service: --db .*rewards\\.db is in use by another sonm-rewards-service \\(pid ${first.proc.pid},.*run one service per database$`));
+    expect(await first.stop()).toBe(0);
+    const again = await startService(dir, { dbPath: first.dbPath });
+    expect(await again.stop()).toBe(0);
+  });
+
+    it('bad start-up arguments exit 2 with one line', async () => {
     const { runBin } = await import('../helpers/rig.js');
     const r = await runBin('sonm-rewards-service', ['--listen', 'nowhere', '--db', ':memory:']);
     expect(r.code).toBe(2);
