@@ -97,16 +97,23 @@ export async function buildServer(opts: ServiceOptions): Promise<FastifyInstance
   const platformBody = JSON.stringify(opts.platform);
   const platformEtag = etagOf(platformBody);
 
-  app.addHook('onRequest', async (req, reply) => {
+  // Hooks in callback style: synchronous work needs no promise per request per hook.
+  app.addHook('onRequest', (req, reply, done) => {
     reply.header('x-request-id', req.id);
+    done();
   });
-  app.addHook('onResponse', async (req, reply) => {
+  app.addHook('onResponse', (req, reply, done) => {
     metrics.request(req.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime);
+    done();
   });
 
   // Authenticate signed routes before schema validation: an unsigned stranger learns nothing.
-  app.addHook('preValidation', async (req, reply) => {
-    if (!req.routeOptions.config.signed) return;
+  // (A hook that answers the request does not call done.)
+  app.addHook('preValidation', (req, reply, done) => {
+    if (!req.routeOptions.config.signed) {
+      done();
+      return;
+    }
     const base = opts.publicUrl ?? `http://${req.headers.host ?? 'localhost'}`;
     const body = req.body as { publicKey?: unknown } | null;
     const enrolling = req.routeOptions.url === '/v1/rigs' && req.method === 'POST';
@@ -129,9 +136,11 @@ export async function buildServer(opts: ServiceOptions): Promise<FastifyInstance
     }, nonces);
     if (!result.ok) {
       metrics.authFailure(result.slug);
-      return problem(reply, result.status, result.slug, result.slug === 'clock-skew' ? 'Clock skew' : result.status === 400 ? 'Bad request' : 'Unauthorized', result.detail, result.slug === 'clock-skew' ? { serverTime: now().toISOString() } : {});
+      problem(reply, result.status, result.slug, result.slug === 'clock-skew' ? 'Clock skew' : result.status === 400 ? 'Bad request' : 'Unauthorized', result.detail, result.slug === 'clock-skew' ? { serverTime: now().toISOString() } : {});
+      return;
     }
     req.rigId = result.rigId;
+    done();
   });
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string; validation?: unknown }, req, reply) => {
