@@ -40,5 +40,10 @@ export function readBatch(body: Uint8Array): { reports: FingerprintedReport[] } 
     return { status: 400, slug: 'invalid-request', title: 'Bad request', detail: `body${e?.instancePath ?? ''} ${e?.message ?? 'is invalid'}${e?.params && 'additionalProperty' in e.params ? `: ${String(e.params.additionalProperty)}` : ''}` };
   }
   const valid = (value as { reports: HourlyReport[] }).reports;
-  return { reports: valid.map((r) => Object.assign(r, { fingerprint: reportFingerprint(r) })) };
+  return {
+    reports: valid.map((r) => {
+      const { hash, gpus } = reportFingerprint(r);
+      return Object.assign(r, { fingerprint: { hash, gpus } });
+    }),
+  };
 }

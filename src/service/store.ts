@@ -31,6 +31,8 @@ export interface RewardsStore {
    */
   ingestMany(items: { reports: HourlyReport[]; signer: string; now: Date }[], programs: Program[]): (ReportResult[] | Error)[];
   ledger(rigId: string, from: string, to: string): LedgerHour[];
+  /** A stored report as the rig sent it (its canonical text hashes to its content_hash), or null. */
+  report(reportId: string): HourlyReport | null;
   fleet(hour: string): FleetRow[];
   counts(): { rigs: number; reports: number; flags: number };
   close(): void;
@@ -84,6 +86,22 @@ export const MIGRATIONS: string[] = [
      FROM gpu_days d;
    DROP TABLE gpu_days;
    DROP TABLE fleet_hours;`,
+  // 3: a report's GPU list is stored once per distinct list (gpu_sets), not in every row: a rig
+  // reports the same GPUs hour after hour, and the list was three quarters of the row's bytes,
+  // so of what each commit wrote. The report's other fields get columns, and body goes: the
+  // canonical text, and so content_hash, is rebuilt exactly from the row (RewardsStore.report).
+  `CREATE TABLE gpu_sets (id INTEGER PRIMARY KEY, gpus TEXT NOT NULL UNIQUE);
+   ALTER TABLE reports ADD COLUMN interval_seconds INTEGER;
+   ALTER TABLE reports ADD COLUMN min_qualifying_gpus INTEGER;
+   ALTER TABLE reports ADD COLUMN worker_address TEXT;
+   ALTER TABLE reports ADD COLUMN sonm_version TEXT;
+   ALTER TABLE reports ADD COLUMN agent_version TEXT;
+   ALTER TABLE reports ADD COLUMN gpu_set INTEGER REFERENCES gpu_sets(id);
+   INSERT OR IGNORE INTO gpu_sets (gpus) SELECT json_extract(body, '$.gpus') FROM reports;
+   UPDATE reports SET interval_seconds = body ->> '$.intervalSeconds', min_qualifying_gpus = body ->> '$.minQualifyingGpus',
+     worker_address = body ->> '$.workerAddress', sonm_version = body ->> '$.sonmVersion', agent_version = body ->> '$.agentVersion',
+     gpu_set = (SELECT id FROM gpu_sets WHERE gpus = json_extract(reports.body, '$.gpus'));
+   ALTER TABLE reports DROP COLUMN body;`,
 ];
 
 export type Synchronous = 'full' | 'normal';
@@ -113,6 +131,11 @@ export function openSqliteStore(path: string, synchronous: Synchronous = 'full')
     elig: db.prepare('SELECT programs FROM eligibility WHERE rig_id = ?'),
     memberships: db.prepare('SELECT program_id AS programId FROM memberships WHERE rig_id = ?'),
     join: db.prepare('INSERT OR IGNORE INTO memberships (rig_id, program_id, joined_at) VALUES (?, ?, ?)'),
+    gpuSetByText: db.prepare('SELECT id FROM gpu_sets WHERE gpus = ?'),
+    insertGpuSet: db.prepare('INSERT INTO gpu_sets (gpus) VALUES (?)'),
+    report: db.prepare(`SELECT r.report_id AS reportId, r.rig_id AS rigId, r.hour, r.interval_seconds AS intervalSeconds, r.samples,
+      r.connected_samples AS connectedSamples, r.min_qualifying_gpus AS minQualifyingGpus, s.gpus, r.worker_address AS workerAddress,
+      r.sonm_version AS sonmVersion, r.agent_version AS agentVersion, r.seq FROM reports r JOIN gpu_sets s ON s.id = r.gpu_set WHERE r.report_id = ?`),
     claimsSince: db.prepare('SELECT day, rig_id AS rigId, uuid, hours FROM gpu_claims WHERE day >= ?'),
     ledger: db.prepare('SELECT report_id AS reportId, hour, seq, samples, connected_samples AS connectedSamples, connected, gpus, usd, credits FROM reports WHERE report_id >= ? AND report_id < ? ORDER BY report_id'),
     // The GPUs credited in one hour, per model: the day's claims with that hour's bit set.
@@ -154,6 +177,19 @@ export function openSqliteStore(path: string, synchronous: Synchronous = 'full')
     return out;
   }
 
+  // GPU lists, stored once each in gpu_sets. Ids found or made by a batch are remembered only once
+  // its transaction has committed (a rolled-back insert must not leave an id behind): a batch
+  // adds to its own map, which joins its group's when it succeeds, which joins gpuSets on commit.
+  const gpuSets = new Map<string, number>();
+  function gpuSetId(gpus: string, pending: Map<string, number>, group: Map<string, number>): number {
+    let id = gpuSets.get(gpus) ?? group.get(gpus) ?? pending.get(gpus);
+    if (id !== undefined) return id;
+    const row = q.gpuSetByText.get(gpus) as { id: number } | undefined;
+    id = row ? row.id : Number(q.insertGpuSet.run(gpus).lastInsertRowid);
+    pending.set(gpus, id);
+    return id;
+  }
+
   // GPU claims, in memory on the connection that ingests: read from gpu_claims on its first
   // ingestion (the days a report can still be accepted for), then kept up to date by it.
   const claims = new ClaimIndex();
@@ -167,7 +203,7 @@ export function openSqliteStore(path: string, synchronous: Synchronous = 'full')
     claims.prune(cutoff);
   }
 
-  const ingestOne = db.transaction((reports: HourlyReport[], signer: string, programs: Program[], now: Date, layer: ClaimLayer): ReportResult[] => {
+  const ingestOne = db.transaction((reports: HourlyReport[], signer: string, programs: Program[], now: Date, layer: ClaimLayer, sets: Map<string, number>, groupSets: Map<string, number>): ReportResult[] => {
     const nowIso = now.toISOString();
     const deadline = deadlineHours(programs);
     const memberOf = new Set((q.memberships.all(signer) as { programId: string }[]).map((m) => m.programId));
@@ -185,7 +221,7 @@ export function openSqliteStore(path: string, synchronous: Synchronous = 'full')
     const modelOf = new Map<string, string>(); // of each uuid this batch claims, for its gpu_claims row
     for (const r of reports) {
       const none = { connected: false, gpus: 0, usd: 0 };
-      const { text, hash } = (r as Partial<FingerprintedReport>).fingerprint ?? reportFingerprint(r);
+      const { hash, gpus: gpuList } = (r as Partial<FingerprintedReport>).fingerprint ?? reportFingerprint(r);
       const existing = known.get(r.reportId);
       if (existing) {
         results.push(existing.hash === hash
@@ -204,8 +240,9 @@ export function openSqliteStore(path: string, synchronous: Synchronous = 'full')
         if (owner !== null && owner !== r.rigId) claimedElsewhere.set(g.uuid, owner);
       }
       const out = creditReport(r, programs, { memberOf, eligibility, claimedElsewhere });
-      reportRows.push(r.reportId, r.rigId, r.hour, r.seq, hash, text, nowIso, r.samples, r.connectedSamples, out.connected ? 1 : 0, out.gpus, out.usd,
-        JSON.stringify(out.perProgram.map((c) => ({ programId: c.programId, gpus: c.gpus, usd: c.usd, reason: c.reason }))));
+      reportRows.push(r.reportId, r.rigId, r.hour, r.seq, hash, nowIso, r.samples, r.connectedSamples, out.connected ? 1 : 0, out.gpus, out.usd,
+        JSON.stringify(out.perProgram.map((c) => ({ programId: c.programId, gpus: c.gpus, usd: c.usd, reason: c.reason }))),
+        r.intervalSeconds, r.minQualifyingGpus, r.workerAddress, r.sonmVersion, r.agentVersion, gpuSetId(gpuList, sets, groupSets));
       known.set(r.reportId, { hash, connected: out.connected ? 1 : 0, gpus: out.gpus, usd: out.usd }); // a second copy in this batch is a duplicate
       for (const c of out.perProgram) {
         if (c.joins && !memberOf.has(c.programId)) { q.join.run(r.rigId, c.programId, nowIso); memberOf.add(c.programId); }
@@ -218,7 +255,8 @@ export function openSqliteStore(path: string, synchronous: Synchronous = 'full')
       const reason = out.usd > 0 ? undefined : out.perProgram.find((c) => c.reason)?.reason ?? undefined;
       results.push({ reportId: r.reportId, status: 'accepted', ...(reason ? { reason } : {}), credited: { connected: out.connected, gpus: out.gpus, usd: out.usd } });
     }
-    insertRows('reports', ['report_id', 'rig_id', 'hour', 'seq', 'content_hash', 'body', 'received_at', 'samples', 'connected_samples', 'connected', 'gpus', 'usd', 'credits'], reportRows);
+    insertRows('reports', ['report_id', 'rig_id', 'hour', 'seq', 'content_hash', 'received_at', 'samples', 'connected_samples', 'connected', 'gpus', 'usd', 'credits',
+      'interval_seconds', 'min_qualifying_gpus', 'worker_address', 'sonm_version', 'agent_version', 'gpu_set'], reportRows);
     const claimRows: unknown[] = [];
     // One row per (day, rig, uuid) this batch claimed, with all of that day's hours.
     for (const [uuid, day, rig] of layer.changed()) claimRows.push(day, rig, uuid, modelOf.get(uuid)!, layer.hoursOf(uuid, day, rig));
@@ -230,12 +268,14 @@ export function openSqliteStore(path: string, synchronous: Synchronous = 'full')
   type Item = { reports: HourlyReport[]; signer: string; now: Date };
   // Each batch in a savepoint, with its claims in a layer of their own: a batch that fails rolls
   // back alone, rows and claims. The group's claims join the index once the commit has succeeded.
-  const ingestGroup = db.transaction((items: Item[], programs: Program[], group: ClaimLayer): (ReportResult[] | Error)[] =>
+  const ingestGroup = db.transaction((items: Item[], programs: Program[], group: ClaimLayer, groupSets: Map<string, number>): (ReportResult[] | Error)[] =>
     items.map((it) => {
       const layer = group.child();
+      const sets = new Map<string, number>();
       try {
-        const results = ingestOne(it.reports, it.signer, programs, it.now, layer);
+        const results = ingestOne(it.reports, it.signer, programs, it.now, layer, sets, groupSets);
         layer.commit();
+        for (const [gpus, id] of sets) groupSets.set(gpus, id);
         return results;
       } catch (e) {
         return e as Error;
@@ -245,8 +285,11 @@ export function openSqliteStore(path: string, synchronous: Synchronous = 'full')
     if (items.length === 0) return [];
     prepareClaims(programs, items[0]!.now);
     const group = claims.child();
-    const out = ingestGroup(items, programs, group);
+    const groupSets = new Map<string, number>();
+    const out = ingestGroup(items, programs, group, groupSets);
     group.commit();
+    if (gpuSets.size > 100_000) gpuSets.clear(); // a bounded cache: ids are found again in gpu_sets
+    for (const [gpus, id] of groupSets) gpuSets.set(gpus, id);
     return out;
   }
 
@@ -275,6 +318,10 @@ export function openSqliteStore(path: string, synchronous: Synchronous = 'full')
     ledger(rigId, from, to) {
       const rows = q.ledger.all(reportIdFor(rigId, from), reportIdFor(rigId, to)) as (Omit<LedgerHour, 'connected' | 'programs'> & { connected: number; credits: string })[];
       return rows.map(({ credits, ...h }) => ({ ...h, connected: h.connected === 1, programs: JSON.parse(credits) as LedgerHour['programs'] }));
+    },
+    report(reportId) {
+      const row = q.report.get(reportId) as (Omit<HourlyReport, 'gpus'> & { gpus: string }) | undefined;
+      return row ? { ...row, gpus: JSON.parse(row.gpus) as HourlyReport['gpus'] } : null;
     },
     fleet: (hour) => q.fleet.all(hour.slice(0, 10), Number(hour.slice(11, 13))) as FleetRow[],
     counts: () => q.counts.get() as { rigs: number; reports: number; flags: number },

@@ -9,9 +9,12 @@
  */
 import type { HourlyReport, ReportResult, ReportStatus } from '../protocol/types.js';
 
-/** A report with its canonical text and hash (reportFingerprint), computed where it was parsed. */
+/**
+ * A report with what the store needs of its fingerprint (reportFingerprint), computed where it
+ * was parsed: the hash of its canonical text, and the canonical text of its GPU list.
+ */
 export interface FingerprintedReport extends HourlyReport {
-  fingerprint: { text: string; hash: string };
+  fingerprint: { hash: string; gpus: string };
 }
 
 type Flat = (string | number | boolean | null)[];
@@ -21,7 +24,7 @@ export function encodeReports(reports: readonly FingerprintedReport[]): Flat {
   const out: Flat = [reports.length];
   for (const r of reports) {
     out.push(r.reportId, r.rigId, r.hour, r.intervalSeconds, r.samples, r.connectedSamples, r.minQualifyingGpus,
-      r.workerAddress, r.sonmVersion, r.agentVersion, r.seq, r.fingerprint.text, r.fingerprint.hash, r.gpus.length);
+      r.workerAddress, r.sonmVersion, r.agentVersion, r.seq, r.fingerprint.hash, r.fingerprint.gpus, r.gpus.length);
     for (const g of r.gpus) out.push(g.uuid, g.pciDeviceId, g.model, g.qualifying);
   }
   return out;
@@ -36,7 +39,7 @@ export function decodeReports(flat: Flat): FingerprintedReport[] {
       reportId: flat[i] as string, rigId: flat[i + 1] as string, hour: flat[i + 2] as string, intervalSeconds: flat[i + 3] as number,
       samples: flat[i + 4] as number, connectedSamples: flat[i + 5] as number, minQualifyingGpus: flat[i + 6] as number,
       gpus: new Array(flat[i + 13] as number), workerAddress: flat[i + 7] as string | null, sonmVersion: flat[i + 8] as string | null,
-      agentVersion: flat[i + 9] as string, seq: flat[i + 10] as number, fingerprint: { text: flat[i + 11] as string, hash: flat[i + 12] as string },
+      agentVersion: flat[i + 9] as string, seq: flat[i + 10] as number, fingerprint: { hash: flat[i + 11] as string, gpus: flat[i + 12] as string },
     };
     i += 14;
     for (let g = 0; g < r.gpus.length; g++, i += 4) {

@@ -34,7 +34,25 @@ describe('SQLite store', () => {
     store.close();
   });
 
-  it('GPU claims survive a restart: another rig reporting a paid uuid for that hour is flagged, not paid', () => {
+  it('stores each distinct GPU list once, and gives back every report exactly as sent (its hash is content_hash)', () => {
+    const path = join(tempDir('store-'), 'r.db');
+    const store = openSqliteStore(path);
+    enroll(store, RIG);
+    const sent = [report('2026-06-01T10:00:00Z', ['G1', 'G2']), report('2026-06-01T11:00:00Z', ['G1', 'G2']), report('2026-06-01T12:00:00Z', ['G1']),
+      { ...report('2026-06-01T13:00:00Z', ['G1', 'G2']), workerAddress: '0xabc', sonmVersion: 'v0.4.25', gpus: [{ uuid: 'G1', pciDeviceId: null, model: null, qualifying: false }, { uuid: 'G2', pciDeviceId: '1b06', model: 'GTX 1080 Ti', qualifying: true }] }];
+    expect(store.ingest(sent, RIG, programs, now).map((r) => r.status)).toEqual(['accepted', 'accepted', 'accepted', 'accepted']);
+    const check = new Database(path, { readonly: true });
+    expect(check.prepare('SELECT COUNT(*) AS n FROM gpu_sets').get()).toEqual({ n: 3 });
+    for (const r of sent) {
+      expect(store.report(r.reportId)).toEqual(r);
+      expect(reportFingerprint(store.report(r.reportId)!).hash).toBe((check.prepare('SELECT content_hash AS h FROM reports WHERE report_id = ?').get(r.reportId) as { h: string }).h);
+    }
+    check.close();
+    expect(store.report('rpt-none')).toBeNull();
+    store.close();
+  });
+
+    it('GPU claims survive a restart: another rig reporting a paid uuid for that hour is flagged, not paid', () => {
     const db = join(tempDir('store-'), 'r.db');
     const first = openSqliteStore(db);
     enroll(first, RIG);
@@ -59,7 +77,7 @@ describe('SQLite store', () => {
     store.close();
   });
 
-  it('migration 2 moves the claims of a version-1 database into gpu_claims, with their models', () => {
+  it('migrations 2 and 3 carry a version-1 database over: claims with their models, reports without body', () => {
     const path = join(tempDir('store-'), 'v1.db');
     const v1 = new Database(path);
     v1.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
@@ -77,11 +95,14 @@ describe('SQLite store', () => {
 
     const store = openSqliteStore(path);
     const check = new Database(path, { readonly: true });
-    expect(check.prepare('SELECT version FROM schema_migrations ORDER BY version').all()).toEqual([{ version: 1 }, { version: 2 }]);
     expect(check.prepare('SELECT day, rig_id AS rig, uuid, model, hours FROM gpu_claims ORDER BY uuid').all()).toEqual([
       { day: '2026-06-01', rig: RIG, uuid: 'G1', model: 'GTX 1080 Ti', hours: (1 << 10) | (1 << 11) },
       { day: '2026-06-01', rig: RIG, uuid: 'G2', model: 'GTX 1080 Ti', hours: 1 << 10 }]);
     expect(check.prepare("SELECT name FROM sqlite_master WHERE name IN ('gpu_days', 'fleet_hours')").all()).toEqual([]);
+    // Migration 3: the body became columns and a GPU set, from which the report is rebuilt exactly.
+    expect(check.prepare('SELECT version FROM schema_migrations ORDER BY version').all()).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }]);
+    expect(check.prepare("SELECT COUNT(*) AS n FROM pragma_table_info('reports') WHERE name = 'body'").get()).toEqual({ n: 0 });
+    expect(store.report(old.reportId)).toEqual(old);
     check.close();
     enroll(store, OTHER);
     expect(credited(store.ingest([report('2026-06-01T10:00:00Z', ['G1', 'G3'], OTHER)], OTHER, programs, now))).toEqual([['accepted', 1]]);
