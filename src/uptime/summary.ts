@@ -32,7 +32,10 @@ const hhmm = (iso: string): string => iso.slice(11, 16);
 
 export function warningsFrom(samples: Sample[], nowMs: number): string[] {
   const out: string[] = [];
-  const recent = samples.filter((s) => nowMs - Date.parse(s.t) <= 86_400_000).sort((a, b) => a.t.localeCompare(b.t));
+  // Sample times are ISO strings (toISOString), which sort and compare as text: no Date.parse
+  // or localeCompare over a month of samples.
+  const since = new Date(nowMs - 86_400_000).toISOString();
+  const recent = samples.filter((s) => s.t >= since).sort((a, b) => (a.t < b.t ? -1 : a.t > b.t ? 1 : 0));
   for (let i = 1; i < recent.length; i++) {
     const a = recent[i - 1]!;
     const b = recent[i]!;
