@@ -27,16 +27,18 @@ export async function probeTick(ctx: ProbeContext, now: Date): Promise<TickProbe
 
 export async function probeRig(ctx: ProbeContext, options: ProbeOptions): Promise<RigProbe> {
   const archMachine = ctx.sysroot ? null : machine();
-  const [arch, cpu, memory, disk, network, nvidia, sonmVersions, worker, market] = await Promise.all([
+  // Started longest chain first: spawning a process blocks the event loop for a few ms, so the
+  // two sonmcli calls in sequence (ask plans, then each deal) go before the one-shot probes.
+  const market = options.market ? measure(() => probeMarket(ctx)) : Promise.resolve(null);
+  const worker = options.reuse?.worker ?? measure(() => probeWorker(ctx));
+  const nvidia = options.reuse?.nvidia ?? measure(() => probeNvidia(ctx));
+  const sonmVersions = measure(() => probeSonmVersions(ctx));
+  const [arch, cpu, memory, disk, network] = await Promise.all([
     measure(() => ({ machine: archMachine ?? (process.arch === 'x64' ? 'x86_64' : process.arch) })),
     measure(() => probeCpu(ctx)),
     measure(() => probeMemory(ctx)),
     measure(() => probeDisk(ctx)),
     measure(() => probeNetwork(ctx)),
-    options.reuse?.nvidia ?? measure(() => probeNvidia(ctx)),
-    measure(() => probeSonmVersions(ctx)),
-    options.reuse?.worker ?? measure(() => probeWorker(ctx)),
-    options.market ? measure(() => probeMarket(ctx)) : Promise.resolve(null),
   ]);
-  return { probedAt: options.now().toISOString(), arch, cpu, memory, disk, network, nvidia, sonmVersions, worker, market };
+  return { probedAt: options.now().toISOString(), arch, cpu, memory, disk, network, nvidia: await nvidia, sonmVersions: await sonmVersions, worker: await worker, market: await market };
 }
