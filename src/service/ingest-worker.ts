@@ -24,8 +24,12 @@ export class WorkerIngestor implements Ingestor {
   private pending = new Map<number, { reportIds: string[]; resolve: (r: ReportResult[]) => void; reject: (e: Error) => void }>();
   private next = 0;
   private readonly now: () => Date;
+  /** Why the worker is gone, once it is: later batches are refused at once instead of waiting forever. */
+  private dead: Error | null = null;
+  private closing = false;
 
-  constructor(opts: { dbPath: string; synchronous: Synchronous; programs: Program[]; now: () => Date }) {
+  /** `onDeath` is told when the worker dies other than by close() (the binary then exits, for its supervisor to restart it). */
+  constructor(opts: { dbPath: string; synchronous: Synchronous; programs: Program[]; now: () => Date; onDeath?: (e: Error) => void }) {
     this.now = opts.now;
     this.worker = new Worker(new URL(import.meta.url), { workerData: { dbPath: opts.dbPath, synchronous: opts.synchronous, programs: opts.programs } });
     this.worker.on('message', (a: Answer) => {
@@ -35,8 +39,14 @@ export class WorkerIngestor implements Ingestor {
       if ('error' in a) p.reject(new Error(a.error));
       else p.resolve(decodeResults(a.results, p.reportIds));
     });
-    this.worker.on('error', (e) => this.failAll(e));
-    this.worker.on('exit', (code) => this.failAll(new Error(`the ingest worker exited ${code}`)));
+    const die = (e: Error): void => {
+      if (this.dead) return;
+      this.dead = e;
+      this.failAll(e);
+      if (!this.closing) opts.onDeath?.(e);
+    };
+    this.worker.on('error', die);
+    this.worker.on('exit', (code) => die(new Error(`the ingest worker exited ${code}`)));
   }
 
   private failAll(e: Error): void {
@@ -45,6 +55,7 @@ export class WorkerIngestor implements Ingestor {
   }
 
   submit(reports: FingerprintedReport[], signer: string): Promise<ReportResult[]> {
+    if (this.dead) return Promise.reject(this.dead);
     return new Promise((resolve, reject) => {
       const id = ++this.next;
       this.pending.set(id, { reportIds: reports.map((r) => r.reportId), resolve, reject });
@@ -53,6 +64,7 @@ export class WorkerIngestor implements Ingestor {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     await this.worker.terminate();
   }
 }

@@ -64,7 +64,15 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     const store = openSqliteStore(o.db, o.synchronous);
     // Reports are ingested on a worker thread with its own connection; everything else here.
     // (An in-memory database cannot be shared between connections: it stays on this thread.)
-    const ingestor = o.db === ':memory:' ? undefined : new WorkerIngestor({ dbPath: o.db, synchronous: o.synchronous, programs, now: () => new Date() });
+    // A service whose writer has died cannot store a report: exit, for the supervisor to restart it.
+    const ingestor = o.db === ':memory:' ? undefined : new WorkerIngestor({
+      dbPath: o.db, synchronous: o.synchronous, programs, now: () => new Date(),
+      onDeath: (e) => {
+        process.stderr.write(`sonm-rewards-service: the ingest worker died (${e.message}); exiting\n`);
+        lock?.release();
+        process.exit(3);
+      },
+    });
     const app = await buildServer({ store, programs, demand, platform, publicUrl: o.publicUrl, logLevel: o.logLevel, ingestor });
     // Signal handlers first: a supervisor may send SIGTERM the moment it reads the URL line.
     let closing = false;

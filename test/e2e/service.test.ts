@@ -4,7 +4,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
-import { tempDir } from '../helpers/rig.js';
+import { join } from 'node:path';
+import { ROOT, tempDir } from '../helpers/rig.js';
 import { activeProgram } from '../helpers/programs.js';
 import { hoursAgo, metric, startService, TestRig, type RunningService } from '../helpers/service.js';
 import { httpRequest } from '../../src/lib/http.js';
@@ -197,7 +198,18 @@ describe('admission and restarts', () => {
     expect(await s.stop('SIGTERM')).toBe(0);
   });
 
-  it('a second service on the same database exits 2 and names the first; after a clean stop it starts', async () => {
+  it('an ingest worker that dies is reported once, and later batches are refused at once instead of hanging', async () => {
+    const { WorkerIngestor } = await import(join(ROOT, 'dist', 'service', 'ingest-worker.js'));
+    const deaths: Error[] = [];
+    // A database in a directory that does not exist: the worker fails as it opens it.
+    const ingestor = new WorkerIngestor({ dbPath: join(tempDir('svc-'), 'missing', 'r.db'), synchronous: 'full', programs: [], now: () => new Date(), onDeath: (e: Error) => deaths.push(e) });
+    await new Promise<void>((resolve) => { const t = setInterval(() => { if (deaths.length) { clearInterval(t); resolve(); } }, 20); });
+    expect(deaths).toHaveLength(1);
+    await expect(ingestor.submit([], 'rig')).rejects.toThrow(deaths[0]!.message);
+    await ingestor.close();
+  });
+
+    it('a second service on the same database exits 2 and names the first; after a clean stop it starts', async () => {
     const { runBin } = await import('../helpers/rig.js');
     const dir = tempDir('svc-');
     const first = await startService(dir);
