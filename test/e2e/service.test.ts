@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
-import { ROOT, tempDir } from '../helpers/rig.js';
+import { ROOT, runBin, tempDir } from '../helpers/rig.js';
 import { activeProgram } from '../helpers/programs.js';
 import { hoursAgo, metric, startService, TestRig, type RunningService } from '../helpers/service.js';
 import { httpRequest } from '../../src/lib/http.js';
@@ -209,8 +209,7 @@ describe('admission and restarts', () => {
     await ingestor.close();
   });
 
-    it('a second service on the same database exits 2 and names the first; after a clean stop it starts', async () => {
-    const { runBin } = await import('../helpers/rig.js');
+  it('a second service on the same database exits 2 and names the first; after a clean stop it starts', async () => {
     const dir = tempDir('svc-');
     const first = await startService(dir);
     const second = await runBin('sonm-rewards-service', ['--listen', '127.0.0.1:0', '--db', first.dbPath]);
@@ -221,8 +220,7 @@ describe('admission and restarts', () => {
     expect(await again.stop()).toBe(0);
   });
 
-    it('bad start-up arguments exit 2 with one line', async () => {
-    const { runBin } = await import('../helpers/rig.js');
+  it('bad start-up arguments exit 2 with one line', async () => {
     const r = await runBin('sonm-rewards-service', ['--listen', 'nowhere', '--db', ':memory:']);
     expect(r.code).toBe(2);
     expect(r.stderr.trim()).toBe('sonm-rewards-service: --listen nowhere: expected host:port, such as 127.0.0.1:8080');
