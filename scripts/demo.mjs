@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, agentEnv, fakeTools } from './lib/fake-rig.mjs';
 import { runTick } from '../dist/commands/report.js';
-import { resolveSettings } from '../dist/cli/settings.js';
+import { resolveSettings } from '../dist/commands/settings.js';
 import { loadIdentity } from '../dist/protocol/identity.js';
 import { signRequest } from '../dist/protocol/signing.js';
 import { httpRequest } from '../dist/lib/http.js';

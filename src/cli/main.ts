@@ -3,10 +3,10 @@
  * throws a typed error; runtime.ts's finish() is the single place that maps errors to exit codes
  * and exits.
  */
-import { EXIT } from './errors.js';
-import type { CommandContext } from './context.js';
-import type { GlobalFlags } from './settings.js';
-import { AGENT_VERSION } from './version.js';
+import { EXIT } from '../lib/errors.js';
+import type { CommandContext } from '../commands/context.js';
+import type { GlobalFlags } from '../commands/settings.js';
+import { AGENT_VERSION } from '../lib/agent-version.js';
 import { explain, finish, isPlainTick, makeContext, runTimerTick } from './runtime.js';
 
 const EXAMPLES = `

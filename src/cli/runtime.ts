@@ -3,9 +3,9 @@
  * codes, the one exit, and the timer's fast path. Kept apart from main.ts (commander and every
  * command) so that the 5-minute tick can be bundled without them (see src/cli/tick.ts).
  */
-import { CliError, EXIT } from './errors.js';
-import type { CommandContext } from './context.js';
-import { resolveSettings, type GlobalFlags } from './settings.js';
+import { CliError, EXIT } from '../lib/errors.js';
+import type { CommandContext } from '../commands/context.js';
+import { resolveSettings, type GlobalFlags } from '../commands/settings.js';
 
 function write(stream: NodeJS.WriteStream) {
   return { write: (t: string) => void stream.write(t), isTTY: Boolean(stream.isTTY) };

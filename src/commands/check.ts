@@ -1,8 +1,8 @@
 /** `sonm-rewards check`: probe the rig, evaluate it against the programs, explain the verdict. */
-import type { CommandContext } from '../cli/context.js';
-import { log, verbose } from '../cli/context.js';
-import { EXIT } from '../cli/errors.js';
-import { makePaint, startSpinner } from '../cli/paint.js';
+import type { CommandContext } from './context.js';
+import { log, verbose } from './context.js';
+import { EXIT } from '../lib/errors.js';
+import { makePaint, startSpinner } from '../lib/paint.js';
 import type { ProbeContext } from '../probe/context.js';
 import { probeContextFor } from './probe-context.js';
 import { probeRig } from '../probe/index.js';
@@ -40,7 +40,7 @@ export async function checkCommand(ctx: CommandContext, opts: CheckOptions): Pro
   }
   verbose(ctx, `probe timings (ms): ${JSON.stringify(result.probeMs)}`);
   if (opts.report) {
-    const { sendEligibility } = await import('../uptime/eligibility.js');
+    const { sendEligibility } = await import('./eligibility.js');
     const sent = await sendEligibility(ctx, result);
     log(ctx, sent.ok ? `eligibility sent to ${ctx.settings.service}` : `warning: eligibility not sent: ${sent.error}`);
   }

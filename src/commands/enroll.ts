@@ -1,9 +1,9 @@
 /** `sonm-rewards enroll [--master 0x…]`: register this rig's key with the rewards service. */
-import type { CommandContext } from '../cli/context.js';
-import { EXIT, FailureError, RefusalError, UsageError } from '../cli/errors.js';
+import type { CommandContext } from './context.js';
+import { EXIT, FailureError, RefusalError, UsageError } from '../lib/errors.js';
 import { checkAddress } from '../lib/eth.js';
 import { readConfiguredMaster } from '../lib/sonm-config.js';
-import { enrolAndSend } from '../uptime/eligibility.js';
+import { enrolAndSend } from './eligibility.js';
 import { runCheck } from './check.js';
 
 export async function enrollCommand(ctx: CommandContext, opts: { master?: string }): Promise<number> {

@@ -1,5 +1,5 @@
 /** The probe context a command runs with: its settings, the rig user, real tools on PATH. */
-import type { CommandContext } from '../cli/context.js';
+import type { CommandContext } from './context.js';
 import { defaultProbeContext, type ProbeContext } from '../probe/context.js';
 import { resolveRigUser } from '../lib/rig-user.js';
 

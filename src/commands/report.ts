@@ -3,9 +3,9 @@
  * (exit 3 if that fails), build reports for complete hours, then try to deliver within a
  * bounded budget (exit 0 even when delivery is deferred: the hours are safe on disk).
  */
-import type { CommandContext } from '../cli/context.js';
-import { log, verbose } from '../cli/context.js';
-import { EXIT, FailureError } from '../cli/errors.js';
+import type { CommandContext } from './context.js';
+import { log, verbose } from './context.js';
+import { EXIT, FailureError } from '../lib/errors.js';
 import { acquireLock, LockBusyError } from '../lib/lock.js';
 import { loadPrograms, programsCacheAge } from '../program/source.js';
 import { evaluate } from '../program/evaluate.js';
@@ -19,7 +19,7 @@ import { buildHourlyReport, bucketByHour, hoursToBuild } from '../uptime/hours.j
 import { compact, enforceSizeCap, expireStale } from '../uptime/retention.js';
 import { writeMetrics } from '../uptime/metrics.js';
 import { probeContextFor } from './probe-context.js';
-import { AGENT_VERSION } from '../cli/version.js';
+import { AGENT_VERSION } from '../lib/agent-version.js';
 
 /** Identifies a set of program definitions, so a changed set re-sends the verdict. */
 function programsFingerprint(programs: Program[]): string {

@@ -1,10 +1,10 @@
 /** `sonm-rewards status`: the hours recorded, delivered and credited, from local state only. */
-import type { CommandContext } from '../cli/context.js';
-import { EXIT, UsageError } from '../cli/errors.js';
-import { makePaint } from '../cli/paint.js';
+import type { CommandContext } from './context.js';
+import { EXIT, UsageError } from '../lib/errors.js';
+import { makePaint } from '../lib/paint.js';
 import { UptimeStore } from '../uptime/store.js';
 import { summarize, type StatusSummary } from '../uptime/summary.js';
-import type { Paint } from '../cli/paint.js';
+import type { Paint } from '../lib/paint.js';
 
 const BARS = ' ▁▂▃▄▅▆▇█';
 

@@ -2,10 +2,10 @@
 import { existsSync, unlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { CommandContext } from '../cli/context.js';
-import { log } from '../cli/context.js';
-import { EXIT, FailureError, UsageError } from '../cli/errors.js';
-import { parseInterval } from '../cli/settings.js';
+import type { CommandContext } from './context.js';
+import { log } from './context.js';
+import { EXIT, FailureError, UsageError } from '../lib/errors.js';
+import { parseInterval } from './settings.js';
 import { writeFileAtomic, fsyncDir } from '../lib/atomic.js';
 import { describeExec, execTool } from '../lib/exec.js';
 import { resolveRigUser, parsePasswd } from '../lib/rig-user.js';

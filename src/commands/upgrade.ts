@@ -5,15 +5,15 @@
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CommandContext } from '../cli/context.js';
-import { log } from '../cli/context.js';
-import { EXIT, FailureError, RefusalError, UsageError } from '../cli/errors.js';
-import { makePaint, startSpinner, type Spinner } from '../cli/paint.js';
+import type { CommandContext } from './context.js';
+import { log } from './context.js';
+import { EXIT, FailureError, RefusalError, UsageError } from '../lib/errors.js';
+import { makePaint, startSpinner, type Spinner } from '../lib/paint.js';
 import { checkAddress } from '../lib/eth.js';
 import { execTool } from '../lib/exec.js';
 import { transportProblem } from '../lib/url.js';
 import { acquireLock, LockBusyError } from '../lib/lock.js';
-import { parseInterval } from '../cli/settings.js';
+import { parseInterval } from './settings.js';
 import { readConfiguredMaster } from '../lib/sonm-config.js';
 import { table } from '../lib/format.js';
 import { probeContextFor } from './probe-context.js';

@@ -1,6 +1,6 @@
 /** The human view of a check: one line per rule, the GPU table, the verdict and the estimate. */
 import type { CheckResult } from './result.js';
-import type { Paint } from '../cli/paint.js';
+import type { Paint } from '../lib/paint.js';
 import { table } from '../lib/format.js';
 
 const MARK = { pass: '✔', fail: '✖', warn: '!', skip: '–' } as const;

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { builtInPrograms, parsePrograms, ProgramsFormatError, type Program } from './definitions.js';
-import { UsageError } from '../cli/errors.js';
+import { UsageError } from '../lib/errors.js';
 import { writeFileAtomic } from '../lib/atomic.js';
 
 export type ProgramsSource = 'file' | 'service' | 'cache' | 'built-in';

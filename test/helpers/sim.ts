@@ -6,8 +6,8 @@
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
-import type { CommandContext } from '../../src/cli/context.js';
-import { resolveSettings, type Settings } from '../../src/cli/settings.js';
+import type { CommandContext } from '../../src/commands/context.js';
+import { resolveSettings, type Settings } from '../../src/commands/settings.js';
 import { buildServer } from '../../src/service/server.js';
 import { openSqliteStore, type RewardsStore } from '../../src/service/store.js';
 import { parsePrograms } from '../../src/program/definitions.js';

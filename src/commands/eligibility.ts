@@ -1,12 +1,12 @@
 /** Sending a check result to the service at once (`check --report`, `enroll`). */
-import type { CommandContext } from '../cli/context.js';
-import { verbose } from '../cli/context.js';
+import type { CommandContext } from './context.js';
+import { verbose } from './context.js';
 import type { CheckResult } from '../program/result.js';
 import { loadOrCreateIdentity } from '../protocol/identity.js';
 import { RewardsClient } from '../protocol/client.js';
-import { AGENT_VERSION } from '../cli/version.js';
-import { ensureEnrolled, masterToEnrol, sendEligibilityIfDue, type DeliveryInput } from './delivery.js';
-import { UptimeStore } from './store.js';
+import { AGENT_VERSION } from '../lib/agent-version.js';
+import { ensureEnrolled, masterToEnrol, sendEligibilityIfDue, type DeliveryInput } from '../uptime/delivery.js';
+import { UptimeStore } from '../uptime/store.js';
 
 export interface EnrolResult { ok: boolean; enrolled: boolean; rigId: string | null; master: string | null; error: string | null; conflict: boolean }
 

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { UsageError } from './errors.js';
+import { UsageError } from '../lib/errors.js';
 import { transportProblem } from '../lib/url.js';
 import { DEFAULT_DEADLINES, type ProbeDeadlines } from '../probe/context.js';
 
