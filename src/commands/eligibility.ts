@@ -7,14 +7,40 @@ import { RewardsClient } from '../protocol/client.js';
 import { AGENT_VERSION } from '../lib/agent-version.js';
 import { ensureEnrolled, masterToEnrol, sendEligibilityIfDue, type DeliveryInput } from '../uptime/delivery.js';
 import { UptimeStore } from '../uptime/store.js';
+import { acquireLockWaiting, LockBusyError } from '../lib/lock.js';
+
+/** How long `enroll` and `check --report` wait for a running tick or upgrade to finish. */
+const LOCK_WAIT_MS = 30_000;
 
 export interface EnrolResult { ok: boolean; enrolled: boolean; rigId: string | null; master: string | null; error: string | null; conflict: boolean }
 
+/**
+ * Enrol this rig (when not yet enrolled, or `forceEnrol`) and send `check` as its verdict, under
+ * the state directory's lock (the one `report` and `upgrade` take: docs/decisions.md, "Races").
+ * Returns what happened; failures are in `error`, never thrown, except the fs errors of the state
+ * directory itself.
+ */
 export async function enrolAndSend(ctx: CommandContext, check: CheckResult | null, opts: { master?: string; forceEnrol?: boolean } = {}): Promise<EnrolResult> {
   const s = ctx.settings;
   if (!s.service) return { ok: false, enrolled: false, rigId: null, master: null, error: 'no service configured (--service URL or SONM_REWARDS_SERVICE)', conflict: false };
   const store = new UptimeStore(s.stateDir);
   store.ensure();
+  let lock;
+  try {
+    lock = await acquireLockWaiting(s.stateDir, 'enroll', LOCK_WAIT_MS, ctx.sleep);
+  } catch (e) {
+    if (!(e instanceof LockBusyError)) throw e;
+    return { ok: false, enrolled: false, rigId: null, master: null, error: `${e.message}; try again when it has finished`, conflict: false };
+  }
+  try {
+    return await enrolLocked(ctx, store, check, opts);
+  } finally {
+    lock.release();
+  }
+}
+
+async function enrolLocked(ctx: CommandContext, store: UptimeStore, check: CheckResult | null, opts: { master?: string; forceEnrol?: boolean }): Promise<EnrolResult> {
+  const s = ctx.settings as typeof ctx.settings & { service: string };
   const identity = loadOrCreateIdentity(s.stateDir);
   const state = store.state();
   if (opts.forceEnrol) state.enrolled = null;

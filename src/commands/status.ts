@@ -5,6 +5,7 @@ import { makePaint } from '../lib/paint.js';
 import { UptimeStore } from '../uptime/store.js';
 import { summarize, type StatusSummary } from '../uptime/summary.js';
 import type { Paint } from '../lib/paint.js';
+import { describeDelta } from '../uptime/clock.js';
 
 const BARS = ' ▁▂▃▄▅▆▇█';
 
@@ -20,13 +21,16 @@ export function renderStatus(s: StatusSummary, paint: Paint): string {
   out.push('', paint.bold('Hours'));
   out.push(`  recorded ${c.recorded}   delivered ${c.delivered}   credited ${c.credited}   rejected ${c.rejected}   pending ${c.pending}   expired ${c.expired}`);
   for (const [reason, n] of Object.entries(s.rejectedReasons)) out.push(`  rejected: ${n} × ${reason}`);
+  if (c.pastDeadline) out.push(paint.yellow(`  ${c.pastDeadline} hour(s) can no longer be credited: undelivered past the programs' report deadline`));
   if (s.lost.droppedSamples || s.lost.droppedReports) out.push(`  dropped to stay under the size cap: ${s.lost.droppedSamples} samples, ${s.lost.droppedReports} reports`);
   if (s.skippedRecords) out.push(`  ${s.skippedRecords} torn or corrupt record(s) skipped`);
   out.push('');
   out.push(`Last sample: ${s.lastSample ? `${s.lastSample.t.replace('T', ' ').slice(0, 16)} UTC, ${s.lastSample.connected ? 'connected' : `not connected (${s.lastSample.reason})`}, ${s.lastSample.qualifying} qualifying GPUs` : 'none'}`);
   out.push(`Last delivery: ${s.lastDeliveryAt ? `${s.lastDeliveryAt.replace('T', ' ').slice(0, 16)} UTC` : 'never'}${s.enrolled ? ` to ${s.enrolled.service} as rig ${s.enrolled.rigId}` : ''}`);
   if (s.lastError) out.push(paint.yellow(`Last delivery problem: ${s.lastError}`));
-  if (s.clockOffsetSeconds !== null) out.push(paint.yellow(`Clock offset: the service's clock is ${s.clockOffsetSeconds} s ${s.clockOffsetSeconds >= 0 ? 'ahead of' : 'behind'} this rig's`));
+  for (const j of s.clockJumps) out.push(paint.yellow(`! the clock jumped ${describeDelta(j.deltaMs)} at ${j.at.slice(0, 16).replace('T', ' ')} UTC (last tick before: ${j.from.slice(0, 16).replace('T', ' ')})`));
+  if (s.markedSamples) out.push(paint.yellow(`! ${s.markedSamples} sample(s) were taken under a clock that proved wrong: kept, marked (clock.log)`));
+  if (s.clockOffsetSeconds !== null && Math.abs(s.clockOffsetSeconds) >= 2) out.push(paint.yellow(`Clock offset: the service's clock is ${s.clockOffsetSeconds} s ${s.clockOffsetSeconds >= 0 ? 'ahead of' : 'behind'} this rig's`));
   for (const w of s.warnings) out.push(paint.yellow(`! ${w}`));
   return `${out.join('\n')}\n`;
 }
@@ -40,7 +44,7 @@ export async function statusCommand(ctx: CommandContext, opts: { days?: string }
   // counts come from the reports and results logs.
   const since = new Date(now.getTime() - 26 * 3_600_000).toISOString().slice(0, 10);
   const { samples, skipped } = store.readSamples(since);
-  const summary = summarize({ samples, reports: store.reports(), results: store.results(), state: store.state(), now, days, intervalSeconds: ctx.settings.intervalSeconds, skipped });
+  const summary = summarize({ samples, reports: store.reports(), results: store.results(), state: store.state(), now, days, intervalSeconds: ctx.settings.intervalSeconds, skipped, marked: store.marks().size });
   if (ctx.json) ctx.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
   else ctx.stdout.write(renderStatus(summary, await makePaint(ctx.color)));
   return EXIT.OK;

@@ -13,6 +13,7 @@ import { checkAddress } from '../lib/eth.js';
 import { execTool } from '../lib/exec.js';
 import { transportProblem } from '../lib/url.js';
 import { acquireLock, LockBusyError } from '../lib/lock.js';
+import { ensurePrivateDir } from '../lib/atomic.js';
 import { parseInterval } from './settings.js';
 import { readConfiguredMaster } from '../lib/sonm-config.js';
 import { table } from '../lib/format.js';
@@ -86,6 +87,7 @@ export async function upgradeCommand(ctx: CommandContext, o: UpgradeOptions): Pr
   const rigUser = probeCtx.rigUser ?? (ctx.isRoot ? null : ctx.env.USER ?? ctx.env.LOGNAME ?? null);
   if (!rigUser) throw new UsageError('cannot tell which user runs sonmcli on this rig: run the upgrade with sudo from that user\'s account, or set "rigUser" in /etc/sonm-rewards/config.json');
 
+  ensurePrivateDir(ctx.settings.stateDir); // 0700, whichever command runs first (docs/decisions.md)
   mkdirSync(join(ctx.settings.stateDir, 'upgrade'), { recursive: true });
   let lock;
   try {

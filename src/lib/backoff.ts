@@ -11,6 +11,12 @@ export function backoffDelay(attempt: number, policy: BackoffPolicy = DEFAULT_BA
   return Math.floor(random() * ceiling);
 }
 
+/**
+ * The longest Retry-After the agent obeys: an hour (docs/decisions.md, "Bounded waits"). A longer
+ * one, however meant, would stop delivery past the point where hours can still be credited.
+ */
+export const MAX_RETRY_AFTER_MS = 3_600_000;
+
 /** Parse Retry-After (delta seconds or an HTTP date) into milliseconds from `now`. */
 export function parseRetryAfter(value: string | undefined | null, now: number): number | undefined {
   if (!value) return undefined;

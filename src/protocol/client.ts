@@ -3,10 +3,14 @@
  * with exponential backoff and full jitter, honours Retry-After, and never retries other 4xx.
  * Every attempt is drawn from a budget shared by the whole tick, and no attempt starts after the
  * tick's deadline, so a dead service can never make a tick run long.
+ * Time is evidence (docs/decisions.md, "Time is evidence"): every answer's Date header updates
+ * the service's clock offset, signatures are dated on the service's clock as far as it is known,
+ * and a clock-skew refusal is retried once with the offset it reports. Retry-After is obeyed up
+ * to MAX_RETRY_AFTER_MS (an hour); a longer one is logged as capped.
  */
 import type { RigIdentity } from './identity.js';
 import { signRequest } from './signing.js';
-import { backoffDelay, parseRetryAfter, DEFAULT_BACKOFF, type BackoffPolicy } from '../lib/backoff.js';
+import { backoffDelay, parseRetryAfter, DEFAULT_BACKOFF, MAX_RETRY_AFTER_MS, type BackoffPolicy } from '../lib/backoff.js';
 import { httpRequest, HttpNetworkError, type HttpResponse } from '../lib/http.js';
 
 export interface AttemptBudget {
@@ -20,7 +24,8 @@ export interface AttemptBudget {
 
 export interface ClientOptions {
   baseUrl: string;
-  identity: RigIdentity;
+  /** Needed for signed requests only. */
+  identity?: RigIdentity;
   timeoutMs: number;
   budget: AttemptBudget;
   now: () => number;
@@ -29,6 +34,10 @@ export interface ClientOptions {
   backoff?: BackoffPolicy;
   /** Called for every attempt's outcome (logging). */
   onAttempt?: (what: string) => void;
+  /** Called for what the user should see whatever the verbosity (a capped Retry-After). */
+  onWarning?: (line: string) => void;
+  /** The service's clock minus ours (ms) as known before this run, or null. */
+  offsetMs?: number | null;
 }
 
 /** The service could not be reached, or kept failing, within this run's budget. */
@@ -49,13 +58,42 @@ export interface ServiceAnswer { status: number; json: unknown; headers: Record<
 
 const RETRYABLE = (s: number): boolean => s === 408 || s === 429 || s >= 500;
 
-export class RewardsClient {
-  constructor(private readonly o: ClientOptions) {}
+/**
+ * The service's clock minus ours, in ms, from an answer's Date header (RFC 9110 §6.6.1: whole
+ * seconds, so the midpoint of that second) and our clock when the request left and the answer
+ * came (ms since the epoch). Returns null when the header is missing or not a date.
+ */
+export function offsetFromDate(date: string | undefined, sentAt: number, receivedAt: number): number | null {
+  const t = date ? Date.parse(date) : NaN;
+  if (Number.isNaN(t)) return null;
+  return Math.round(t + 500 - (sentAt + receivedAt) / 2);
+}
 
+export class RewardsClient {
+  /** The service's clock minus ours (ms), from the latest answer; null until one came. */
+  offsetMs: number | null;
+  /** Our clock (ms) when offsetMs was last measured in this run; null if no answer came yet. */
+  offsetAt: number | null = null;
+
+  constructor(private readonly o: ClientOptions) {
+    this.offsetMs = o.offsetMs ?? null;
+  }
+
+  /** Our clock corrected by the service's offset as far as it is known (ms since the epoch). */
+  serviceNow(): number {
+    return this.o.now() + (this.offsetMs ?? 0);
+  }
+
+  /**
+   * Send one request, retrying as the header says. Returns the first non-retryable answer;
+   * throws DeferredError when the budget or deadline runs out, ClockSkewError when the service
+   * refuses our clock even after correcting it, and whatever http throws that is not a network error.
+   */
   async send(method: 'GET' | 'POST', path: string, body?: unknown, signed = true): Promise<ServiceAnswer> {
     const url = `${this.o.baseUrl}${path}`;
     const text = body === undefined ? undefined : JSON.stringify(body);
     let attempt = 0;
+    let skewRetried = false;
     let lastProblem = 'no attempt was made';
     for (;;) {
       const b = this.o.budget;
@@ -65,9 +103,10 @@ export class RewardsClient {
       b.made++;
       const headers: Record<string, string> = { accept: 'application/json' };
       if (text !== undefined) headers['content-type'] = 'application/json';
-      if (signed) Object.assign(headers, signRequest({ method, url, body: text, privateKey: this.o.identity.privateKey, keyid: this.o.identity.rigId, created: Math.floor(this.o.now() / 1000) }));
+      if (signed) Object.assign(headers, this.sign(method, url, text));
       let res: HttpResponse | null = null;
       let retryAfterMs: number | undefined;
+      const sentAt = this.o.now();
       try {
         res = await httpRequest(url, { method, headers, body: text, timeoutMs: Math.max(1, Math.min(this.o.timeoutMs, b.deadline - this.o.now())) });
       } catch (e) {
@@ -75,6 +114,8 @@ export class RewardsClient {
         lastProblem = e.message;
       }
       if (res) {
+        const offset = offsetFromDate(res.headers.date, sentAt, this.o.now());
+        if (offset !== null) { this.offsetMs = offset; this.offsetAt = this.o.now(); }
         this.o.onAttempt?.(`${method} ${path} -> ${res.status}`);
         let json: unknown = null;
         try {
@@ -83,18 +124,36 @@ export class RewardsClient {
           json = null;
         }
         if (res.status === 401 && (json as { type?: string } | null)?.type?.endsWith(':clock-skew')) {
-          const serverTime = Date.parse((json as { serverTime?: string }).serverTime ?? res.headers.date ?? '');
-          const offset = Number.isNaN(serverTime) ? 0 : serverTime - this.o.now();
-          throw new ClockSkewError(offset, (json as { detail?: string }).detail ?? 'clock skew');
+          const serverTime = Date.parse((json as { serverTime?: string }).serverTime ?? '');
+          if (!Number.isNaN(serverTime)) { this.offsetMs = serverTime - this.o.now(); this.offsetAt = this.o.now(); }
+          // Dated on the service's clock now: one more try, then the refusal stands.
+          if (!skewRetried && this.offsetMs !== null) { skewRetried = true; continue; }
+          throw new ClockSkewError(this.offsetMs ?? 0, (json as { detail?: string }).detail ?? 'clock skew');
         }
         if (!RETRYABLE(res.status)) return { status: res.status, json, headers: res.headers };
         lastProblem = `the service answered ${res.status}${(json as { detail?: string } | null)?.detail ? `: ${(json as { detail: string }).detail}` : ''}`;
-        retryAfterMs = parseRetryAfter(res.headers['retry-after'], this.o.now());
+        retryAfterMs = this.boundedRetryAfter(res.headers['retry-after']);
       } else this.o.onAttempt?.(`${method} ${path} -> ${lastProblem}`);
       const wait = retryAfterMs ?? backoffDelay(attempt++, this.o.backoff ?? DEFAULT_BACKOFF, this.o.random);
       const nextAt = this.o.now() + wait;
       if (b.attemptsLeft <= 0 || nextAt >= b.deadline) throw new DeferredError(lastProblem, retryAfterMs !== undefined ? nextAt : null);
       await this.o.sleep(wait);
     }
+  }
+
+  /** Signature headers dated on the service's clock as far as it is known. */
+  private sign(method: string, url: string, body: string | undefined): Record<string, string> {
+    const id = this.o.identity;
+    if (!id) throw new Error('a signed request needs the rig identity');
+    const created = Math.floor(this.serviceNow() / 1000);
+    return signRequest({ method, url, body, privateKey: id.privateKey, keyid: id.rigId, created });
+  }
+
+  /** Retry-After in ms, capped at MAX_RETRY_AFTER_MS (a longer one is reported as capped). */
+  private boundedRetryAfter(value: string | undefined): number | undefined {
+    const ms = parseRetryAfter(value, this.serviceNow());
+    if (ms === undefined || ms <= MAX_RETRY_AFTER_MS) return ms;
+    this.o.onWarning?.(`the service asked to wait ${Math.round(ms / 1000)} s (Retry-After: ${value}); waiting at most ${MAX_RETRY_AFTER_MS / 1000} s`);
+    return MAX_RETRY_AFTER_MS;
   }
 }

@@ -6,7 +6,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../lib/atomic.js';
+import { createFileExclusive, ensurePrivateDir } from '../lib/atomic.js';
 import { rawPublicKey, rigIdFromPublicKey } from './ids.js';
 
 export interface RigIdentity { privateKey: KeyObject; publicKey: string; rigId: string; path: string }
@@ -31,12 +31,17 @@ export function loadIdentity(stateDir: string): RigIdentity | null {
   return { privateKey, publicKey, rigId: rigIdFromPublicKey(publicKey), path };
 }
 
+/**
+ * The rig's identity from `stateDir`/identity/rig.key, made on first use. Exactly one key is ever
+ * made: when two processes race, the one whose link(2) loses reads the winner's key. Returns the
+ * identity; throws IdentityError for a key that exists but cannot be read, or the fs error.
+ */
 export function loadOrCreateIdentity(stateDir: string): RigIdentity {
   const existing = loadIdentity(stateDir);
   if (existing) return existing;
-  const path = identityPath(stateDir);
+  ensurePrivateDir(stateDir);
   mkdirSync(join(stateDir, 'identity'), { recursive: true, mode: 0o700 });
   const { privateKey } = generateKeyPairSync('ed25519');
-  writeFileAtomic(path, privateKey.export({ format: 'pem', type: 'pkcs8' }) as string, 0o600);
+  createFileExclusive(identityPath(stateDir), privateKey.export({ format: 'pem', type: 'pkcs8' }) as string, 0o600);
   return loadIdentity(stateDir)!;
 }

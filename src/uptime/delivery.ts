@@ -1,7 +1,10 @@
 /**
  * Delivery: enrol when needed, send the eligibility verdict when it changed (or daily), then
  * every pending hourly report in batches. Each per-report answer is stored; `accepted` and
- * `duplicate` are final, `rejected` is kept aside with its reason and never resent as it is.
+ * `duplicate` are final, `rejected` is kept aside with its reason and never resent as it is,
+ * except `hour-not-ended`: the service's clock had not passed the hour yet, so the report stays
+ * pending and is sent again (docs/decisions.md, "Time is evidence"). Only hours that both clocks
+ * have passed (`sendUntil`) and that can still be credited (`windowMs`) are sent.
  */
 import type { ReportResult } from '../protocol/types.js';
 import { MAX_BATCH } from '../protocol/types.js';
@@ -9,7 +12,11 @@ import type { RigIdentity } from '../protocol/identity.js';
 import { ClockSkewError, DeferredError, type RewardsClient } from '../protocol/client.js';
 import type { CheckResult } from '../program/result.js';
 import { readConfiguredMaster } from '../lib/sonm-config.js';
+import { gpuSetKey } from './verdict.js';
 import { pendingReports, type AgentState, type ResultRecord, type UptimeStore } from './store.js';
+
+/** The service's reason for an hour its clock has not passed: retryable, never final. */
+export const HOUR_NOT_ENDED = 'hour-not-ended';
 
 export interface DeliveryInput {
   store: UptimeStore;
@@ -21,7 +28,11 @@ export interface DeliveryInput {
   master: string | null;
   check: CheckResult | null;
   /** What the tick saw when this verdict was made (recorded with it, to notice a change). */
-  seen?: { qualifying: number; programsKey: string };
+  seen?: { qualifying: number; gpusKey: string; programsKey: string };
+  /** Send only hours that ended by this time (ms since the epoch; TimeView.buildUntil). */
+  sendUntil?: number;
+  /** How long after its start an hour can be credited (creditWindowMs). */
+  windowMs?: number;
   now: () => Date;
   log: (line: string) => void;
 }
@@ -43,9 +54,13 @@ export function masterToEnrol(given: string | null | undefined, sonmConfigDir: s
   return given ?? readConfiguredMaster(sonmConfigDir).master ?? state.enrolled?.master ?? workerMaster ?? null;
 }
 
-/** What identifies a verdict worth re-sending: eligibility, qualifying GPUs, per-program qualification. */
+/**
+ * What identifies a verdict worth re-sending: eligibility, the qualifying GPUs (the set, by uuid
+ * and PCI id, not only their number: src/uptime/verdict.ts), per-program qualification.
+ */
 export function eligibilityKey(c: CheckResult): string {
-  return JSON.stringify([c.eligible, c.reward.qualifyingGpus, c.programs.map((p) => [p.id, p.qualifies])]);
+  const set = gpuSetKey(c.gpus.map((g) => ({ uuid: g.uuid ?? '', pciDeviceId: g.pciDeviceId, qualifying: g.qualifying })));
+  return JSON.stringify([c.eligible, c.reward.qualifyingGpus, set, c.programs.map((p) => [p.id, p.qualifies])]);
 }
 
 function hardwareSummary(c: CheckResult | null): Record<string, unknown> {
@@ -79,12 +94,15 @@ export async function sendEligibilityIfDue(inp: DeliveryInput, state: AgentState
   const age = state.eligibility ? inp.now().getTime() - Date.parse(state.eligibility.sentAt) : Infinity;
   if (!force && state.eligibility?.key === key && age < 86_400_000) {
     // Re-checked and unchanged: remember what was seen, so the next tick does not re-check again.
-    if (inp.seen) state.eligibility = { ...state.eligibility, qualifyingSeen: inp.seen.qualifying, programsKey: inp.seen.programsKey };
+    if (inp.seen) state.eligibility = { ...state.eligibility, qualifyingSeen: inp.seen.qualifying, gpusSeen: inp.seen.gpusKey, programsKey: inp.seen.programsKey };
     return false;
   }
   const res = await inp.client.send('POST', '/v1/eligibility', inp.check);
   if (res.status !== 204 && res.status !== 200) throw new Error(`eligibility refused: ${(res.json as { detail?: string } | null)?.detail ?? res.status}`);
-  state.eligibility = { key, sentAt: inp.now().toISOString(), qualifyingSeen: inp.seen?.qualifying ?? inp.check.reward.qualifyingGpus, programsKey: inp.seen?.programsKey ?? null };
+  state.eligibility = {
+    key, sentAt: inp.now().toISOString(), qualifyingSeen: inp.seen?.qualifying ?? inp.check.reward.qualifyingGpus,
+    gpusSeen: inp.seen?.gpusKey ?? null, programsKey: inp.seen?.programsKey ?? null,
+  };
   return true;
 }
 
@@ -93,7 +111,7 @@ export async function deliver(inp: DeliveryInput): Promise<DeliveryOutcome> {
   const state = store.state();
   const outcome: DeliveryOutcome = { enrolled: false, eligibilitySent: false, delivered: 0, rejected: [], pending: 0, deferred: null };
   const nowMs = inp.now().getTime();
-  let pending = pendingReports(store.reports(), store.finalResults(), nowMs);
+  let pending = pendingReports(store.reports(), store.finalResults(), nowMs, inp.windowMs, inp.sendUntil);
   outcome.pending = pending.length;
   if (state.retryAt && Date.parse(state.retryAt) > nowMs) {
     outcome.deferred = `the service asked us to wait until ${state.retryAt}`;
@@ -110,15 +128,18 @@ export async function deliver(inp: DeliveryInput): Promise<DeliveryOutcome> {
       if (res.status === 200) {
         const results = ((res.json as { results?: ReportResult[] } | null)?.results ?? []);
         const records: ResultRecord[] = [];
+        const notEnded: string[] = [];
         for (const r of results) {
           const report = batch.find((b) => b.reportId === r.reportId);
           if (!report) continue;
+          if (r.status === 'rejected' && r.reason === HOUR_NOT_ENDED) { notEnded.push(r.reportId); continue; }
           records.push({ reportId: r.reportId, hour: report.hour, status: r.status, ...(r.reason ? { reason: r.reason } : {}), credited: r.credited, at: inp.now().toISOString() });
         }
         store.appendResults(records);
         outcome.delivered += records.filter((r) => r.status !== 'rejected').length;
         outcome.rejected.push(...records.filter((r) => r.status === 'rejected'));
-        const answered = new Set(records.map((r) => r.reportId));
+        if (notEnded.length) inp.log(`the service's clock has not passed ${notEnded.length} hour(s) yet: kept pending, sent again later`);
+        const answered = new Set([...records.map((r) => r.reportId), ...notEnded]);
         pending = pending.filter((p) => !answered.has(p.reportId));
         if (answered.size === 0) throw new Error('the service answered without results for the batch');
         state.batchSize = Math.min(MAX_BATCH, (state.batchSize || MAX_BATCH) * 2);
@@ -158,7 +179,10 @@ export async function deliver(inp: DeliveryInput): Promise<DeliveryOutcome> {
     } else outcome.deferred = (e as Error).message;
     state.lastError = outcome.deferred;
   }
-  if (!outcome.deferred && state.clockOffsetMs !== null) state.clockOffsetMs = null;
+  if (inp.client.offsetAt !== null) {
+    state.clockOffsetMs = inp.client.offsetMs;
+    state.clockOffsetAt = new Date(inp.client.offsetAt).toISOString();
+  }
   outcome.pending = pending.length;
   store.saveState(state);
   return outcome;

@@ -50,10 +50,16 @@ export function buildHourlyReport(hour: string, samples: Sample[], meta: ReportM
   };
 }
 
-/** Complete hours with samples that have no report yet, oldest first, within the retention window. */
-export function hoursToBuild(byHour: Map<string, Sample[]>, built: ReadonlySet<string>, nowMs: number, retentionMs: number): string[] {
-  const current = hourOf(nowMs);
+/**
+ * Hours with samples and no report yet that ended by `untilMs` (ms since the epoch: both clocks
+ * past the hour's end, src/uptime/clock.ts) and can still be credited (`windowMs` from the hour's
+ * start, creditWindowMs), oldest first.
+ */
+export function hoursToBuild(byHour: Map<string, Sample[]>, built: ReadonlySet<string>, untilMs: number, windowMs: number): string[] {
   return [...byHour.keys()]
-    .filter((h) => h < current && !built.has(h) && nowMs - Date.parse(h) <= retentionMs)
+    .filter((h) => {
+      const start = Date.parse(h);
+      return start + 3_600_000 <= untilMs && !built.has(h) && untilMs - start <= windowMs;
+    })
     .sort();
 }

@@ -1,6 +1,6 @@
 /** Prometheus text-format metrics for node_exporter's textfile collector, written atomically. */
 import { join } from 'node:path';
-import { writeFileAtomic } from '../lib/atomic.js';
+import { unsafeDirReason, writeFileAtomic } from '../lib/atomic.js';
 
 export interface AgentMetrics {
   connected: boolean;
@@ -30,6 +30,13 @@ export function renderMetrics(m: AgentMetrics): string {
   return `${lines.join('\n')}\n`;
 }
 
+/**
+ * Write the metrics to `dir`/sonm_rewards.prom atomically. Throws, with one line saying what to do,
+ * when root would write in a directory that someone else can write (docs/decisions.md, "Files
+ * written as root"), and the fs error when the write fails.
+ */
 export function writeMetrics(dir: string, m: AgentMetrics): void {
+  const unsafe = unsafeDirReason(dir);
+  if (unsafe) throw new Error(`refusing to write there as root: ${unsafe}; make it root-owned (chown root: ${dir}; chmod 755 ${dir}) or sticky (chmod +t)`);
   writeFileAtomic(join(dir, 'sonm_rewards.prom'), renderMetrics(m));
 }

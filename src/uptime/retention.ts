@@ -1,22 +1,36 @@
 /**
- * Retention: pending hours expire after 30 days (counted as lost); delivered data is compacted
- * after 35 days; the state directory stays under a size cap, the oldest delivered data first.
+ * Retention (docs/decisions.md, "Retention follows the deadline"): a pending hour that the programs
+ * can no longer credit (past `reportDeadlineHours`) is marked expired with that reason; samples and
+ * delivered data are kept as local proof for 35 days, or longer when a program's deadline is longer;
+ * the state directory stays under a size cap, the oldest delivered data first. The caller runs
+ * these only on a time it trusts (src/uptime/clock.ts) and passes that time.
  */
 import { unlinkSync } from 'node:fs';
 import { fsyncDir } from '../lib/atomic.js';
 import { rewriteRecords } from './journal.js';
 import type { HourlyReport } from '../protocol/types.js';
-import { RETENTION_MS, type ResultRecord, type UptimeStore } from './store.js';
+import { type ResultRecord, type UptimeStore } from './store.js';
 
 export const COMPACT_AFTER_MS = 35 * 86_400_000;
 
+/** How long samples and final records are kept: 35 days, or a day past a longer credit window. */
+export function keepForMs(windowMs: number): number {
+  return Math.max(COMPACT_AFTER_MS, windowMs + 86_400_000);
+}
+
+/** The reason recorded for an hour that can no longer be credited. */
+export const PAST_DEADLINE = 'past-deadline';
+
 /**
- * Mark reports still pending after 30 days as expired (locally: they are lost). `reports` and
- * `finals` are what the caller already read; `finals` is updated with the expiries.
+ * Mark reports still pending past the credit window (`windowMs`, creditWindowMs) at `nowMs` as
+ * expired, reason `past-deadline` (locally: the programs can no longer credit them). `reports` and
+ * `finals` are what the caller already read; `finals` is updated with the expiries. Returns how
+ * many were marked; throws the fs error of the append.
  */
-export function expireStale(store: UptimeStore, reports: HourlyReport[], finals: Map<string, ResultRecord>, nowMs: number): number {
-  const stale = reports.filter((r) => !finals.has(r.reportId) && nowMs - Date.parse(r.hour) > RETENTION_MS);
-  const records = stale.map((r) => ({ reportId: r.reportId, hour: r.hour, status: 'expired' as const, reason: 'undelivered for 30 days', at: new Date(nowMs).toISOString() }));
+export function expireStale(store: UptimeStore, reports: HourlyReport[], finals: Map<string, ResultRecord>, nowMs: number, windowMs: number): number {
+  const stale = reports.filter((r) => !finals.has(r.reportId) && nowMs - Date.parse(r.hour) > windowMs);
+  const at = new Date(nowMs).toISOString();
+  const records = stale.map((r) => ({ reportId: r.reportId, hour: r.hour, status: 'expired' as const, reason: PAST_DEADLINE, at }));
   store.appendResults(records);
   for (const rec of records) finals.set(rec.reportId, rec);
   return stale.length;
@@ -28,11 +42,12 @@ function removeDay(store: UptimeStore, day: string): void {
 }
 
 /**
- * Drop day segments and index entries older than 35 days once every hour in them is final, by
- * atomic rewrites (temporary file, fsync, rename, fsync of the directory).
+ * Drop day segments and index entries older than `keepMs` (keepForMs) at `nowMs` once every hour
+ * in them is final, by atomic rewrites (temporary file, fsync, rename, fsync of the directory).
+ * Returns the number of day segments removed.
  */
-export function compact(store: UptimeStore, nowMs: number): number {
-  const cutoff = new Date(nowMs - COMPACT_AFTER_MS).toISOString();
+export function compact(store: UptimeStore, nowMs: number, keepMs = COMPACT_AFTER_MS): number {
+  const cutoff = new Date(nowMs - keepMs).toISOString();
   const finals = store.finalResults();
   const reports = store.reports();
   const unresolvedHours = new Set(reports.filter((r) => !finals.has(r.reportId)).map((r) => r.hour));
@@ -57,15 +72,18 @@ export function compact(store: UptimeStore, nowMs: number): number {
   return days;
 }
 
-/** Keep the state directory under `maxBytes`: delete the oldest day segments, delivered ones first. */
-export function enforceSizeCap(store: UptimeStore, maxBytes: number): { droppedDays: number; droppedSamples: number } {
+/**
+ * Keep the state directory under `maxBytes`: delete the oldest day segments before `today`
+ * ("YYYY-MM-DD" of the trusted time), delivered ones first. Returns what was dropped.
+ */
+export function enforceSizeCap(store: UptimeStore, maxBytes: number, today: string): { droppedDays: number; droppedSamples: number } {
   let droppedDays = 0;
   let droppedSamples = 0;
   if (store.sizeBytes() <= maxBytes) return { droppedDays, droppedSamples };
   const finals = store.finalResults();
   const reports = store.reports();
   const unresolved = new Set(reports.filter((r) => !finals.has(r.reportId)).map((r) => r.hour.slice(0, 10)));
-  const days = store.days().slice(0, -1); // never today's segment
+  const days = store.days().filter((d) => d < today); // never today's segment, nor a later one
   const order = [...days.filter((d) => !unresolved.has(d)), ...days.filter((d) => unresolved.has(d))];
   for (const day of order) {
     if (store.sizeBytes() <= maxBytes) break;

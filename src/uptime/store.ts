@@ -3,16 +3,18 @@
  *   samples/YYYY-MM-DD.log  one checksummed record per 5-minute sample (UTC day segments)
  *   reports.log             every hourly report built, immutable once written (resends reuse it)
  *   results.log             the service's answer for each report, and local expiries
- *   state.json              small bookkeeping (enrolment, last delivery, clock offset), rewritten atomically
+ *   clock.log               samples taken under a clock that proved wrong: their time and why (kept, marked)
+ *   state.json              small bookkeeping (enrolment, last delivery, clock evidence), rewritten atomically
  * Logs are the source of truth: what was built and delivered is derived from them, never from
  * state.json, so a crash between two writes cannot make the agent forget or double anything.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HourlyReport, ReportStatus, Credited } from '../protocol/types.js';
-import { writeFileAtomic } from '../lib/atomic.js';
+import { ensurePrivateDir, writeFileAtomic } from '../lib/atomic.js';
 import { appendRecords, readRecords } from './journal.js';
 import type { Sample } from './sample.js';
+import type { ClockJump, SampleMark } from './clock.js';
 
 export type ResultStatus = ReportStatus | 'expired';
 
@@ -30,10 +32,16 @@ export interface AgentState {
   lastDeliveryAt: string | null;
   lastAttemptAt: string | null;
   lastError: string | null;
-  /** Service clock minus ours, in ms, when the service reported a skew. */
+  /** Service clock minus ours, in ms, from the last answer's Date header. */
   clockOffsetMs: number | null;
-  /** The last verdict sent: its key, when, and the GPU count and programs the tick saw then. */
-  eligibility: { key: string; sentAt: string; qualifyingSeen?: number; programsKey?: string | null } | null;
+  /** Our clock when clockOffsetMs was measured (ISO 8601). */
+  clockOffsetAt: string | null;
+  /** Our clock at the last tick (ISO 8601): the newest record a new reading is compared with. */
+  lastTickAt: string | null;
+  /** The clock's last jumps, newest last (src/uptime/clock.ts). */
+  clockJumps: ClockJump[];
+  /** The last verdict sent: its key, when, and the GPUs and programs the tick saw then. */
+  eligibility: { key: string; sentAt: string; qualifyingSeen?: number; gpusSeen?: string | null; programsKey?: string | null } | null;
   /** No delivery before this time (the service's Retry-After). */
   retryAt: string | null;
   /** Reports per batch; halved when the service refuses a batch as a whole. */
@@ -43,18 +51,39 @@ export interface AgentState {
 }
 
 export const EMPTY_STATE: AgentState = {
-  enrolled: null, lastDeliveryAt: null, lastAttemptAt: null, lastError: null, clockOffsetMs: null,
+  enrolled: null, lastDeliveryAt: null, lastAttemptAt: null, lastError: null,
+  clockOffsetMs: null, clockOffsetAt: null, lastTickAt: null, clockJumps: [],
   eligibility: null, retryAt: null, batchSize: 500, lost: { droppedSamples: 0, droppedReports: 0 }, lastCompaction: null,
 };
 
 export const FINAL: ReadonlySet<ResultStatus> = new Set(['accepted', 'duplicate', 'rejected', 'expired']);
 
-/** Undelivered hours are kept this long, then counted as expired. */
-export const RETENTION_MS = 30 * 86_400_000;
+/** The deadline used when no program definition is at hand: rewards-program.md's 168 hours. */
+export const DEFAULT_DEADLINE_HOURS = 168;
 
-/** Built reports with no final answer yet, inside the retention window. */
-export function pendingReports(reports: HourlyReport[], finals: Map<string, ResultRecord>, nowMs: number): HourlyReport[] {
-  return reports.filter((r) => !finals.has(r.reportId) && nowMs - Date.parse(r.hour) <= RETENTION_MS);
+/**
+ * How long after its start an hour can still be credited, in ms: its hour plus the longest
+ * `reportDeadlineHours` of the programs (docs/decisions.md, "Retention follows the deadline").
+ */
+export function creditWindowMs(programs: readonly { reward: { reportDeadlineHours: number } }[]): number {
+  const hours = programs.length ? Math.max(...programs.map((p) => p.reward.reportDeadlineHours)) : DEFAULT_DEADLINE_HOURS;
+  return (hours + 1) * 3_600_000;
+}
+
+/** The credit window when the caller has no programs at hand (status, enroll). */
+export const DEFAULT_WINDOW_MS = (DEFAULT_DEADLINE_HOURS + 1) * 3_600_000;
+
+/**
+ * Built reports with no final answer yet that can still be credited at `nowMs` (ms since the
+ * epoch) within `windowMs` (creditWindowMs), and whose hour ended by `until` (the tick's
+ * TimeView.buildUntil; default: no bound).
+ */
+export function pendingReports(reports: HourlyReport[], finals: Map<string, ResultRecord>, nowMs: number, windowMs = DEFAULT_WINDOW_MS, until = Infinity): HourlyReport[] {
+  return reports.filter((r) => {
+    if (finals.has(r.reportId)) return false;
+    const start = Date.parse(r.hour);
+    return nowMs - start <= windowMs && start + 3_600_000 <= until;
+  });
 }
 
 export class UptimeStore {
@@ -68,10 +97,24 @@ export class UptimeStore {
     this.reportsPath = join(dir, 'reports.log');
     this.resultsPath = join(dir, 'results.log');
     this.statePath = join(dir, 'state.json');
+    this.marksPath = join(dir, 'clock.log');
   }
 
+  readonly marksPath: string;
+
+  /** Samples marked as taken under a wrong clock, by the sample's time (ISO). */
+  marks(): Map<string, SampleMark> {
+    return new Map(readRecords<SampleMark>(this.marksPath).records.map((m) => [m.t, m]));
+  }
+
+  appendMarks(ms: SampleMark[]): void {
+    appendRecords(this.marksPath, ms);
+  }
+
+  /** Make the state directory (0700, docs/decisions.md "Files written as root") and samples/. */
   ensure(): void {
-    mkdirSync(this.samplesDir, { recursive: true, mode: 0o750 });
+    ensurePrivateDir(this.dir);
+    mkdirSync(this.samplesDir, { recursive: true, mode: 0o700 });
   }
 
   dayFile(day: string): string {
@@ -138,7 +181,7 @@ export class UptimeStore {
 
   sizeBytes(): number {
     let total = 0;
-    for (const p of [this.reportsPath, this.resultsPath, this.statePath]) if (existsSync(p)) total += statSync(p).size;
+    for (const p of [this.reportsPath, this.resultsPath, this.statePath, this.marksPath]) if (existsSync(p)) total += statSync(p).size;
     for (const d of this.days()) total += statSync(this.dayFile(d)).size;
     return total;
   }

@@ -16,12 +16,17 @@ export interface StatusSummary {
   intervalSeconds: number;
   last24h: HourRow[];
   days: DayRow[];
-  counts: { recorded: number; delivered: number; credited: number; rejected: number; pending: number; expired: number };
+  /** pastDeadline: expired hours the programs can no longer credit (docs/decisions.md). */
+  counts: { recorded: number; delivered: number; credited: number; rejected: number; pending: number; expired: number; pastDeadline: number };
   rejectedReasons: Record<string, number>;
   lastSample: Sample | null;
   lastDeliveryAt: string | null;
   lastError: string | null;
   clockOffsetSeconds: number | null;
+  /** The clock's recent jumps (src/uptime/clock.ts), newest last. */
+  clockJumps: AgentState['clockJumps'];
+  /** Samples kept but marked as taken under a wrong clock. */
+  markedSamples: number;
   enrolled: AgentState['enrolled'];
   lost: AgentState['lost'];
   skippedRecords: number;
@@ -52,7 +57,12 @@ export function warningsFrom(samples: Sample[], nowMs: number): string[] {
   return out;
 }
 
-export function summarize(input: { samples: Sample[]; reports: HourlyReport[]; results: ResultRecord[]; state: AgentState; now: Date; days: number; intervalSeconds: number; skipped: number }): StatusSummary {
+/**
+ * The status of the local record at `now`: `samples` of the last day or so, the reports and
+ * results logs, state.json, `days` of credit, the tick interval in seconds, the count of skipped
+ * torn records and of marked samples. Pure; throws nothing.
+ */
+export function summarize(input: { samples: Sample[]; reports: HourlyReport[]; results: ResultRecord[]; state: AgentState; now: Date; days: number; intervalSeconds: number; skipped: number; marked?: number }): StatusSummary {
   const nowMs = input.now.getTime();
   const finals = new Map<string, ResultRecord>();
   for (const r of input.results) if (!finals.has(r.reportId)) finals.set(r.reportId, r);
@@ -82,7 +92,7 @@ export function summarize(input: { samples: Sample[]; reports: HourlyReport[]; r
   const complete = [...byHour.keys()].filter((h) => h < current);
   // Every complete hour with samples becomes a report at the next tick, so the reports log holds
   // the 30-day record and only recent samples need reading.
-  const recorded = new Set([...input.reports.filter((r) => nowMs - Date.parse(r.hour) <= 30 * 86_400_000).map((r) => r.hour), ...complete]);
+  const recorded = new Set([...input.reports.filter((r) => nowMs - Date.parse(r.hour) <= 35 * 86_400_000).map((r) => r.hour), ...complete]);
   return {
     now: input.now.toISOString(),
     intervalSeconds: input.intervalSeconds,
@@ -95,12 +105,15 @@ export function summarize(input: { samples: Sample[]; reports: HourlyReport[]; r
       rejected: fin.filter((f) => f.status === 'rejected').length,
       pending: input.reports.filter((r) => !finals.has(r.reportId)).length + complete.filter((h) => !reportByHour.has(h)).length,
       expired: fin.filter((f) => f.status === 'expired').length,
+      pastDeadline: fin.filter((f) => f.status === 'expired' && f.reason === 'past-deadline').length,
     },
     rejectedReasons,
     lastSample: input.samples.length ? input.samples.reduce((a, b) => (a.t > b.t ? a : b)) : null,
     lastDeliveryAt: input.state.lastDeliveryAt,
     lastError: input.state.lastError,
     clockOffsetSeconds: input.state.clockOffsetMs === null ? null : Math.round(input.state.clockOffsetMs / 1000),
+    clockJumps: (input.state.clockJumps ?? []).filter((j) => nowMs - Date.parse(j.at) <= 7 * 86_400_000 || Date.parse(j.at) > nowMs),
+    markedSamples: input.marked ?? 0,
     enrolled: input.state.enrolled,
     lost: input.state.lost,
     skippedRecords: input.skipped,

@@ -43,7 +43,7 @@ export function renderServiceUnit(o: UnitOptions): string {
     `ExecStart=${quote(o.nodePath)} ${quote(o.binPath)} report`,
     `TimeoutStartSec=${timeout}`,
     'StateDirectory=sonm-rewards',
-    'StateDirectoryMode=0750',
+    'StateDirectoryMode=0700',
     ...env,
     'NoNewPrivileges=yes',
     'ProtectSystem=strict',

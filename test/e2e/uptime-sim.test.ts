@@ -104,7 +104,7 @@ describe('service faults', () => {
     const dir = tempDir('sim-');
     const clock = new SimClock(T0);
     const svc = await startInProcessService(dir, clock);
-    const proxy = new FaultProxy(() => svc.url, decide);
+    const proxy = new FaultProxy(() => svc.url, decide, clock);
     await proxy.listen();
     // An hour of samples, then the tick that delivers it.
     for (let i = 0; i < 12; i++) { await tick(clock, dir, null); clock.advance(FIVE_MIN); }
@@ -165,20 +165,19 @@ describe('service faults', () => {
     } finally { await s.close(); }
   });
 
-  it('401 for clock skew: the offset is recorded and shown, and nothing is lost', async () => {
+  it('401 for clock skew: the offset is recorded and shown, and the request is signed again on the service\'s clock', async () => {
     const dir = tempDir('sim-');
     const clock = new SimClock(T0);
     const svc = await startInProcessService(dir, clock, { skewMs: 10 * 60_000 });
     try {
       for (let i = 0; i < 13; i++) { await tick(clock, dir, null); clock.advance(FIVE_MIN); }
       const o = await tick(clock, dir, svc.url);
-      expect(o.deferred).toMatch(/clock is off by about 600 s/);
-      const st = new UptimeStore(dir).state();
-      expect(Math.round(st.clockOffsetMs! / 1000)).toBe(600);
+      expect(o).toMatchObject({ deferred: null, delivered: 1 });
       const store = new UptimeStore(dir);
+      expect(Math.round(store.state().clockOffsetMs! / 1000)).toBe(600);
       const sum = summarize({ samples: store.readSamples().samples, reports: store.reports(), results: store.results(), state: store.state(), now: clock.now(), days: 1, intervalSeconds: 300, skipped: 0 });
       expect(sum.clockOffsetSeconds).toBe(600);
-      expect(sum.counts.pending).toBe(1);
+      expect(sum.counts.pending).toBe(0);
     } finally { await svc.close(); }
   });
 
@@ -187,7 +186,7 @@ describe('service faults', () => {
     const clock = new SimClock(T0);
     const svc = await startInProcessService(dir, clock);
     let bad = '';
-    const proxy = new FaultProxy(() => svc.url, (req) => (req.url === '/v1/reports' && bad && req.body.includes(bad) ? { status: 400, body: JSON.stringify({ type: 'urn:test', title: 'Bad request', status: 400, detail: 'body/reports/2 is broken' }) } : 'pass'));
+    const proxy = new FaultProxy(() => svc.url, (req) => (req.url === '/v1/reports' && bad && req.body.includes(bad) ? { status: 400, body: JSON.stringify({ type: 'urn:test', title: 'Bad request', status: 400, detail: 'body/reports/2 is broken' }) } : 'pass'), clock);
     await proxy.listen();
     try {
       for (let i = 0; i < 12 * 5; i++) { await tick(clock, dir, null); clock.advance(FIVE_MIN); }
@@ -213,7 +212,7 @@ describe('eligibility reports', () => {
     const dir = tempDir('sim-');
     const clock = new SimClock(T0);
     const svc = await startInProcessService(dir, clock);
-    const proxy = new FaultProxy(() => svc.url);
+    const proxy = new FaultProxy(() => svc.url, undefined, clock);
     await proxy.listen();
     const sent = () => proxy.requests.filter((r) => r.url === '/v1/eligibility').length;
     try {
@@ -248,24 +247,31 @@ describe('eligibility reports', () => {
 });
 
 describe('retention', () => {
-  it('undelivered hours expire after 30 days; delivered data is compacted after 35; status counts both', async () => {
+  it('undelivered hours expire past the deadline on a trusted clock only; delivered data is compacted after 35 days', async () => {
     const dir = tempDir('sim-');
     const clock = new SimClock(T0);
     for (let i = 0; i < 14; i++) { await tick(clock, dir, null); clock.advance(FIVE_MIN); }
     expect(new UptimeStore(dir).reports()).toHaveLength(1);
-    clock.advance(31 * 86_400_000);
-    await tick(clock, dir, null);
+    // Eight days later (off, or a clock step: with no service to ask, the tick cannot tell).
+    clock.advance(8 * 86_400_000);
+    const jumped = await tick(clock, dir, null);
+    expect(jumped.stderr).toMatch(/clock jumped \+8 d/);
+    const first = () => new UptimeStore(dir).finalResults().get(new UptimeStore(dir).reports()[0]!.reportId);
+    expect(first()).toBeUndefined(); // nothing destroyed on an unconfirmed jump
+    for (let i = 0; i < 13; i++) { clock.advance(FIVE_MIN); await tick(clock, dir, null); }
+    expect(first()).toMatchObject({ status: 'expired', reason: 'past-deadline' }); // after an hour without a jump
     const store = new UptimeStore(dir);
-    expect(store.finalResults().get(store.reports()[0]!.reportId)).toMatchObject({ status: 'expired' });
     const sum = summarize({ samples: store.readSamples().samples, reports: store.reports(), results: store.results(), state: store.state(), now: clock.now(), days: 1, intervalSeconds: 300, skipped: 0 });
     expect(sum.counts.expired).toBe(1);
-    clock.advance(5 * 86_400_000);
-    await tick(clock, dir, null);
+    expect(sum.counts.pastDeadline).toBe(1);
+    clock.advance(30 * 86_400_000);
+    for (let i = 0; i < 14; i++) { await tick(clock, dir, null); clock.advance(FIVE_MIN); }
     expect(readdirSync(join(dir, 'samples'))).not.toContain('2026-06-01.log');
     // Hour 10's report (seq 1) is gone with its day; seq keeps counting from the highest kept.
-    expect(new UptimeStore(dir).reports().map((r) => [r.hour, r.seq])).toEqual([['2026-07-02T11:00:00Z', 2]]);
-    clock.advance(FIVE_MIN);
-    await tick(clock, dir, null);
+    const kept = new UptimeStore(dir).reports();
+    expect(kept.map((r) => r.hour)).not.toContain('2026-06-01T10:00:00Z');
+    expect(kept.map((r) => r.seq)).toEqual([...kept.map((r) => r.seq)].sort((a, b) => a - b));
+    expect(Math.min(...kept.map((r) => r.seq))).toBeGreaterThan(1);
     expect(existsSync(join(dir, 'samples'))).toBe(true);
   });
 

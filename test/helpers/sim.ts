@@ -71,7 +71,11 @@ export interface InProcessService { url: string; port: number; store: RewardsSto
 export async function startInProcessService(dir: string, clock: SimClock, opts: { skewMs?: number; port?: number; programs?: Record<string, unknown>[] } = {}): Promise<InProcessService> {
   const store = openSqliteStore(join(dir, `svc-${Math.random().toString(36).slice(2)}.db`));
   const programs = parsePrograms({ programs: opts.programs ?? [activeProgram('2026-01-01T00:00:00Z')] });
-  const app = await buildServer({ store, programs, demand: {}, platform: { targetVersion: '0.4.25', installerUrl: 'x', installerSha256: null }, now: () => new Date(clock.t + (opts.skewMs ?? 0)), logLevel: 'silent' });
+  const now = (): Date => new Date(clock.t + (opts.skewMs ?? 0));
+  const app = await buildServer({ store, programs, demand: {}, platform: { targetVersion: '0.4.25', installerUrl: 'x', installerSha256: null }, now, logLevel: 'silent' });
+  // The service's Date header on its own (simulated) clock, as a real service's is on its real one:
+  // the agent measures the service's clock from it.
+  app.addHook('onSend', async (_req, reply) => { reply.header('date', now().toUTCString()); });
   const address = await app.listen({ host: '127.0.0.1', port: opts.port ?? 0 });
   const port = Number(new URL(address).port);
   return { url: address, port, store, close: async () => { await app.close(); store.close(); } };
@@ -85,7 +89,8 @@ export class FaultProxy {
   requests: { method: string; url: string; body: string }[] = [];
   private sockets = new Set<Socket>();
   url = '';
-  constructor(private target: () => string | null, public decide: (req: { method: string; url: string; body: string }) => Fault = () => 'pass') {
+  /** `clock`: the simulated time for the Date header of the proxy's own (injected) answers. */
+  constructor(private target: () => string | null, public decide: (req: { method: string; url: string; body: string }) => Fault = () => 'pass', private clock: { t: number } | null = null) {
     this.server = createServer((req, res) => this.handle(req, res));
     this.server.on('connection', (s) => { this.sockets.add(s); s.on('close', () => this.sockets.delete(s)); });
   }
@@ -105,7 +110,11 @@ export class FaultProxy {
       const target = this.target();
       if (fault === 'reset' || (fault === 'pass' && !target)) { req.socket.destroy(); return; }
       if (fault === 'hang') return; // never answer
-      if (fault !== 'pass') { res.writeHead(fault.status, { 'content-type': 'application/problem+json', ...fault.headers }); res.end(fault.body ?? JSON.stringify({ type: 'urn:test', title: 'fault', status: fault.status, detail: `injected ${fault.status}` })); return; }
+      if (fault !== 'pass') {
+        if (this.clock) { res.sendDate = false; res.setHeader('date', new Date(this.clock.t).toUTCString()); }
+        res.writeHead(fault.status, { 'content-type': 'application/problem+json', ...fault.headers }); res.end(fault.body ?? JSON.stringify({ type: 'urn:test', title: 'fault', status: fault.status, detail: `injected ${fault.status}` }));
+        return;
+      }
       const up = httpRequest(`${target}${req.url}`, { method: req.method, headers: req.headers }, (ures) => {
         res.writeHead(ures.statusCode ?? 502, ures.headers);
         ures.pipe(res);
