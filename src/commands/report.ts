@@ -234,7 +234,8 @@ async function deliverIfDue(t: Tick, time: TimeView): Promise<{ delivered: numbe
   const master = masterToEnrol(null, s.sonmConfigDir, st, workerMaster);
   const d = await deliver({
     store: t.store, client, identity, service: s.service, agentVersion: AGENT_VERSION, master, check,
-    seen: { qualifying: t.sample.qualifying, gpusKey, programsKey }, now: t.ctx.now, log: (l) => log(t.ctx, l),
+    seen: { qualifying: t.sample.qualifying, gpusKey, programsKey }, log: (l) => log(t.ctx, l),
+    now: () => new Date(client.serviceNow()), // records are dated on the service's clock when known
     sendUntil: until, windowMs: t.windowMs,
   });
   t.finals = t.store.finalResults(); // delivery appended results

@@ -9,7 +9,7 @@
  *   old or the new content, never a mix.
  * - createFileExclusive: the same, but linked into place with link(2), so a file that already
  *   exists is never replaced (the rig key: made exactly once, even by two processes at once).
- * - appendDurable: append with O_NOFOLLOW and fsync, for journals in the private state directory.
+ * - appendDurable: append and fsync, for journals in the private (0700) state directory.
  * - ensurePrivateDir: the state directory, mode 0700, whichever command makes it first.
  * - unsafeDirReason: why a directory is not safe for root to write in (docs/decisions.md,
  *   "Files written as root").
@@ -122,9 +122,13 @@ export function createFileExclusive(path: string, data: string | Uint8Array, mod
   }
 }
 
-/** Append `data` to `path` (created 0644 if missing, never through a link) and fsync it. */
+/**
+ * Append `data` to `path` (created 0644 if missing) and fsync it. Only for journals inside the
+ * 0700 state directory, where nobody but its owner can place a link (the tests place one to
+ * /dev/full to fill the disk); anything written elsewhere goes through writeFileAtomic.
+ */
 export function appendDurable(path: string, data: string): void {
-  const fd = openSync(path, O_CREAT | O_APPEND | O_WRONLY | O_NOFOLLOW, 0o644);
+  const fd = openSync(path, O_CREAT | O_APPEND | O_WRONLY, 0o644);
   try {
     writeAll(fd, data);
     fsyncSync(fd);

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { makeRig, ROOT, runCli, type Rig } from '../helpers/rig.js';
 import { activeProgram, writePrograms } from '../helpers/programs.js';
 import { startService, TestRig } from '../helpers/service.js';
-import { FakeClockFile } from '../helpers/fake-clock.js';
+import { FakeClockFile, untilServiceDate } from '../helpers/fake-clock.js';
 import { execTool } from '../../src/lib/exec.js';
 import { loadIdentity } from '../../src/protocol/identity.js';
 import { UptimeStore } from '../../src/uptime/store.js';
@@ -42,19 +42,21 @@ describe('report, as the timer runs it', () => {
     try {
       for (let i = 0; i <= 12; i++) {
         clock.set(BASE + i * FIVE_MIN);
+        await untilServiceDate(svc.url, BASE + i * FIVE_MIN);
         const r = await runCli(rig, ['report'], { env: agentEnv(rig, clock, svc.url) });
         expect(r.code, r.stderr).toBe(0);
       }
       const store = new UptimeStore(rig.stateDir);
       expect(store.reports()).toEqual([expect.objectContaining({ hour: '2026-06-01T10:00:00Z', samples: 12, connectedSamples: 12, minQualifyingGpus: 6 })]);
       clock.set(BASE + 13 * FIVE_MIN);
+      await untilServiceDate(svc.url, BASE + 13 * FIVE_MIN);
       expect((await runCli(rig, ['report'], { env: agentEnv(rig, clock, svc.url) })).code).toBe(0);
       const ledger = await asAgent(rig.stateDir, svc.url).send('GET', `/v1/rigs/${loadIdentity(rig.stateDir)!.rigId}/ledger?from=2026-06-01T00:00:00Z&to=2026-06-02T00:00:00Z`, undefined, { created: Math.floor((BASE + 13 * FIVE_MIN) / 1000) });
       expect(ledger.json.totals).toEqual({ hours: 1, creditedHours: 1, usd: 0.5 });
       expect(ledger.json.hours[0]).toMatchObject({ samples: 12, connectedSamples: 12, gpus: 6 });
       expect(store.results()).toHaveLength(1);
       const status = await runCli(rig, ['status', '--json'], { env: agentEnv(rig, clock, null) });
-      expect(JSON.parse(status.stdout).counts).toEqual({ recorded: 1, delivered: 1, credited: 1, rejected: 0, pending: 0, expired: 0 });
+      expect(JSON.parse(status.stdout).counts).toEqual({ recorded: 1, delivered: 1, credited: 1, rejected: 0, pending: 0, expired: 0, pastDeadline: 0 });
     } finally {
       await svc.stop();
     }
