@@ -246,6 +246,32 @@ describe('eligibility reports', () => {
   });
 });
 
+describe('a card swapped for another of the same model', () => {
+  it('re-sends the verdict at once: the set of qualifying GPUs changed, not their number', async () => {
+    const dir = tempDir('sim-');
+    const clock = new SimClock(T0);
+    const svc = await startInProcessService(dir, clock);
+    const proxy = new FaultProxy(() => svc.url, undefined, clock);
+    await proxy.listen();
+    const verdicts = () => proxy.requests.filter((r) => r.url === '/v1/eligibility').map((r) => JSON.parse(r.body) as { gpus: { uuid: string }[] });
+    const swapped = (c: SimClock) => {
+      const p = healthyProbe(c);
+      if (p.nvidia.ok) p.nvidia.value.gpus[2] = { ...p.nvidia.value.gpus[2]!, uuid: 'GPU-sim-new' };
+      return p;
+    };
+    try {
+      for (let i = 0; i < 3; i++) { await tick(clock, dir, proxy.url); clock.advance(FIVE_MIN); }
+      const before = verdicts().length;
+      await tick(clock, dir, proxy.url, swapped);
+      expect(verdicts()).toHaveLength(before + 1);
+      expect(verdicts().at(-1)!.gpus.map((g) => g.uuid)).toContain('GPU-sim-new');
+      clock.advance(FIVE_MIN);
+      await tick(clock, dir, proxy.url, swapped);
+      expect(verdicts()).toHaveLength(before + 1); // sent once
+    } finally { await proxy.close(); await svc.close(); }
+  });
+});
+
 describe('retention', () => {
   it('undelivered hours expire past the deadline on a trusted clock only; delivered data is compacted after 35 days', async () => {
     const dir = tempDir('sim-');
