@@ -18,13 +18,12 @@ const PACKAGE_MARK = '# Installed by the sonm-rewards package.';
 
 /**
  * The directory holding the package's units, or null when the .deb is not installed.
- * Input: the environment (SONM_REWARDS_SYSROOT prefixes the path, as for /proc and /sys).
- * A file of the same name that the package did not write does not count.
+ * Reads the real /lib/systemd/system (systemd's, not SONM_REWARDS_SYSROOT's). A file of the same
+ * name that the package did not write does not count.
  */
-export function packagedUnitsAt(env: NodeJS.ProcessEnv): string | null {
-  const dir = join(env.SONM_REWARDS_SYSROOT ?? '', PACKAGED_UNIT_DIR);
+export function packagedUnitsAt(): string | null {
   try {
-    return readFileSync(join(dir, TIMER_UNIT), 'utf8').startsWith(PACKAGE_MARK) ? PACKAGED_UNIT_DIR : null;
+    return readFileSync(join(PACKAGED_UNIT_DIR, TIMER_UNIT), 'utf8').startsWith(PACKAGE_MARK) ? PACKAGED_UNIT_DIR : null;
   } catch {
     return null;
   }

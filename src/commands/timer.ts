@@ -54,7 +54,7 @@ export async function timerCommand(ctx: CommandContext, action: string, opts: Ti
   const intervalSeconds = opts.interval ? parseInterval(opts.interval) : ctx.settings.intervalSeconds;
   if (!intervalSeconds || 3600 % intervalSeconds !== 0 || intervalSeconds < 60) throw new UsageError(`--interval "${opts.interval}" must be whole minutes that divide an hour (1m to 60m), such as 5m`);
   // Installed from the .deb: its units are the only ones; install/uninstall enable or disable them.
-  const packaged = opts.unitDir ? null : packagedUnitsAt(ctx.env);
+  const packaged = opts.unitDir ? null : packagedUnitsAt();
   if (packaged && action !== 'status') return packagedTimerCommand(ctx, action, opts, intervalSeconds, packaged);
   const unitDir = opts.unitDir ?? packaged ?? '/etc/systemd/system';
   const servicePath = join(unitDir, SERVICE_UNIT);
