@@ -113,7 +113,7 @@ describe.skipIf(why)(`the .deb${why ? ` (skipped: ${why})` : ''}`, () => {
       expect(JSON.parse(r.stdout)).toMatchObject({ eligible: true, reward: { qualifyingGpus: 6, usdPerDay: 12 } });
     });
 
-    it('under oldkernel (post-4.4 system calls answer ENOSYS): check, and report ticks that store samples and make the rig's key', async () => {
+    it('under oldkernel (post-4.4 system calls answer ENOSYS): check, and report ticks that store samples and make the rig\'s key', async () => {
       const ok = await oldkernel();
       const rig = makeRig();
       const env = rigEnv(rig, { SONM_REWARDS_STATE_DIR: rig.stateDir, SONM_REWARDS_SERVICE: svc.url, OLDKERNEL_VERBOSE: '1' });
