@@ -274,4 +274,5 @@ const seconds = ((Date.now() - started) / 1000).toFixed(1);
 step(`${(size / 1e6).toFixed(1)} MB, installed ${(duKiB(TREE) / 1024).toFixed(1)} MiB, built in ${seconds} s`);
 writeFileSync(join(OUT, 'build-info.json'), `${JSON.stringify({ deb: basename(deb), bytes: size, installedKiB: duKiB(TREE), seconds: Number(seconds), runtime: `${runtime.package}@${runtime.version}` }, null, 2)}\n`);
 if (size > 32e6) fail(`the .deb is ${size} bytes, over the 32 MB limit`);
+rmSync(WORK, { recursive: true, force: true }); // 250 MB of unpacked runtime and tree
 console.log(deb);
