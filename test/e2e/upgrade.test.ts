@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
-import { agentArgv, fixture, makeRig, ROOT, runCli, type Rig } from '../helpers/rig.js';
+import { agentArgv, fixture, makeRig, runCli, type Rig } from '../helpers/rig.js';
 import type { FakeCase } from '../helpers/fake-tools.js';
 
 const MASTER = '0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed';
