@@ -6,12 +6,12 @@
 import { createHash } from 'node:crypto';
 import { transportProblem } from '../lib/url.js';
 
-export const ANNOUNCED_SCRIPT_URL = 'https://raw.githubusercontent.com/sonm-io/autodeploy/master/sonm-auto-deploy-supplier.sh';
 export const MAX_SCRIPT_BYTES = 1024 * 1024;
 
 export class DownloadError extends Error {}
 
-export interface DownloadedScript { url: string; text: string; sha256: string; bytes: number }
+/** `body` holds the bytes as received: they are what is hashed, saved and run. */
+export interface DownloadedScript { url: string; text: string; body: Buffer; sha256: string; bytes: number }
 
 /** Checks on the bytes themselves, pure. Returns what is wrong, or null. */
 export function scriptProblem(text: string): string | null {
@@ -23,6 +23,12 @@ export function scriptProblem(text: string): string | null {
   return null;
 }
 
+/**
+ * GETs `url` (https, or http to loopback) within `timeoutMs` for headers and for the body.
+ * Returns the bytes, their text, SHA-256 (hex) and size. Throws DownloadError, with the reason
+ * in one line, for a refused URL, a status other than 200, more than MAX_SCRIPT_BYTES, a body
+ * cut short, or bytes that are not a shell script (scriptProblem).
+ */
 export async function downloadScript(url: string, timeoutMs: number): Promise<DownloadedScript> {
   const problem = transportProblem(url);
   if (problem) throw new DownloadError(problem);
@@ -62,5 +68,5 @@ export async function downloadScript(url: string, timeoutMs: number): Promise<Do
   const text = buf.toString('utf8');
   const bad = scriptProblem(text);
   if (bad) throw new DownloadError(`${url} is not a shell script: ${bad}`);
-  return { url, text, sha256: createHash('sha256').update(buf).digest('hex'), bytes: buf.length };
+  return { url, text, body: buf, sha256: createHash('sha256').update(buf).digest('hex'), bytes: buf.length };
 }

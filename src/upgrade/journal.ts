@@ -23,10 +23,12 @@ export interface UpgradeJournal {
   outcome?: 'verified' | 'failed' | 'rolled-back';
 }
 
+/** `<stateDir>/upgrade/journal.json`. */
 export function journalPath(stateDir: string): string {
   return join(stateDir, 'upgrade', 'journal.json');
 }
 
+/** The journal, or null when there is none or it cannot be parsed (then it is started afresh). */
 export function readJournal(stateDir: string): UpgradeJournal | null {
   const p = journalPath(stateDir);
   if (!existsSync(p)) return null;
@@ -37,6 +39,7 @@ export function readJournal(stateDir: string): UpgradeJournal | null {
   }
 }
 
+/** Writes the journal atomically (src/lib/atomic.ts). Throws when the state directory is not writable. */
 export function writeJournal(stateDir: string, j: UpgradeJournal): void {
   writeFileAtomic(journalPath(stateDir), `${JSON.stringify(j, null, 2)}\n`);
 }

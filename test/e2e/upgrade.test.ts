@@ -5,10 +5,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type Server } from 'node:http';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawn } from 'node:child_process';
-import { fixture, makeRig, ROOT, runCli, type Rig } from '../helpers/rig.js';
+import { spawn, spawnSync } from 'node:child_process';
+import { fixture, FIXTURES, makeRig, ROOT, runCli, type Rig } from '../helpers/rig.js';
 import type { FakeCase } from '../helpers/fake-tools.js';
 
 const MASTER = '0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed';
@@ -20,7 +20,7 @@ function standInScript(rig: Rig, opts: { exit?: number; install?: boolean; sleep
   return [
     '#!/bin/bash',
     '# Test stand-in for SONM\'s sonm-auto-deploy-supplier.sh',
-    `printf '%s\\n' "$0" "$1" "$SUDO_USER" "$(pwd)" "$(id -u)" > '${t}/script-ran'`,
+    `printf '%s\\n' "$0" "$1" "$SUDO_USER" "$(pwd)" "$(id -u)" "$#" > '${t}/script-ran'`,
     opts.sleep ? `sleep ${opts.sleep}` : '',
     opts.install === false ? '' : `cp '${t}/dpkg-0.4.25' '${t}/out/dpkg-query.0.out'; cp '${t}/status-0.4.25' '${t}/out/sonmcli.0.out'`,
     `exit ${opts.exit ?? 0}`,
@@ -129,7 +129,11 @@ describe('refusals change nothing', () => {
     expect(r.stdout).toContain(`sha256 ${createHash('sha256').update(body).digest('hex')}`);
     expect(r.stdout).toContain('["service","sonm-optimus","stop"]');
     expect(r.stdout).toContain('["sudo","-n","-u","rig","-H","--","sonmcli","worker","ask-plan","purge","--json","--timeout=2m"]');
-    expect(r.stdout).toMatch(new RegExp(`\\["bash","-c","<script sha256 [0-9a-f]{12}…>","-s","${MASTER}"\\]`));
+    // Issue 9: the script runs from its saved file (no E2BIG), with $0 and $1 as announced.
+    const sha = createHash('sha256').update(body).digest('hex');
+    const saved = join(rig.stateDir, 'upgrade', `sonm-auto-deploy-supplier-${sha.slice(0, 12)}.sh`);
+    expect(r.stdout).toContain(JSON.stringify(['bash', '-c', `eval "$(< '${saved}')"`, '-s', MASTER]));
+    expect(createHash('sha256').update(readFileSync(saved)).digest('hex')).toBe(sha);
     expect(r.stdout).toContain('the purge will close 1 spot deal: 84117');
     expect(r.stdout).toContain('Dry run: nothing was changed.');
     expect(changed(rig)).toEqual(nothingChanged);
@@ -215,5 +219,88 @@ describe('applying', () => {
     expect(r.stdout).toMatch(/resuming the upgrade started/);
     expect(changed(rig)).toMatchObject({ stopped: 1, purged: 1 });
     expect(r.stdout).toMatch(/stop sonm-optimus +done earlier/);
+  });
+});
+
+/** `script` grown to exactly `bytes` with comment lines after its shebang (ASCII only). */
+function padded(script: string, bytes: number): string {
+  const [shebang, ...rest] = script.split('\n');
+  const lines: string[] = [];
+  // Each line adds its length plus a newline; the last may be empty.
+  for (let need = bytes - Buffer.byteLength(script); need > 0; need -= Math.min(need, 80)) {
+    lines.push(Math.min(need, 80) === 1 ? '' : '#'.padEnd(Math.min(need, 80) - 1, '-'));
+  }
+  const out = [shebang, ...lines, ...rest].join('\n');
+  if (Buffer.byteLength(out) !== bytes) throw new Error(`padded to ${Buffer.byteLength(out)}, not ${bytes}`);
+  return out;
+}
+
+describe('issue 9: any script the download accepts also runs, from its file', () => {
+  it('a 600 KiB text given to `bash -c` as one argument fails with E2BIG (why the file is run)', () => {
+    const r = spawnSync('bash', ['-c', padded('#!/bin/bash\nexit 0\n', 600 * 1024), '-s', MASTER]);
+    expect((r.error as NodeJS.ErrnoException | undefined)?.code).toBe('E2BIG');
+  });
+
+  // 128 KiB is the first size Linux refuses as one argument (MAX_ARG_STRLEN counts the NUL);
+  // 1 MiB is the largest the download check accepts. Deterministic, so each size runs once.
+  it.each([['128 KiB', 128 * 1024], ['600 KiB', 600 * 1024], ['1 MiB', 1024 * 1024]])(
+    'a %s script runs to completion: argv0 "-s", then the master, nothing after', async (_n, bytes) => {
+      const rig = upgradeRig();
+      const body = padded(standInScript(rig), bytes);
+      const r = await runCli(rig, ['upgrade', '--master', MASTER, '--script-url', serve({ kind: 'ok', body }), '--yes', '--wait', '0']);
+      expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+      expect(r.stdout).toContain(`${bytes} bytes, sha256 ${createHash('sha256').update(body).digest('hex')}`);
+      const [zero, one, , , uid, argc] = readFileSync(join(rig.tools.dir, 'script-ran'), 'utf8').trim().split('\n');
+      expect({ zero, one, uid, argc }).toEqual({ zero: '-s', one: MASTER, uid: '0', argc: '1' });
+      expect(r.stdout).toMatch(/Upgraded and verified/);
+    });
+});
+
+/** A rig from a case in test/fixtures/real-rigs/ (copied from shared/cases/real-rigs, see its README). */
+function realRig(name: string): { rig: Rig; args: string[] } {
+  const dir = join(FIXTURES, 'real-rigs', name);
+  const read = (f: string): string => readFileSync(join(dir, f), 'utf8');
+  const rig = upgradeRig({ askPlans: read('sonmcli.ask-plan-list.json'), deal: read('sonmcli.deal-status.json'), versions: read('dpkg-query.stdout') });
+  const etc = rig.env.SONM_REWARDS_SONM_CONFIG_DIR!;
+  for (const f of readdirSync(join(dir, 'etc-sonm'))) copyFileSync(join(dir, 'etc-sonm', f), join(etc, f));
+  return { rig, args: read('args.txt').trim().split(/\s+/) };
+}
+
+describe('issue 8: deals, not plans', () => {
+  it('real rig: a spot deal on a 24 h ask plan is no forward deal; the run stops at the closed port', async () => {
+    const { rig, args } = realRig('upgrade-spot-deal-on-timed-plan');
+    const r = await runCli(rig, args);
+    expect(r.stderr).not.toMatch(/forward/);
+    expect(rig.tools.callsOf('sonmcli').some((c) => c.args.join(' ').startsWith('deal status 84300'))).toBe(true);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/cannot fetch http:\/\/127\.0\.0\.1:9\/sonm-auto-deploy-supplier\.sh.*Nothing was changed\./);
+    expect(changed(rig)).toEqual(nothingChanged);
+  });
+
+  it('real rig, with a script to fetch: the dry run plans to close spot deal 84300', async () => {
+    const { rig, args } = realRig('upgrade-spot-deal-on-timed-plan');
+    const url = serve({ kind: 'ok', body: standInScript(rig) });
+    const r = await runCli(rig, args.map((a) => (a.startsWith('http://127.0.0.1:9/') ? url : a)));
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('the purge will close 1 spot deal: 84300');
+    expect(r.stdout).toContain('deal 84300 is spot although its ask plan 3d2e6a90-1c4b-4f57-9d0e-6b1f2a3c4d5e is forward (24 h)');
+    expect(changed(rig)).toEqual(nothingChanged);
+  });
+
+  // Neighbours, from sonm-io/core v0.4.25 insonmnia/worker/salesman/salesman.go RemoveAskPlan:
+  // a plan with an order and no deal has its order cancelled (cancelOrder), whatever the plan's
+  // duration; closeDeal refuses only `DEAL_ACCEPTED && Duration != 0`, so a forward deal that
+  // has closed does not stop the purge (plans outliving their closed deal: sonm-io/core#1428).
+  it.each<[string, string, string, string]>([
+    ['a 24 h plan with an order and no deal', 'sonmcli/askplans-forward-order-only.json', 'sonmcli/deal-forward.json',
+      'the purge will cancel 1 order not yet in a deal: 1250900'],
+    ['a 24 h plan whose forward deal has closed', 'sonmcli/askplans-forward.json', 'sonmcli/deal-forward-closed.json',
+      'the purge will remove 1 plan whose deal has closed: 84200'],
+  ])('%s: no refusal, the plan says what the purge does', async (_name, askPlans, deal, note) => {
+    const rig = upgradeRig({ askPlans: fixture(askPlans), deal: fixture(deal) });
+    const r = await runCli(rig, ['upgrade', '--master', MASTER, '--script-url', serve({ kind: 'ok', body: standInScript(rig) }), '--dry-run']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(note);
+    expect(changed(rig)).toEqual(nothingChanged);
   });
 });
