@@ -22,7 +22,9 @@ import { measure, type ProbeContext } from '../probe/context.js';
 import { fetchWithCache } from '../program/source.js';
 import { ANNOUNCED_INSTALLER_URL, SONM_SERVICES, type SonmService } from '../program/announcement.js';
 import { downloadScript, DownloadError } from '../upgrade/download.js';
-import { planUpgrade, type PlatformFacts, type ScriptFacts, type UpgradeFacts, type UpgradePlan } from '../upgrade/plan.js';
+import {
+  planUpgrade, type PlatformFacts, type ScriptFacts, type UpgradeFacts, type UpgradePlan,
+} from '../upgrade/plan.js';
 import { verify, type Verification } from '../upgrade/verify.js';
 import { readJournal, writeJournal } from '../upgrade/journal.js';
 import { applyPlan, type ApplyOutcome } from '../upgrade/apply.js';
@@ -82,7 +84,8 @@ function parseArgs(o: UpgradeOptions): UpgradeArgs {
 async function whoRuns(ctx: Pick<CommandContext, 'isRoot' | 'env'>, p: ProbeContext, master: string): Promise<string> {
   if (!ctx.isRoot) {
     const s = await execTool('sudo', ['-n', 'true'], { timeoutMs: 10_000 });
-    if (s.exitCode !== 0) throw new UsageError(`the upgrade needs root: run \`sudo sonm-rewards upgrade --master ${master}\``);
+    const how = `sudo sonm-rewards upgrade --master ${master}`;
+    if (s.exitCode !== 0) throw new UsageError(`the upgrade needs root: run \`${how}\``);
   }
   const rigUser = p.rigUser ?? (ctx.isRoot ? null : ctx.env.USER ?? ctx.env.LOGNAME ?? null);
   if (rigUser) return rigUser;
@@ -123,7 +126,8 @@ async function platform(ctx: Pick<CommandContext, 'settings' | 'now' | 'stderr'>
     timeoutMs: s.deliveryTimeoutMs, now: ctx.now(),
     accept: (b) => {
       const p = b as { targetVersion?: unknown };
-      if (typeof p.targetVersion !== 'string' || !parseVersion(p.targetVersion)) throw new Error('bad platform document');
+      const ok = typeof p.targetVersion === 'string' && parseVersion(p.targetVersion);
+      if (!ok) throw new Error('bad platform document');
     },
   });
   if (r.warning) ctx.stderr.write(`warning: ${r.warning}\n`);
@@ -180,7 +184,8 @@ async function confirmed(ctx: Pick<CommandContext, 'confirm'>, yes: boolean): Pr
 async function apply(ctx: CommandContext, p: ProbeContext, plan: Go, a: UpgradeArgs): Promise<ApplyOutcome> {
   const { journal } = plan;
   writeJournal(ctx.settings.stateDir, journal);
-  writeFileSync(journal.logPath, `sonm-rewards upgrade, master ${a.master}, script sha256 ${plan.script.sha256}\n`, { flag: 'a' });
+  const first = `sonm-rewards upgrade, master ${a.master}, script sha256 ${plan.script.sha256}\n`;
+  writeFileSync(journal.logPath, first, { flag: 'a' });
   const check = async (): Promise<Verification> => {
     const [versions, svc, worker] = await Promise.all([readVersions(p), services(p), measure(() => probeWorker(p))]);
     const w = worker.ok ? worker.value : null;

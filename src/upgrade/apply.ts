@@ -9,7 +9,7 @@ import { appendFileSync } from 'node:fs';
 import type { ExecResult, ExecOptions } from '../lib/exec.js';
 import { describeExec } from '../lib/exec.js';
 import { parsePurgeResult } from '../probe/sonm.js';
-import type { PlannedCommand, PlannedStep, StepId } from './plan.js';
+import type { PlannedCommand, PlannedStep, StepId } from './steps.js';
 import type { Verification } from './verify.js';
 import { writeJournal, type UpgradeJournal } from './journal.js';
 
@@ -56,7 +56,8 @@ const VERIFY_POLL_MS = 10_000;
 
 function logExec(path: string, r: ExecResult): void {
   const err = r.stderr ? `\n[stderr]\n${r.stderr}` : '';
-  appendFileSync(path, `\n$ ${[r.command, ...r.args].join(' ')}\n# ${describeExec(r)} after ${r.durationMs} ms\n${r.stdout}${err}\n`);
+  const head = `$ ${[r.command, ...r.args].join(' ')}\n# ${describeExec(r)} after ${r.durationMs} ms`;
+  appendFileSync(path, `\n${head}\n${r.stdout}${err}\n`);
 }
 
 async function run(c: PlannedCommand, d: Pick<ApplyDeps, 'exec' | 'journal'>, cwd?: string): Promise<ExecResult> {
@@ -87,7 +88,9 @@ async function purge(step: PlannedStep, d: Pick<ApplyDeps, 'exec' | 'journal'>):
 /** Records, but does not judge, the script's exit code: verification decides. */
 async function runScript(step: PlannedStep, d: Pick<ApplyDeps, 'exec' | 'journal' | 'scriptCwd'>): Promise<StepResult> {
   const r = await run(step, d, d.scriptCwd);
-  if (!r.timedOut && !r.notFound && !r.spawnError) return { ok: true, result: `exited ${r.exitCode}`, exitCode: r.exitCode };
+  if (!r.timedOut && !r.notFound && !r.spawnError) {
+    return { ok: true, result: `exited ${r.exitCode}`, exitCode: r.exitCode };
+  }
   const failure = `SONM's script did not finish (${describeExec(r)}); see ${d.journal.logPath}, ` +
     'then run the upgrade again to carry on';
   return { ok: false, result: describeExec(r), failure, exitCode: r.exitCode };
@@ -159,9 +162,11 @@ export async function applyPlan(steps: PlannedStep[], d: ApplyDeps): Promise<App
     if (step.id === 'run-script') out.scriptExit = r.exitCode ?? null;
     const finished = d.clock.now();
     const extra = r.exitCode !== undefined ? { exitCode: r.exitCode } : {};
-    j.steps[step.id] = { ...j.steps[step.id]!, finishedAt: finished.toISOString(), ok: r.ok, detail: r.result, ...extra };
+    const record = { finishedAt: finished.toISOString(), ok: r.ok, detail: r.result, ...extra };
+    j.steps[step.id] = { ...j.steps[step.id]!, ...record };
     writeJournal(d.stateDir, j);
-    out.steps.push({ id: step.id, title: step.title, result: r.result, ms: finished.getTime() - started.getTime(), ok: r.ok });
+    const ms = finished.getTime() - started.getTime();
+    out.steps.push({ id: step.id, title: step.title, result: r.result, ms, ok: r.ok });
     await d.onStep(step.id, 'end', `${r.ok ? '✔' : '✖'} ${step.title}: ${r.result}`);
     if (r.ok) continue;
     if (r.rollback) await rollback(d, out);

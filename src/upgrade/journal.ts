@@ -6,9 +6,15 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../lib/atomic.js';
-import type { StepId } from './plan.js';
+import type { StepId } from './steps.js';
 
-export interface StepRecord { startedAt: string; finishedAt?: string; ok?: boolean; exitCode?: number | null; detail?: string }
+export interface StepRecord {
+  startedAt: string;
+  finishedAt?: string;
+  ok?: boolean;
+  exitCode?: number | null;
+  detail?: string;
+}
 
 export interface UpgradeJournal {
   id: string;

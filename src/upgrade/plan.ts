@@ -13,26 +13,13 @@ import type { MarketInfo, SonmVersions } from '../probe/types.js';
 import { compareVersions, parseVersion } from '../lib/version.js';
 import { sameAddress } from '../lib/eth.js';
 import {
-  ANNOUNCED_INSTALLER_URL, ANNOUNCED_SCRIPT_ARGV0, ANNOUNCED_SONM_VERSION, SONM_SERVICES, type SonmService,
+  ANNOUNCED_INSTALLER_URL, ANNOUNCED_SONM_VERSION, SONM_SERVICES, type SonmService,
 } from '../program/announcement.js';
 import { BLOCKING_FATES, blockingItems, judgePlans, purgeNotes } from './market.js';
 import { unfinished, type UpgradeJournal } from './journal.js';
+import { asRoot, launchProblems, planSteps, type PlannedCommand, type PlannedStep } from './steps.js';
 
-export type StepId = 'stop-optimus' | 'purge' | 'run-script' | 'verify';
-
-/** One external command, as an argument list, with its deadline. */
-export interface PlannedCommand {
-  command: string;
-  args: string[];
-  timeoutMs: number;
-  /** Variables on top of the minimal environment (src/lib/exec.ts). */
-  env?: Record<string, string>;
-}
-
-export interface PlannedStep extends PlannedCommand {
-  id: StepId;
-  title: string;
-}
+export type { PlannedStep, StepId } from './steps.js';
 
 /** The downloaded script, or why there is none. `url` is the one fetched, unredacted. */
 export type ScriptFacts =
@@ -99,9 +86,6 @@ export type UpgradePlan =
     journal: UpgradeJournal;
   };
 
-/** Linux's limit on one argument, terminating NUL included (linux/binfmts.h: 32 pages). */
-export const MAX_ARG_STRLEN = 32 * 4096;
-
 type Refusal = Extract<UpgradePlan, { kind: 'refuse' }>;
 
 function refuse(code: RefusalCode, reason: string, items: string[] = [], script: ScriptSummary | null = null): Refusal {
@@ -128,78 +112,18 @@ export function redactUrl(url: string): string {
   return u.toString();
 }
 
-/** A word for sh, in single quotes. */
-export function shQuote(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
-}
-
-/**
- * The command that runs the saved script as the announcement does. The announcement runs
- * `bash -c "$(curl -s URL)" -s MASTER`: the script's text becomes one argument, which Linux
- * refuses above 128 KiB (E2BIG). Here the `-c` shell reads the file and evaluates its text, so
- * the text goes through the same parser, `$0` stays `-s`, `$1` the master, `$2` empty, and any
- * size the download accepts runs.
- */
-export function runScriptCommand(scriptPath: string, master: string): string[] {
-  return ['bash', '-c', `eval "$(< ${shQuote(scriptPath)})"`, ANNOUNCED_SCRIPT_ARGV0, master];
-}
-
-interface StepOptions { isRoot: boolean; rigUser: string; master: string; scriptPath: string; scriptTimeoutMs: number }
-
-function asRoot(o: StepOptions, argv: string[]): { command: string; args: string[] } {
-  return o.isRoot ? { command: argv[0]!, args: argv.slice(1) } : { command: 'sudo', args: ['-n', ...argv] };
-}
-
-/** sonmcli as the rig user: under sudo it would read root's cli.yaml (sonm-platform.md). */
-function asRigUser(o: StepOptions, argv: string[]): { command: string; args: string[] } {
-  if (!o.isRoot || o.rigUser === 'root') return { command: argv[0]!, args: argv.slice(1) };
-  return { command: 'sudo', args: ['-n', '-u', o.rigUser, '-H', '--', ...argv] };
-}
-
-/** The exact commands, as argument lists, each with its deadline. Pure. */
-export function planSteps(o: StepOptions): PlannedStep[] {
-  const purge = ['sonmcli', 'worker', 'ask-plan', 'purge', '--json', '--timeout=2m'];
-  const env = { HOME: '/root', SUDO_USER: o.rigUser, DEBIAN_FRONTEND: 'noninteractive' };
-  return [
-    { id: 'stop-optimus', title: 'stop sonm-optimus', timeoutMs: 120_000,
-      ...asRoot(o, ['service', 'sonm-optimus', 'stop']) },
-    { id: 'purge', title: 'purge ask plans (closes spot deals)', timeoutMs: 180_000, ...asRigUser(o, purge) },
-    { id: 'run-script', title: "run SONM's autodeploy script", timeoutMs: o.scriptTimeoutMs, env,
-      ...asRoot(o, runScriptCommand(o.scriptPath, o.master)) },
-    { id: 'verify', title: 'verify the result', command: '(internal)', args: [], timeoutMs: 0 },
-  ];
-}
-
-/** The programs a step needs on PATH: its own command, and what sudo runs. */
-function programsOf(s: PlannedStep): string[] {
-  if (s.id === 'verify') return [];
-  if (s.command !== 'sudo') return [s.command];
-  const rest = s.args.slice(s.args.indexOf('--') >= 0 ? s.args.indexOf('--') + 1 : 1);
-  return ['sudo', rest[0]!];
-}
-
-/** What would make a step fail before it starts: a missing program, an argument Linux refuses. */
-function launchProblems(steps: PlannedStep[], found: Record<string, boolean>): { code: RefusalCode; items: string[] } | null {
-  const missing = [...new Set(steps.flatMap(programsOf))].filter((p) => found[p] === false);
-  if (missing.length) return { code: 'missing-command', items: missing.map((p) => `${p} is not on PATH`) };
-  const long = steps.flatMap((s) => [s.command, ...s.args].map((a) => ({ s, bytes: Buffer.byteLength(a) + 1 })))
-    .filter((a) => a.bytes > MAX_ARG_STRLEN);
-  if (long.length) {
-    return { code: 'argument-too-long', items: long.map((a) => `${a.s.title}: an argument of ${a.bytes} bytes`) };
-  }
-  return null;
-}
-
 /** The configured master, the market, the installed versions: whether to go at all. */
 function judgeRig(f: UpgradeFacts, target: string): UpgradePlan | { notes: string[] } {
   const cm = f.configuredMaster;
   if (cm.master && !sameAddress(cm.master, f.master)) {
     return refuse('configured-master', `${cm.path} names master ${cm.master}, not ${f.master}: ` +
       "SONM's script keeps the configured master and ignores the argument",
-    ['if the rig should move to the new master, change `master:` in that file first, or run with the configured master']);
+    ['if the rig should move to the new master, change `master:` in that file first, ' +
+      'or run with the configured master']);
   }
   if (!f.market.ok) {
-    return refuse('market-unreadable', `cannot list the ask plans to make sure only spot deals are open: ${f.market.error}`,
+    const why = `cannot list the ask plans to make sure only spot deals are open: ${f.market.error}`;
+    return refuse('market-unreadable', why,
       ['start sonm-node and try again: sudo systemctl start sonm-node']);
   }
   const verdicts = judgePlans(f.market.value);
@@ -210,7 +134,8 @@ function judgeRig(f: UpgradeFacts, target: string): UpgradePlan | { notes: strin
       ? 'a forward deal is open: the purge would fail halfway and only the consumer can close it early'
       : 'a deal behind an ask plan is neither open nor closed: the purge could fail halfway';
     const tail = forward ? 'come back when it has ended (spot deals are closed for you)' : 'try again in a few minutes';
-    return refuse(forward ? 'forward-deal' : 'deal-unknown', reason, [...blockingItems(blocking, f.now.getTime()), tail]);
+    const items = [...blockingItems(blocking, f.now.getTime()), tail];
+    return refuse(forward ? 'forward-deal' : 'deal-unknown', reason, items);
   }
   const lowest = parseVersion(f.versions?.lowest ?? null);
   const wanted = parseVersion(target);
@@ -219,7 +144,9 @@ function judgeRig(f: UpgradeFacts, target: string): UpgradePlan | { notes: strin
     return { kind: 'up-to-date', message: `SONM ${f.versions!.lowest} is installed and ${SONM_SERVICES.join(', ')} ` +
       'are active: nothing to do (--force runs the upgrade anyway)' };
   }
-  const installed = lowest ? `installed: ${f.versions!.lowest}; target: ${target}` : 'the installed SONM version could not be read';
+  const installed = lowest
+    ? `installed: ${f.versions!.lowest}; target: ${target}`
+    : 'the installed SONM version could not be read';
   return { notes: [installed, ...purgeNotes(verdicts)] };
 }
 
@@ -284,18 +211,24 @@ export function planUpgrade(f: UpgradeFacts): UpgradePlan {
   if (!s.ok) return refuse('download', s.error.split(s.url).join(redactUrl(s.url)));
   const { pins, notes: pinNotes } = pinsFor(f, s.url);
   const path = join(f.stateDir, 'upgrade', `sonm-auto-deploy-supplier-${s.sha256.slice(0, 12)}.sh`);
-  const script: ScriptSummary = { url: redactUrl(s.url), sha256: s.sha256, bytes: s.bytes, path, pinnedBy: pins.map((p) => p.by) };
+  const pinnedBy = pins.map((p) => p.by);
+  const script: ScriptSummary = { url: redactUrl(s.url), sha256: s.sha256, bytes: s.bytes, path, pinnedBy };
   const wrong = pins.find((p) => p.sha256 !== s.sha256);
   if (wrong) {
-    return refuse('pin-mismatch', `the script's SHA-256 is ${s.sha256}, but ${wrong.by} pins ${wrong.sha256}: it was not run`, [], script);
+    const why = `the script's SHA-256 is ${s.sha256}, but ${wrong.by} pins ${wrong.sha256}: it was not run`;
+    return refuse('pin-mismatch', why, [], script);
   }
   notes.push(...pinNotes);
   if (resume && resume.scriptSha256 !== s.sha256) {
-    notes.push(`the script changed since the interrupted run (${resume.scriptSha256.slice(0, 12)}… → ${s.sha256.slice(0, 12)}…)`);
+    const [was, now] = [resume.scriptSha256.slice(0, 12), s.sha256.slice(0, 12)];
+    notes.push(`the script changed since the interrupted run (${was}… → ${now}…)`);
   }
   const steps = planSteps({ ...f, scriptPath: path });
   const problem = launchProblems(steps, f.found);
-  if (problem) return refuse(problem.code, 'a step could not even start, so the upgrade would stop halfway', problem.items, script);
+  if (problem) {
+    const why = 'a step could not even start, so the upgrade would stop halfway';
+    return refuse(problem.code, why, problem.items, script);
+  }
   const journal = resume ? { ...resume, scriptSha256: s.sha256 } : newJournal(f, target.version, script);
   const rollback = { timeoutMs: 60_000, ...asRoot({ ...f, scriptPath: path }, ['service', 'sonm-optimus', 'start']) };
   return { kind: 'go', target, notes, script, steps, rollback, journal };
