@@ -8,7 +8,8 @@ import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
-import { fixture, FIXTURES, makeRig, ROOT, runCli, type Rig } from '../helpers/rig.js';
+import { fixture, FIXTURES, makeRig, ROOT, runCli, tempDir, type Rig } from '../helpers/rig.js';
+import { startService } from '../helpers/service.js';
 import type { FakeCase } from '../helpers/fake-tools.js';
 
 const MASTER = '0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed';
@@ -49,8 +50,11 @@ type Mode = { kind: 'ok'; body: string } | { kind: 'status'; status: number } | 
 let server: Server;
 let base = '';
 const modes = new Map<string, Mode>();
+/** Requests per path: a URL the agent must never fetch stays at 0. */
+const hits = new Map<string, number>();
 beforeAll(async () => {
   server = createServer((req, res) => {
+    hits.set(req.url ?? '', (hits.get(req.url ?? '') ?? 0) + 1);
     const m = modes.get(req.url ?? '') ?? { kind: 'status', status: 404 };
     if (m.kind === 'ok') { res.writeHead(200, { 'content-type': 'text/plain' }); res.end(m.body); }
     else if (m.kind === 'status') { res.writeHead(m.status); res.end(`error ${m.status}`); }
@@ -302,5 +306,51 @@ describe('issue 8: deals, not plans', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain(note);
     expect(changed(rig)).toEqual(nothingChanged);
+  });
+});
+
+describe('issue 9: a service may vouch for a hash, never choose the script (the real service)', () => {
+  const sha = (body: string): string => createHash('sha256').update(body).digest('hex');
+  async function withPlatform(platform: (url: string, body: string) => Record<string, unknown>) {
+    const rig = upgradeRig();
+    const body = standInScript(rig);
+    const url = serve({ kind: 'ok', body });
+    const svc = await startService(tempDir('svc-'), { platform: platform(url, body) });
+    try {
+      const r = await runCli(rig, ['upgrade', '--master', MASTER, '--script-url', url, '--dry-run'], {
+        env: { SONM_REWARDS_SERVICE: svc.url },
+      });
+      return { rig, r, body, svcUrl: svc.url };
+    } finally {
+      await svc.stop();
+    }
+  }
+
+  it('a service naming another installer: never fetched, its hash not applied, ours shown', async () => {
+    const evil = '#!/bin/bash\ntouch /tmp/pwned\n';
+    const evilUrl = serve({ kind: 'ok', body: evil });
+    const { rig, r, body, svcUrl } = await withPlatform(() => (
+      { targetVersion: '0.4.25', installerUrl: evilUrl, installerSha256: sha(evil) }));
+    expect(r.code, r.stderr).toBe(0);
+    expect(hits.get(new URL(evilUrl).pathname) ?? 0).toBe(0);
+    expect(r.stdout).toContain(`${svcUrl} names ${evilUrl} as the installer: only the announcement or --script-url`);
+    expect(r.stdout).toContain(`sha256 ${sha(body)} (not pinned;`);
+    expect(changed(rig)).toEqual(nothingChanged);
+  });
+
+  it('a service pin for the script in use that disagrees: refused, the hash shown, nothing changed', async () => {
+    const { rig, r, body, svcUrl } = await withPlatform((url) => (
+      { targetVersion: '0.4.25', installerUrl: url, installerSha256: 'e'.repeat(64) }));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`the script's SHA-256 is ${sha(body)}, but ${svcUrl} pins ${'e'.repeat(64)}: it was not run`);
+    expect(r.stdout).toContain(`sha256 ${sha(body)} (not run)`);
+    expect(changed(rig)).toEqual(nothingChanged);
+  });
+
+  it('a service pin that agrees is shown as such', async () => {
+    const { r, svcUrl } = await withPlatform((url, body) => (
+      { targetVersion: '0.4.25', installerUrl: url, installerSha256: sha(body) }));
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`(pinned by ${svcUrl}, matches;`);
   });
 });
