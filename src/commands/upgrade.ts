@@ -155,7 +155,9 @@ async function download(url: string): Promise<{ facts: ScriptFacts; body: Buffer
 type Gathered = { facts: UpgradeFacts; scriptBytes: Buffer | null };
 
 /** Everything the planner needs, read at once. Changes nothing. */
-async function gather(ctx: CommandContext, p: ProbeContext, a: UpgradeArgs, rigUser: string): Promise<Gathered> {
+type GatherContext = Pick<CommandContext, 'settings' | 'now' | 'isRoot' | 'env' | 'stderr' | 'color'>;
+
+async function gather(ctx: GatherContext, p: ProbeContext, a: UpgradeArgs, rigUser: string): Promise<Gathered> {
   const spinner = await startSpinner(ctx.stderr.isTTY && ctx.color, 'Reading the rig…');
   const [versions, svc, market, target, script] = await Promise.all([
     readVersions(p), services(p), measure(() => probeMarket(p)), platform(ctx), download(a.scriptUrl),
@@ -181,7 +183,9 @@ async function confirmed(ctx: Pick<CommandContext, 'confirm'>, yes: boolean): Pr
   return ctx.confirm('Stop sonm-optimus, purge the ask plans and run the script?');
 }
 
-async function apply(ctx: CommandContext, p: ProbeContext, plan: Go, a: UpgradeArgs): Promise<ApplyOutcome> {
+type ApplyContext = Pick<CommandContext, 'settings' | 'now' | 'sleep' | 'stdout' | 'stderr' | 'color'>;
+
+async function apply(ctx: ApplyContext, p: ProbeContext, plan: Go, a: UpgradeArgs): Promise<ApplyOutcome> {
   const { journal } = plan;
   writeJournal(ctx.settings.stateDir, journal);
   const first = `sonm-rewards upgrade, master ${a.master}, script sha256 ${plan.script.sha256}\n`;
@@ -192,8 +196,9 @@ async function apply(ctx: CommandContext, p: ProbeContext, plan: Go, a: UpgradeA
     return verify({ versions, services: svc, worker: w, master: a.master, targetVersion: plan.target.version });
   };
   let spin: Spinner | null = null;
+  const clock = { now: () => ctx.now(), sleep: (ms: number) => ctx.sleep(ms) };
   return applyPlan(plan.steps, {
-    exec: p.exec, clock: ctx, stateDir: ctx.settings.stateDir, journal, rollback: plan.rollback,
+    exec: p.exec, clock, stateDir: ctx.settings.stateDir, journal, rollback: plan.rollback,
     scriptCwd: mkdtempSync(join(ctx.settings.stateDir, 'upgrade', 'run-')), waitMs: a.waitMs, check,
     onStep: async (_id, phase, line) => {
       if (phase === 'start') spin = await startSpinner(ctx.stderr.isTTY && ctx.color, line);
