@@ -134,11 +134,9 @@ async function platform(ctx: Pick<CommandContext, 'settings' | 'now' | 'stderr'>
   if (r.body === null) return null;
   const b = r.body as { targetVersion: string; installerUrl?: unknown; installerSha256?: unknown };
   const str = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
-  const sha = str(b.installerSha256);
-  return {
-    source: s.service, targetVersion: b.targetVersion, installerUrl: str(b.installerUrl),
-    installerSha256: sha && /^[0-9a-fA-F]{64}$/.test(sha) ? sha : null,
-  };
+  // A malformed hash is kept: it matches no script, so where it applies it stops the upgrade.
+  const installerSha256 = str(b.installerSha256)?.toLowerCase() ?? null;
+  return { source: s.service, targetVersion: b.targetVersion, installerUrl: str(b.installerUrl), installerSha256 };
 }
 
 /** The script, or why not; its bytes travel beside the facts, which the planner sees. */

@@ -91,6 +91,8 @@ describe('planUpgrade', () => {
       /SHA-256 is (ab){32}, but --script-sha256 pins (cd){32}: it was not run/],
     ['a service pin for the announced script that differs', { platform: service({ installerSha256: 'cd'.repeat(32) }) },
       { kind: 'refuse', code: 'pin-mismatch' }, /but https:\/\/rewards\.example pins (cd){32}/],
+    ['a malformed service pin matches no script', { platform: service({ installerSha256: 'not-a-hash' }) },
+      { kind: 'refuse', code: 'pin-mismatch' }, /pins not-a-hash/],
     ['a service pin the user pin agrees with, the service not', { userPin: SHA, platform: service({ installerSha256: 'cd'.repeat(32) }) },
       { kind: 'refuse', code: 'pin-mismatch' }, /rewards\.example pins/],
     ['a service naming another installer: not followed, its pin not applied', {
