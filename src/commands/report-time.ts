@@ -2,14 +2,15 @@
  * Phase 2 of the report tick: what time it is, as far as the tick can know
  * (docs/decisions.md, "Time is evidence"). It compares this rig's clock with its reading at the
  * last tick (a jump is logged and kept for `status`), uses the service's clock offset while it is
- * current, and after a jump asks the service for its Date (one unsigned GET /healthz) rather than
- * wait an hour to trust the clock again. This tick's sample is marked when the service's clock says
+ * current, and asks the service for its Date (one unsigned GET /healthz) after a jump, rather than
+ * wait an hour to trust the clock again, and before an hour that our clock has passed waits on an
+ * older measurement of the service's clock. This tick's sample is marked when the service's clock says
  * ours is off by more than the bound. The rules themselves are pure, in src/uptime/clock.ts.
  */
 import { log } from './context.js';
 import type { Tick } from './report.js';
 import {
-  currentOffset, describeDelta, detectJump, markForSample, rememberJump, viewTime, type TimeView,
+  currentOffset, describeDelta, detectJump, heldByOffset, markForSample, rememberJump, viewTime, type TimeView,
 } from '../uptime/clock.js';
 import type { AgentState } from '../uptime/store.js';
 
@@ -24,8 +25,9 @@ export async function readTime(t: Tick): Promise<TimeView> {
   const jump = detectJump(nowMs, st.lastTickAt, t.ctx.settings.intervalSeconds * 1000);
   let offset = currentOffset(nowMs, st, jump);
   let view = viewTime(nowMs, st, jump, offset);
-  if (!view.trusted && offset === null && mayAsk(t, st, nowMs)) {
-    offset = await askServiceClock(t, st);
+  // Ask the service for its time after a jump, or before an hour waits on an older measurement.
+  if (((!view.trusted && offset === null) || heldByOffset(view)) && mayAsk(t, st, nowMs)) {
+    offset = (await askServiceClock(t, st)) ?? offset;
     view = viewTime(nowMs, st, jump, offset);
   }
   if (jump) {

@@ -94,6 +94,15 @@ export function viewTime(nowMs: number, st: ClockState, jump: ClockJump | null, 
   return { ...base, buildUntil: nowMs, trusted: true, why: null };
 }
 
+/**
+ * Whether the service's clock, as last measured, holds back an hour that our clock has passed:
+ * then the tick measures it again before waiting on it (an old measurement must not delay an hour).
+ */
+export function heldByOffset(view: TimeView): boolean {
+  if (view.service === null || view.buildUntil === null) return false;
+  return Math.floor(view.ours / 3_600_000) * 3_600_000 > view.buildUntil;
+}
+
 /** A sample kept but marked (clock.log): it was taken under a clock that proved wrong. */
 export interface SampleMark {
   /** The sample's own time (its `t`, ISO 8601), which identifies it. */

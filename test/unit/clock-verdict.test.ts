@@ -1,6 +1,6 @@
 /** The pure rules of time (src/uptime/clock.ts) and of "is a verdict due" (src/uptime/verdict.ts), as tables. */
 import { describe, expect, it } from 'vitest';
-import { currentOffset, detectJump, markForSample, samplesOnTime, viewTime, type ClockJump } from '../../src/uptime/clock.js';
+import { currentOffset, detectJump, heldByOffset, markForSample, samplesOnTime, viewTime, type ClockJump } from '../../src/uptime/clock.js';
 import { gpuSetKey, verdictDue, type VerdictFacts } from '../../src/uptime/verdict.js';
 import { offsetFromDate } from '../../src/protocol/client.js';
 
@@ -49,6 +49,17 @@ describe('viewTime', () => {
     ['a jump now, confirmed by the service', st(), recent, -86_400_000, { trusted: true, best: NOW - 86_400_000 }],
   ])('%s', (_, s, jump, offset, want) => {
     expect(viewTime(NOW, s, jump, offset)).toMatchObject(want);
+  });
+});
+
+describe('heldByOffset', () => {
+  it.each([
+    ['service 35 s behind, 20 s past the hour', Date.parse('2026-06-01T12:00:20Z'), -35_000, true],
+    ['service 35 s behind, 40 s past the hour', Date.parse('2026-06-01T12:00:40Z'), -35_000, false],
+    ['service ahead', Date.parse('2026-06-01T12:00:20Z'), 60_000, false],
+    ['no service', Date.parse('2026-06-01T12:00:20Z'), null, false],
+  ])('%s', (_, now, offset, want) => {
+    expect(heldByOffset(viewTime(now, st(), null, offset))).toBe(want);
   });
 });
 
