@@ -7,6 +7,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { UsageError } from '../lib/errors.js';
 import { transportProblem } from '../lib/url.js';
+import type { GLOBAL_OPTIONS, OptionValues } from './table.js';
 import { DEFAULT_DEADLINES, type ProbeDeadlines } from '../probe/context.js';
 
 export interface Settings {
@@ -29,16 +30,8 @@ export interface Settings {
   deadlines: ProbeDeadlines;
 }
 
-/** Global flags as commander hands them over. */
-export interface GlobalFlags {
-  json?: boolean;
-  verbose?: boolean;
-  color?: boolean;
-  stateDir?: string;
-  service?: string;
-  sonmConfigDir?: string;
-  textfileDir?: string;
-}
+/** The global flags, as src/commands/table.ts declares them (GLOBAL_OPTIONS). */
+export type GlobalFlags = OptionValues<typeof GLOBAL_OPTIONS>;
 
 const CONFIG_KEYS = ['service', 'stateDir', 'sonmConfigDir', 'interval', 'textfileDir', 'rigUser', 'deliveryTimeoutMs', 'tickDeadlineMs', 'tickAttempts', 'maxStateBytes', 'nvidiaTimeoutMs', 'sonmcliTimeoutMs'] as const;
 type ConfigKey = (typeof CONFIG_KEYS)[number];

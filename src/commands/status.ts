@@ -1,5 +1,6 @@
 /** `sonm-rewards status`: the hours recorded, delivered and credited, from local state only. */
 import type { CommandContext } from './context.js';
+import type { OptionValues, STATUS } from './table.js';
 import { EXIT, UsageError } from '../lib/errors.js';
 import { makePaint } from '../lib/paint.js';
 import { UptimeStore } from '../uptime/store.js';
@@ -31,7 +32,7 @@ export function renderStatus(s: StatusSummary, paint: Paint): string {
   return `${out.join('\n')}\n`;
 }
 
-export async function statusCommand(ctx: CommandContext, opts: { days?: string }): Promise<number> {
+export async function statusCommand(ctx: CommandContext, opts: OptionValues<typeof STATUS.options>): Promise<number> {
   const days = opts.days === undefined ? 7 : Number(opts.days);
   if (!Number.isInteger(days) || days < 1 || days > 30) throw new UsageError(`--days must be a whole number from 1 to 30, got "${opts.days}"`);
   const store = new UptimeStore(ctx.settings.stateDir);

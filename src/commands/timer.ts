@@ -3,6 +3,7 @@ import { existsSync, unlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CommandContext } from './context.js';
+import type { OptionValues, TIMER } from './table.js';
 import { log } from './context.js';
 import { EXIT, FailureError, UsageError } from '../lib/errors.js';
 import { parseInterval } from './settings.js';
@@ -13,7 +14,8 @@ import { readFileSync } from 'node:fs';
 import { renderServiceUnit, renderTimerUnit, SERVICE_UNIT, TIMER_UNIT, type UnitOptions } from '../uptime/units.js';
 import { UptimeStore } from '../uptime/store.js';
 
-export interface TimerOptions { interval?: string; unitDir?: string; dryRun?: boolean }
+/** The options of `timer`, as src/commands/table.ts declares them. */
+export type TimerOptions = OptionValues<typeof TIMER.options>;
 
 function unitOptions(ctx: CommandContext, intervalSeconds: number): UnitOptions {
   const s = ctx.settings;
@@ -47,8 +49,8 @@ async function systemctl(args: string[]): Promise<void> {
   if (r.exitCode !== 0) throw new FailureError(`${describeExec(r)}: ${(r.stderr || r.stdout).trim().split('\n')[0] ?? ''}`);
 }
 
-export async function timerCommand(ctx: CommandContext, action: string, opts: TimerOptions): Promise<number> {
-  if (!['install', 'uninstall', 'status'].includes(action)) throw new UsageError(`unknown timer action "${action}": use install, uninstall or status`);
+export async function timerCommand(ctx: CommandContext, opts: TimerOptions, [action]: readonly string[]): Promise<number> {
+  if (!action || !['install', 'uninstall', 'status'].includes(action)) throw new UsageError(`unknown timer action "${action}": use install, uninstall or status`);
   const intervalSeconds = opts.interval ? parseInterval(opts.interval) : ctx.settings.intervalSeconds;
   if (!intervalSeconds || 3600 % intervalSeconds !== 0 || intervalSeconds < 60) throw new UsageError(`--interval "${opts.interval}" must be whole minutes that divide an hour (1m to 60m), such as 5m`);
   const unitDir = opts.unitDir ?? '/etc/systemd/system';

@@ -6,6 +6,7 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CommandContext } from './context.js';
+import type { OptionValues, UPGRADE } from './table.js';
 import { log } from './context.js';
 import { EXIT, FailureError, RefusalError, UsageError } from '../lib/errors.js';
 import { makePaint, startSpinner, type Spinner } from '../lib/paint.js';
@@ -26,16 +27,8 @@ import { readJournal, unfinished, writeJournal, type UpgradeJournal } from '../u
 import { applyPlan } from '../upgrade/apply.js';
 import { parseVersion } from '../lib/version.js';
 
-export interface UpgradeOptions {
-  master?: string;
-  dryRun?: boolean;
-  yes?: boolean;
-  force?: boolean;
-  scriptUrl?: string;
-  scriptSha256?: string;
-  wait?: string;
-  scriptTimeout?: string;
-}
+/** The options of `upgrade`, as src/commands/table.ts declares them. */
+export type UpgradeOptions = OptionValues<typeof UPGRADE.options>;
 
 const SERVICES = ['sonm-worker', 'sonm-node', 'sonm-optimus'] as const;
 

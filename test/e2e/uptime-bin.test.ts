@@ -67,14 +67,20 @@ describe('report, as the timer runs it', () => {
     const svc = await startService(rig.dir, { programs: [activeProgram()], env: clock.env() });
     const script = join(ROOT, 'bin', 'sonm-rewards.cjs');
     let completed = 0;
+    // The kill moments sweep the length of an uninterrupted tick on this machine, measured by
+    // the first one (i = 0, not killed): a fixed range would interrupt too few runs on a fast
+    // machine and too many on a busy one.
+    let cleanMs = 0;
     try {
       for (let i = 0; i < 100; i++) {
         clock.set(BASE + i * FIVE_MIN);
+        const started = performance.now();
         const child = spawn(process.execPath, [script, 'report'], { env: agentEnv(rig, clock, svc.url), stdio: 'ignore' });
-        const killAfter = Math.floor(Math.random() * 450);
-        const timer = setTimeout(() => child.kill('SIGKILL'), killAfter);
+        const killAfter = ((i % 25) / 25) * 1.25 * cleanMs;
+        const timer = i === 0 ? undefined : setTimeout(() => child.kill('SIGKILL'), killAfter);
         const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
         clearTimeout(timer);
+        if (i === 0) cleanMs = performance.now() - started;
         if (code === 0) completed++;
         else expect(code).toBeNull(); // killed, never a failure of its own
       }
