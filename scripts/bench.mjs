@@ -7,7 +7,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { join, resolve } from 'node:path';
 import { encodeRecord } from '../dist/uptime/journal.js';
 import { hourOf } from '../dist/protocol/report-id.js';
-import { agentEnv as rigEnv, fakeTools } from './lib/fake-rig.mjs';
+import { agentEnv as rigEnv, rigTools } from './lib/fake-tools.mjs';
+import { DAY_MS } from '../dist/lib/time.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const BIN = join(ROOT, 'bin', 'sonm-rewards.cjs');
@@ -68,7 +69,7 @@ if (want('agent')) {
 
 // ---------- 2. check with tools as slow as the real ones ----------
 if (want('agent')) {
-  const tools = fakeTools(join(TMP, 'slow-tools'), { nvidia: 0.6, sonmcli: 0.3, dpkg: 0.05 });
+  const tools = rigTools(join(TMP, 'slow-tools'), { delays: { nvidia: 0.6, sonmcli: 0.3, dpkg: 0.05 } });
   const a = []; const b = [];
   for (let i = 0; i < REPS; i++) {
     a.push(wallMs([NODE, '-e', '0'], baseEnv).ms);
@@ -87,7 +88,7 @@ if (want('agent')) {
 const OWN_CPU = /cpu: (\d+) ms user, (\d+) ms system \(this process\), peak RSS (\d+) MB/;
 const NODE0_CPU = `process.on('exit', () => { const c = process.cpuUsage(); process.stderr.write('cpu: ' + Math.round(c.user / 1000) + ' ms user, ' + Math.round(c.system / 1000) + ' ms system (this process), peak RSS ' + Math.round(process.resourceUsage().maxRSS / 1024) + ' MB\\n'); })`;
 if (want('agent')) {
-  const tools = fakeTools(join(TMP, 'fast-tools'), {});
+  const tools = rigTools(join(TMP, 'fast-tools'));
   const state = join(TMP, 'tick-state');
   const own = (r) => { const m = OWN_CPU.exec(r.stderr); if (!m) throw new Error(`no cpu line: ${r.stderr}`); return { cpu: Number(m[1]) + Number(m[2]), rss: Number(m[3]) }; };
   const a = []; const b = []; const treeA = []; const treeB = [];
@@ -161,11 +162,11 @@ if (want('service')) {
 
 // ---------- 5. a 30-day backlog, then status over 30 days ----------
 if (want('agent')) {
-  const tools = fakeTools(join(TMP, 'fast-tools'), {});
+  const tools = rigTools(join(TMP, 'fast-tools'));
   const state = join(TMP, 'backlog-state');
   mkdirSync(join(state, 'samples'), { recursive: true });
   const now = Date.now();
-  const first = Date.parse(hourOf(now)) - 30 * 86_400_000;
+  const first = Date.parse(hourOf(now)) - 30 * DAY_MS;
   const byDay = new Map();
   for (let i = 0; i < 8640; i++) {
     const t = new Date(first + i * 300_000 + 20_000).toISOString();

@@ -2,10 +2,10 @@
  * The effective configuration: /etc/sonm-rewards/config.json, overridden by SONM_REWARDS_*
  * environment variables, overridden by flags. `--verbose` prints the result.
  */
-import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { UsageError } from '../lib/errors.js';
+import { JsonFileError, readJsonFile } from '../lib/json-file.js';
 import { transportProblem } from '../lib/url.js';
 import type { GLOBAL_OPTIONS, OptionValues } from './table.js';
 import { DEFAULT_DEADLINES, type ProbeDeadlines } from '../probe/context.js';
@@ -57,18 +57,13 @@ export function defaultStateDir(env: NodeJS.ProcessEnv, isRoot: boolean): string
 }
 
 function readConfigFile(path: string): Partial<Record<ConfigKey, unknown>> {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return {};
-    throw new UsageError(`cannot read the configuration ${path}: ${(e as Error).message}`);
-  }
   let v: unknown;
   try {
-    v = JSON.parse(text);
+    v = readJsonFile(path, 'the configuration');
   } catch (e) {
-    throw new UsageError(`the configuration ${path} is not valid JSON (${(e as Error).message}): fix or remove it`);
+    if (!(e instanceof JsonFileError)) throw e;
+    if (e.problem === 'missing') return {};
+    throw new UsageError(`${e.message}: fix or remove it`);
   }
   if (!v || typeof v !== 'object' || Array.isArray(v)) throw new UsageError(`the configuration ${path} must be a JSON object`);
   const unknown = Object.keys(v).filter((k) => !(CONFIG_KEYS as readonly string[]).includes(k));

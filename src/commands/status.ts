@@ -6,6 +6,7 @@ import { makePaint } from '../lib/paint.js';
 import { UptimeStore } from '../uptime/store.js';
 import { summarize, type StatusSummary } from '../uptime/summary.js';
 import type { Paint } from '../lib/paint.js';
+import { HOUR_MS, plural } from '../lib/time.js';
 
 const BARS = ' ▁▂▃▄▅▆▇█';
 
@@ -22,7 +23,7 @@ export function renderStatus(s: StatusSummary, paint: Paint): string {
   out.push(`  recorded ${c.recorded}   delivered ${c.delivered}   credited ${c.credited}   rejected ${c.rejected}   pending ${c.pending}   expired ${c.expired}`);
   for (const [reason, n] of Object.entries(s.rejectedReasons)) out.push(`  rejected: ${n} × ${reason}`);
   if (s.lost.droppedSamples || s.lost.droppedReports) out.push(`  dropped to stay under the size cap: ${s.lost.droppedSamples} samples, ${s.lost.droppedReports} reports`);
-  if (s.skippedRecords) out.push(`  ${s.skippedRecords} torn or corrupt record(s) skipped`);
+  if (s.skippedRecords) out.push(`  ${plural(s.skippedRecords, 'torn or corrupt record')} skipped`);
   out.push('');
   out.push(`Last sample: ${s.lastSample ? `${s.lastSample.t.replace('T', ' ').slice(0, 16)} UTC, ${s.lastSample.connected ? 'connected' : `not connected (${s.lastSample.reason})`}, ${s.lastSample.qualifying} qualifying GPUs` : 'none'}`);
   out.push(`Last delivery: ${s.lastDeliveryAt ? `${s.lastDeliveryAt.replace('T', ' ').slice(0, 16)} UTC` : 'never'}${s.enrolled ? ` to ${s.enrolled.service} as rig ${s.enrolled.rigId}` : ''}`);
@@ -39,7 +40,7 @@ export async function statusCommand(ctx: CommandContext, opts: OptionValues<type
   const now = ctx.now();
   // Samples are read for the last day or so (the chart, warnings, hours not built yet); the 30-day
   // counts come from the reports and results logs.
-  const since = new Date(now.getTime() - 26 * 3_600_000).toISOString().slice(0, 10);
+  const since = new Date(now.getTime() - 26 * HOUR_MS).toISOString().slice(0, 10);
   const { samples, skipped } = store.readSamples(since);
   const summary = summarize({ samples, reports: store.reports(), results: store.results(), state: store.state(), now, days, intervalSeconds: ctx.settings.intervalSeconds, skipped });
   if (ctx.json) ctx.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);

@@ -13,6 +13,7 @@ import { resolveRigUser, parsePasswd } from '../lib/rig-user.js';
 import { readFileSync } from 'node:fs';
 import { renderServiceUnit, renderTimerUnit, SERVICE_UNIT, TIMER_UNIT, type UnitOptions } from '../uptime/units.js';
 import { UptimeStore } from '../uptime/store.js';
+import { DAY_MS } from '../lib/time.js';
 
 /** The options of `timer`, as src/commands/table.ts declares them. */
 export type TimerOptions = OptionValues<typeof TIMER.options>;
@@ -98,7 +99,7 @@ export async function timerCommand(ctx: CommandContext, opts: TimerOptions, [act
   const r = await execTool('systemctl', ['show', TIMER_UNIT, '--property=ActiveState,UnitFileState,NextElapseUSecRealtime,LastTriggerUSec'], { timeoutMs: 10_000 });
   const props = Object.fromEntries(r.stdout.split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
   const store = new UptimeStore(ctx.settings.stateDir);
-  const last = store.readSamples(new Date(ctx.now().getTime() - 86_400_000).toISOString().slice(0, 10)).samples.at(-1) ?? null;
+  const last = store.readSamples(new Date(ctx.now().getTime() - DAY_MS).toISOString().slice(0, 10)).samples.at(-1) ?? null;
   const out = { installed: existsSync(timerPath), active: props.ActiveState ?? null, enabled: props.UnitFileState ?? null, nextRun: props.NextElapseUSecRealtime || null, lastRun: props.LastTriggerUSec || null, lastSample: last?.t ?? null };
   if (ctx.json) ctx.stdout.write(`${JSON.stringify(out)}\n`);
   else ctx.stdout.write(`timer: ${out.installed ? 'installed' : 'not installed'} in ${unitDir}, ${out.active ?? 'state unknown'}${out.enabled ? `, ${out.enabled}` : ''}\nnext run: ${out.nextRun ?? 'unknown'}\nlast run: ${out.lastRun ?? 'unknown'}\nlast sample: ${out.lastSample ?? 'none in the last 24 hours'}\n`);

@@ -5,9 +5,10 @@
  * The rewards service holds one beside its database for as long as it runs (no age limit).
  */
 import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { HOUR_MS } from './time.js';
 
 /** Longer than the longest legitimate holder: an upgrade's script deadline (30 min) plus its wait. */
-export const MAX_LOCK_AGE_MS = 3 * 3_600_000;
+export const MAX_LOCK_AGE_MS = 3 * HOUR_MS;
 import { join } from 'node:path';
 
 export class LockBusyError extends Error {

@@ -6,6 +6,7 @@
 import type { HourlyReport } from '../protocol/types.js';
 import { reportIdFor } from '../protocol/report-id.js';
 import type { Program } from '../program/definitions.js';
+import { HOUR_MS } from '../lib/time.js';
 
 export const MAX_GPUS_PER_REPORT = 64;
 
@@ -34,11 +35,11 @@ export const REJECT_TEXT: Record<RejectReason, string> = {
 export function validateReport(r: HourlyReport, signerRigId: string, now: Date, deadlineHours: number): RejectReason | null {
   if (r.rigId !== signerRigId) return 'rig-mismatch';
   const t = Date.parse(r.hour);
-  if (!/^\d{4}-\d\d-\d\dT\d\d:00:00(\.000)?Z$/.test(r.hour) || Number.isNaN(t) || t % 3_600_000 !== 0) return 'hour-not-aligned';
+  if (!/^\d{4}-\d\d-\d\dT\d\d:00:00(\.000)?Z$/.test(r.hour) || Number.isNaN(t) || t % HOUR_MS !== 0) return 'hour-not-aligned';
   if (r.reportId !== reportIdFor(r.rigId, r.hour)) return 'invalid-report-id';
-  const end = t + 3_600_000;
+  const end = t + HOUR_MS;
   if (end > now.getTime()) return 'hour-not-ended';
-  if (now.getTime() - end > deadlineHours * 3_600_000) return 'past-deadline';
+  if (now.getTime() - end > deadlineHours * HOUR_MS) return 'past-deadline';
   if (!Number.isInteger(r.intervalSeconds) || r.intervalSeconds < 10 || r.intervalSeconds > 3600 || 3600 % r.intervalSeconds !== 0) return 'invalid-interval';
   const maxSamples = 3600 / r.intervalSeconds;
   if (r.samples < 1 || r.samples > maxSamples || r.connectedSamples < 0 || r.connectedSamples > r.samples) return 'invalid-counts';
@@ -112,7 +113,7 @@ export function creditReport(r: HourlyReport, programs: Program[], facts: Credit
     const connected = r.connectedSamples >= requiredSamples(p.reward.minConnectedShare, r.intervalSeconds);
     anyConnected ||= connected;
     const base = { programId: p.id, connected, gpus: 0, usd: 0, joins: false };
-    if (hourMs < rules.start || hourMs + 3_600_000 > rules.end) { perProgram.push({ ...base, reason: 'outside-window' }); continue; }
+    if (hourMs < rules.start || hourMs + HOUR_MS > rules.end) { perProgram.push({ ...base, reason: 'outside-window' }); continue; }
     const qualifying = r.gpus.filter((g) => g.pciDeviceId !== null && (rules.pciIds.has(g.pciDeviceId) || rules.pciIds.has(g.pciDeviceId.toLowerCase())));
     // A GPU is paid once per hour: not if another rig claimed it, nor twice across overlapping programs.
     const free = qualifying.filter((g) => !facts.claimedElsewhere.has(g.uuid) && !claimed.has(g.uuid));

@@ -1,6 +1,6 @@
 /** sonm-rewards-service: the reference rewards service's entry point. */
-import { readFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
+import { JsonFileError, readJsonFile } from '../lib/json-file.js';
 import { acquireLock, LockBusyError, type Lock } from '../lib/lock.js';
 import { Command, CommanderError } from 'commander';
 import { builtInPrograms, parsePrograms, type Program } from '../program/definitions.js';
@@ -12,9 +12,9 @@ class StartError extends Error {}
 
 function readJson(path: string, what: string): unknown {
   try {
-    return JSON.parse(readFileSync(path, 'utf8'));
+    return readJsonFile(path, what);
   } catch (e) {
-    throw new StartError(`cannot read ${what} ${path}: ${(e as Error).message}`);
+    throw e instanceof JsonFileError ? new StartError(e.message) : e;
   }
 }
 

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync, chmodSync } from 'n
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { fixture, makeRig, ROOT, runCli, type Rig } from '../helpers/rig.js';
-import type { FakeCase } from '../helpers/fake-tools.js';
+import type { FakeCase } from '../helpers/rig.js';
 
 const MASTER = '0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed';
 const OTHER = '0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359';

@@ -5,13 +5,17 @@
 import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { spawn } from 'node:child_process';
-import { FakeTools, type FakeCase } from './fake-tools.js';
+import { agentEnv, rigTools, type FakeTools, type RigToolsSpec } from '../../scripts/lib/fake-tools.mjs';
+
+export { HEALTHY_SONMCLI } from '../../scripts/lib/fake-tools.mjs';
+export type { FakeCase, FakeCall } from '../../scripts/lib/fake-tools.mjs';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 export const FIXTURES = join(ROOT, 'test', 'fixtures');
 export const fixture = (p: string): string => readFileSync(join(FIXTURES, p), 'utf8');
 
-export interface RigSpec {
+/** The machine's shape (sysroot files) and its tools' answers (RigToolsSpec). */
+export interface RigSpec extends Omit<RigToolsSpec, 'delays'> {
   cores?: number;
   /** cpufreq max in MHz; null: no cpufreq (a VM). */
   maxMHz?: number | null;
@@ -21,20 +25,7 @@ export interface RigSpec {
   iface?: string;
   wireless?: boolean;
   linkMbps?: number | null;
-  nvidia?: FakeCase | FakeCase[];
-  dpkg?: FakeCase | FakeCase[];
-  sonmcli?: FakeCase[];
-  systemctl?: FakeCase[];
-  service?: FakeCase[];
-  sudoOk?: boolean;
 }
-
-export const HEALTHY_SONMCLI: FakeCase[] = [
-  { match: '*worker status*', stdout: fixture('sonmcli/worker-status-connected.json') },
-  { match: '*worker ask-plan list*', stdout: fixture('sonmcli/askplans-spot.json') },
-  { match: '*deal status 84117*', stdout: fixture('sonmcli/deal-spot.json') },
-  { match: '*version*', stdout: fixture('sonmcli/version.json') },
-];
 
 export function tempDir(prefix = 'sr-'): string {
   const base = join(ROOT, '.tmp');
@@ -84,31 +75,15 @@ export function makeRig(spec: RigSpec = {}): Rig {
   const dir = tempDir('rig-');
   const sysroot = join(dir, 'root');
   writeSysroot(sysroot, spec);
-  const tools = new FakeTools(join(dir, 'tools'));
-  tools.tool('nvidia-smi', spec.nvidia ?? { stdout: fixture('nvidia-smi/six-2080ti.csv') });
-  tools.tool('dpkg-query', spec.dpkg ?? { stdout: fixture('dpkg/all-0.4.25.txt') });
-  tools.tool('sonmcli', spec.sonmcli ?? HEALTHY_SONMCLI);
-  tools.tool('systemctl', spec.systemctl ?? [{ match: 'is-active*', stdout: 'active\n' }, { stdout: '' }]);
-  tools.tool('service', spec.service ?? [{ stdout: '' }]);
-  tools.tool('dmidecode', { exit: 1, stderr: 'dmidecode: not available in tests\n' });
-  tools.tool('lscpu', { exit: 1 });
-  tools.sudo({ nonInteractiveOk: spec.sudoOk ?? true });
+  const tools = rigTools(join(dir, 'tools'), spec);
   const stateDir = join(dir, 'state');
-  return {
-    dir,
-    sysroot,
-    stateDir,
-    tools,
-    env: {
-      PATH: tools.path(),
-      HOME: dir,
-      SUDO_USER: 'rig',
-      SONM_REWARDS_SYSROOT: sysroot,
-      SONM_REWARDS_STATE_DIR: stateDir,
-      SONM_REWARDS_CONFIG: join(dir, 'config.json'),
-      SONM_REWARDS_SONM_CONFIG_DIR: join(dir, 'etc-sonm'),
-    },
-  };
+  const env = agentEnv(tools, stateDir, {
+    HOME: dir,
+    SONM_REWARDS_SYSROOT: sysroot,
+    SONM_REWARDS_CONFIG: join(dir, 'config.json'),
+    SONM_REWARDS_SONM_CONFIG_DIR: join(dir, 'etc-sonm'),
+  });
+  return { dir, sysroot, stateDir, tools, env };
 }
 
 export interface CliResult { code: number | null; stdout: string; stderr: string; ms: number }

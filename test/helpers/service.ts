@@ -12,6 +12,7 @@ import { signRequest } from '../../src/protocol/signing.js';
 import { rawPublicKey, rigIdFromPublicKey } from '../../src/protocol/ids.js';
 import { reportIdFor } from '../../src/protocol/report-id.js';
 import type { HourlyReport } from '../../src/protocol/types.js';
+import { HOUR_MS } from '../../src/lib/time.js';
 
 export interface RunningService {
   url: string;
@@ -107,7 +108,7 @@ export class TestRig {
 
 /** The start of the UTC hour `n` hours before now. */
 export function hoursAgo(n: number, now = Date.now()): string {
-  return `${new Date(Math.floor(now / 3_600_000) * 3_600_000 - n * 3_600_000).toISOString().slice(0, 13)}:00:00Z`;
+  return `${new Date(Math.floor(now / HOUR_MS) * HOUR_MS - n * HOUR_MS).toISOString().slice(0, 13)}:00:00Z`;
 }
 
 export async function metric(url: string, name: string): Promise<number> {
