@@ -28,7 +28,7 @@ function standInScript(rig: Rig, opts: { exit?: number; install?: boolean; sleep
   ].join('\n');
 }
 
-function upgradeRig(over: { askPlans?: string; deal?: string; purge?: string; master?: string | null; versions?: string; status?: string } = {}): Rig {
+function upgradeRig(over: { askPlans?: string; deal?: string; purge?: string; master?: string | null; versions?: string; status?: string; anyUser?: boolean } = {}): Rig {
   const sonmcli: FakeCase[] = [
     { match: '*worker status*', stdout: over.status ?? fixture('sonmcli/worker-status-0.4.24.json') },
     { match: '*worker ask-plan list*', stdout: over.askPlans ?? fixture('sonmcli/askplans-spot.json') },
@@ -36,7 +36,7 @@ function upgradeRig(over: { askPlans?: string; deal?: string; purge?: string; ma
     { match: '*deal status*', stdout: over.deal ?? fixture('sonmcli/deal-spot.json') },
     { match: '*version*', stdout: fixture('sonmcli/version.json') },
   ];
-  const rig = makeRig({ dpkg: { stdout: over.versions ?? fixture('dpkg/all-0.4.24.txt') }, sonmcli });
+  const rig = makeRig({ dpkg: { stdout: over.versions ?? fixture('dpkg/all-0.4.24.txt') }, sonmcli }, { anyUser: over.anyUser });
   writeFileSync(join(rig.tools.dir, 'dpkg-0.4.25'), fixture('dpkg/all-0.4.25.txt'));
   writeFileSync(join(rig.tools.dir, 'status-0.4.25'), fixture('sonmcli/worker-status-connected.json'));
   const etc = rig.env.SONM_REWARDS_SONM_CONFIG_DIR!;
@@ -104,7 +104,7 @@ describe('refusals change nothing', () => {
   });
 
   it('without privileges (not root, sudo asks for a password): exit 2, run it with sudo', async () => {
-    const rig = upgradeRig();
+    const rig = upgradeRig({ anyUser: true });
     rig.tools.sudo({ nonInteractiveOk: false });
     for (const p of [rig.dir, rig.tools.dir, rig.tools.bin]) chmodSync(p, 0o755);
     const r = await runCli(rig, ['upgrade', '--master', MASTER, '--yes'], { uid: 65534, gid: 65534 });

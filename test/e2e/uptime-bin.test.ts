@@ -129,7 +129,7 @@ describe('report, as the timer runs it', () => {
   });
 
   it('a read-only state directory: exit 3 with a clear line', async () => {
-    const rig = makeRig();
+    const rig = makeRig({}, { anyUser: true });
     mkdirSync(rig.stateDir, { recursive: true, mode: 0o755 });
     chmodSync(rig.dir, 0o755);
     // Run as nobody: root ignores permissions, an ordinary user does not.

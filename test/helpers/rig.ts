@@ -2,7 +2,8 @@
  * A simulated rig for end-to-end tests: a sysroot with /proc and /sys files shaped like a real
  * machine's, fake SONM/NVIDIA tools first on PATH, and a runner for the built binary.
  */
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync, readFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { spawn } from 'node:child_process';
 import { agentEnv, rigTools, type FakeTools, type RigToolsSpec } from '../../scripts/lib/fake-tools.mjs';
@@ -27,10 +28,36 @@ export interface RigSpec extends Omit<RigToolsSpec, 'delays'> {
   linkMbps?: number | null;
 }
 
-export function tempDir(prefix = 'sr-'): string {
-  const base = join(ROOT, '.tmp');
+/**
+ * A fresh directory under the checkout's .tmp/. With `anyUser`, under the system's temp
+ * directory instead, mode 0755: a test that runs the agent as another user (uid 65534) needs
+ * every directory above the rig to be searchable by that user, and a checkout may sit inside a
+ * private directory (mode 0700, as `mktemp -d` makes).
+ */
+export function tempDir(prefix = 'sr-', opts: { anyUser?: boolean } = {}): string {
+  const base = opts.anyUser ? tmpdir() : join(ROOT, '.tmp');
   mkdirSync(base, { recursive: true });
-  return mkdtempSync(join(base, prefix));
+  const dir = mkdtempSync(join(base, opts.anyUser ? `sonm-rewards-${prefix}` : prefix));
+  if (opts.anyUser) chmodSync(dir, 0o755);
+  return dir;
+}
+
+let agentCopy: string | undefined;
+/**
+ * The built agent (bin/, dist/agent/, package.json, programs/) copied once per test process
+ * into a directory every user can read, for runs as another user: the checkout itself may not
+ * be reachable by that user (see tempDir). Returns the copy's root. The agent's lazily loaded
+ * npm dependencies are not copied: the runs as another user stop before they would load them
+ * (no root, or a state directory it cannot write), and a run that did would fail loudly.
+ */
+export function agentForAnyUser(): string {
+  if (agentCopy) return agentCopy;
+  const dir = tempDir('agent-', { anyUser: true });
+  for (const p of ['bin', join('dist', 'agent'), 'package.json', 'programs']) {
+    cpSync(join(ROOT, p), join(dir, p), { recursive: true });
+  }
+  agentCopy = dir;
+  return dir;
 }
 
 function put(root: string, path: string, content: string): void {
@@ -71,8 +98,9 @@ export interface Rig {
   env: Record<string, string>;
 }
 
-export function makeRig(spec: RigSpec = {}): Rig {
-  const dir = tempDir('rig-');
+/** A simulated rig; `anyUser`: in a directory another user can reach (see tempDir). */
+export function makeRig(spec: RigSpec = {}, where: { anyUser?: boolean } = {}): Rig {
+  const dir = tempDir('rig-', where);
   const sysroot = join(dir, 'root');
   writeSysroot(sysroot, spec);
   const tools = rigTools(join(dir, 'tools'), spec);
@@ -90,10 +118,18 @@ export interface CliResult { code: number | null; stdout: string; stderr: string
 
 export function runBin(bin: 'sonm-rewards' | 'sonm-rewards-service', args: string[], opts: { env?: Record<string, string>; timeoutMs?: number; cwd?: string; uid?: number; gid?: number; prefix?: string[] } = {}): Promise<CliResult> {
   const started = Date.now();
-  const script = join(ROOT, 'bin', bin === 'sonm-rewards' ? 'sonm-rewards.cjs' : `${bin}.js`);
+  // As another user, the agent runs from a copy that user can read (agentForAnyUser).
+  const root = opts.uid !== undefined && bin === 'sonm-rewards' ? agentForAnyUser() : ROOT;
+  const script = join(root, 'bin', bin === 'sonm-rewards' ? 'sonm-rewards.cjs' : `${bin}.js`);
   const argv = [...(opts.prefix ?? []), process.execPath, script, ...args];
   return new Promise((resolvePromise) => {
-    const child = spawn(argv[0]!, argv.slice(1), { env: { ...opts.env }, cwd: opts.cwd ?? ROOT, stdio: ['ignore', 'pipe', 'pipe'], uid: opts.uid, gid: opts.gid });
+    const child = spawn(argv[0]!, argv.slice(1), {
+      env: { ...opts.env },
+      cwd: opts.cwd ?? root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      uid: opts.uid,
+      gid: opts.gid,
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => { stdout += d; });
