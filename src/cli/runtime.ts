@@ -11,6 +11,11 @@ function write(stream: NodeJS.WriteStream) {
   return { write: (t: string) => void stream.write(t), isTTY: Boolean(stream.isTTY) };
 }
 
+/**
+ * The context of one run from the parsed global flags and this process: the effective
+ * settings (resolveSettings; throws its UsageError), colour only on a terminal without
+ * NO_COLOR/--no-color/--json, a confirm() only when stdin and stdout are terminals.
+ */
 export function makeContext(flags: GlobalFlags): CommandContext {
   const isRoot = process.getuid?.() === 0;
   const settings = resolveSettings(flags, process.env, isRoot);

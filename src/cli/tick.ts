@@ -5,6 +5,10 @@
  */
 import { finish, runTimerTick } from './runtime.js';
 
+/**
+ * Run the timer's plain tick for argv (as isPlainTick accepts it) and exit the process with
+ * `report`'s exit code. Never returns normally; never throws.
+ */
 export async function tick(argv: string[]): Promise<void> {
   await finish(argv, () => runTimerTick(argv));
 }

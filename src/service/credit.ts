@@ -1,7 +1,8 @@
 /**
- * The crediting rules of rewards-program.md, as pure functions: which reports are acceptable,
- * whether an hour is connected, how many GPUs are paid and for how much. The store feeds them
- * the facts it holds (membership, eligibility, earlier GPU claims) and records the outcome.
+ * The crediting rules of docs/decisions.md ("Service") and docs/programs.md, as pure functions:
+ * which reports are acceptable, whether an hour is connected, how many GPUs are paid and for how
+ * much. The store feeds them the facts it holds (membership, eligibility, earlier GPU claims)
+ * and records the outcome.
  */
 import type { HourlyReport } from '../protocol/types.js';
 import { reportIdFor } from '../protocol/report-id.js';
