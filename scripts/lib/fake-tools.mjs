@@ -131,9 +131,15 @@ export function rigTools(root, spec = {}) {
   const nvidia = spec.nvidia ?? { stdout: fixture('nvidia-smi/six-2080ti.csv') };
   const tools = new FakeTools(root);
   tools.tool('nvidia-smi', slow(nvidia, delays.nvidia));
-  tools.tool('dpkg-query', slow(spec.dpkg ?? { stdout: fixture('dpkg/all-0.4.25.txt') }, delays.dpkg));
+  tools.tool(
+    'dpkg-query',
+    slow(spec.dpkg ?? { stdout: fixture('dpkg/all-0.4.25.txt') }, delays.dpkg),
+  );
   tools.tool('sonmcli', slow(spec.sonmcli ?? HEALTHY_SONMCLI, delays.sonmcli));
-  tools.tool('systemctl', spec.systemctl ?? [{ match: 'is-active*', stdout: 'active\n' }, { stdout: '' }]);
+  tools.tool(
+    'systemctl',
+    spec.systemctl ?? [{ match: 'is-active*', stdout: 'active\n' }, { stdout: '' }],
+  );
   tools.tool('service', spec.service ?? [{ stdout: '' }]);
   tools.tool('dmidecode', { exit: 1, stderr: 'dmidecode: not available in tests\n' });
   tools.tool('lscpu', { exit: 1 });

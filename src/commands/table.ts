@@ -110,7 +110,11 @@ export const GLOBAL_OPTIONS = {
     description:
       'state directory (env SONM_REWARDS_STATE_DIR; default /var/lib/sonm-rewards as root)',
   },
-  service: { type: 'string', value: '<url>', description: 'rewards service URL (env SONM_REWARDS_SERVICE)' },
+  service: {
+    type: 'string',
+    value: '<url>',
+    description: 'rewards service URL (env SONM_REWARDS_SERVICE)',
+  },
   sonmConfigDir: {
     type: 'string',
     value: '<dir>',
@@ -142,9 +146,19 @@ export const UPGRADE = defineSpec({
     'the announced upgrade to SONM 0.4.25 (stop optimus, purge ask plans, ' +
     "run SONM's script), made safe and verified",
   options: {
-    master: { type: 'string', value: '<address>', description: 'your master address (0x…, EIP-55 checked)' },
-    dryRun: { type: 'boolean', description: 'print the plan and the exact commands; change nothing' },
-    yes: { type: 'boolean', description: 'do not ask for confirmation (required without a terminal)' },
+    master: {
+      type: 'string',
+      value: '<address>',
+      description: 'your master address (0x…, EIP-55 checked)',
+    },
+    dryRun: {
+      type: 'boolean',
+      description: 'print the plan and the exact commands; change nothing',
+    },
+    yes: {
+      type: 'boolean',
+      description: 'do not ask for confirmation (required without a terminal)',
+    },
     force: {
       type: 'boolean',
       description: 'upgrade even when everything is already at the target version',
@@ -154,15 +168,24 @@ export const UPGRADE = defineSpec({
       value: '<url>',
       description: "where to fetch SONM's autodeploy script (https, or http to loopback)",
     },
-    scriptSha256: { type: 'string', value: '<hex>', description: 'refuse to run a script with another SHA-256' },
+    scriptSha256: {
+      type: 'string',
+      value: '<hex>',
+      description: 'refuse to run a script with another SHA-256',
+    },
     wait: {
       type: 'string',
       value: '<duration>',
       description: 'how long to wait for the worker to come back (default 5m)',
     },
-    scriptTimeout: { type: 'string', value: '<duration>', description: "deadline for SONM's script (default 30m)" },
+    scriptTimeout: {
+      type: 'string',
+      value: '<duration>',
+      description: "deadline for SONM's script (default 30m)",
+    },
   },
-  example: '$ sudo sonm-rewards upgrade --master 0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed --dry-run',
+  example:
+    '$ sudo sonm-rewards upgrade --master 0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed --dry-run',
 });
 
 export const REPORT = defineSpec({
@@ -175,7 +198,12 @@ export const STATUS = defineSpec({
   name: 'status',
   description: 'hours recorded, delivered and credited, from local state',
   options: {
-    days: { type: 'string', value: '<n>', description: 'days of credit to show (1-30)', default: '7' },
+    days: {
+      type: 'string',
+      value: '<n>',
+      description: 'days of credit to show (1-30)',
+      default: '7',
+    },
   },
 });
 
@@ -194,7 +222,9 @@ export const ENROLL = defineSpec({
 export const TIMER = defineSpec({
   name: 'timer',
   description: 'install, remove or inspect the systemd timer that runs `report`',
-  operands: [{ name: 'action', description: 'what to do', choices: ['install', 'uninstall', 'status'] }],
+  operands: [
+    { name: 'action', description: 'what to do', choices: ['install', 'uninstall', 'status'] },
+  ],
   options: {
     interval: { type: 'string', value: '<duration>', description: 'sampling interval, such as 5m' },
     unitDir: {

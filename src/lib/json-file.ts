@@ -33,12 +33,20 @@ export function readJsonFile(path: string, what = 'the file'): unknown {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     const problem = code === 'ENOENT' ? 'missing' : 'unreadable';
-    throw new JsonFileError(`cannot read ${what} ${path}: ${code ?? (e as Error).message}`, path, problem);
+    throw new JsonFileError(
+      `cannot read ${what} ${path}: ${code ?? (e as Error).message}`,
+      path,
+      problem,
+    );
   }
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw new JsonFileError(`${what} ${path} is not valid JSON: ${(e as Error).message}`, path, 'not-json');
+    throw new JsonFileError(
+      `${what} ${path} is not valid JSON: ${(e as Error).message}`,
+      path,
+      'not-json',
+    );
   }
 }
 

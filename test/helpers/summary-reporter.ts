@@ -12,7 +12,9 @@ export default class SummaryReporter implements Reporter {
     let passed = 0;
     let failed = unhandled.length;
     let skipped = 0;
-    const names: string[] = unhandled.map((e) => `an error outside any test: ${String(e).split('\n')[0]}`);
+    const names: string[] = unhandled.map(
+      (e) => `an error outside any test: ${String(e).split('\n')[0]}`,
+    );
     for (const m of modules) {
       const file = relative(process.cwd(), m.moduleId);
       let tests = 0;
