@@ -50,8 +50,20 @@ async function systemctl(args: string[]): Promise<void> {
   if (r.exitCode !== 0) throw new FailureError(`${describeExec(r)}: ${(r.stderr || r.stdout).trim().split('\n')[0] ?? ''}`);
 }
 
-export async function timerCommand(ctx: CommandContext, opts: TimerOptions, [action]: readonly string[]): Promise<number> {
-  if (!action || !['install', 'uninstall', 'status'].includes(action)) throw new UsageError(`unknown timer action "${action}": use install, uninstall or status`);
+/**
+ * `timer install|uninstall|status` (operands: [action]; commander has already checked it
+ * against the table's choices). Returns 0, or 1 from `status` when the timer is not installed
+ * and active. Throws UsageError (exit 2) for a bad --interval or a system timer without root,
+ * FailureError (exit 3) when the units cannot be written or systemctl fails.
+ */
+export async function timerCommand(
+  ctx: CommandContext,
+  opts: TimerOptions,
+  [action]: readonly string[],
+): Promise<number> {
+  if (!action || !['install', 'uninstall', 'status'].includes(action)) {
+    throw new UsageError(`unknown timer action "${action}": use install, uninstall or status`);
+  }
   const intervalSeconds = opts.interval ? parseInterval(opts.interval) : ctx.settings.intervalSeconds;
   if (!intervalSeconds || 3600 % intervalSeconds !== 0 || intervalSeconds < 60) throw new UsageError(`--interval "${opts.interval}" must be whole minutes that divide an hour (1m to 60m), such as 5m`);
   const unitDir = opts.unitDir ?? '/etc/systemd/system';

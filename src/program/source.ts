@@ -109,7 +109,14 @@ export async function loadPrograms(opts: { file?: string; service: string | null
     }
     return { programs: builtInPrograms(), source: 'built-in', warning: null };
   }
-  const r = await fetchWithCache({ service: opts.service, path: '/v1/programs', cacheFile: join(opts.stateDir, PROGRAMS_CACHE), timeoutMs: opts.timeoutMs, now: opts.now, accept: (b) => void parsePrograms(b) });
+  const r = await fetchWithCache({
+    service: opts.service,
+    path: '/v1/programs',
+    cacheFile: join(opts.stateDir, PROGRAMS_CACHE),
+    timeoutMs: opts.timeoutMs,
+    now: opts.now,
+    accept: (b) => void parsePrograms(b),
+  });
   if (r.body !== null) return { programs: parsePrograms(r.body), source: (r as CachedFetch).source, warning: r.warning };
   return { programs: builtInPrograms(), source: 'built-in', warning: `${r.warning}; using the built-in program` };
 }
