@@ -35,7 +35,9 @@ export interface RigSpec extends Omit<RigToolsSpec, 'delays'> {
  * private directory (mode 0700, as `mktemp -d` makes).
  */
 export function tempDir(prefix = 'sr-', opts: { anyUser?: boolean } = {}): string {
-  const base = opts.anyUser ? tmpdir() : join(ROOT, '.tmp');
+  // SONM_REWARDS_TEST_TMP: this run's directory, removed after the suite (global-teardown.ts).
+  const anyUserBase = process.env.SONM_REWARDS_TEST_TMP ?? tmpdir();
+  const base = opts.anyUser ? anyUserBase : join(ROOT, '.tmp');
   mkdirSync(base, { recursive: true });
   const dir = mkdtempSync(join(base, opts.anyUser ? `sonm-rewards-${prefix}` : prefix));
   if (opts.anyUser) chmodSync(dir, 0o755);
