@@ -74,7 +74,7 @@ if (parentPort && workerData?.dbPath) {
   const port = parentPort;
   const { openSqliteStore } = await import('./store.js');
   const store = openSqliteStore(workerData.dbPath as string, workerData.synchronous as Synchronous);
-  const group = new GroupCommit(store, workerData.programs as Program[], () => new Date());
+  const group = new GroupCommit(store, workerData.programs as Program[], () => new Date(), true);
   port.on('message', (job: Job) => {
     group.submit(decodeReports(job.reports), job.signer, new Date(job.now)).then(
       (results) => port.postMessage({ id: job.id, results: encodeResults(results) } satisfies Answer),
