@@ -103,7 +103,7 @@ export type RigReview = 'pending' | 'approved' | 'revoked';
 export type Contest = 'disputed' | 'taken';
 
 export interface CreditFacts {
-  /** When the rig enrolled, epoch ms: no hour that started before it is paid. */
+  /** When the rig enrolled, epoch ms: no hour that ended before it is paid. */
   enrolledAt: number;
   /** The operator's decision on the rig (src/service/operator.ts). */
   review: RigReview;
@@ -203,7 +203,8 @@ export function creditReport(r: HourlyReport, programs: Program[], facts: Credit
     anyConnected ||= connected;
     const base = { programId: p.id, connected, gpus: 0, usd: 0, joins: false };
     const refuse = (reason: ProgramReason): void => { perProgram.push({ ...base, reason }); };
-    if (hourMs < facts.enrolledAt) { refuse('before-enrolment'); continue; }
+    // The hour the rig enrolled in counts (its agent sampled it); no hour before it does.
+    if (hourMs + HOUR_MS <= facts.enrolledAt) { refuse('before-enrolment'); continue; }
     if (facts.review === 'revoked') { refuse('revoked'); continue; }
     if (hourMs < rules.start || hourMs + HOUR_MS > rules.end) { refuse('outside-window'); continue; }
     const qualifying = r.gpus.filter((g) => paidModel(p, g.pciDeviceId) !== null);

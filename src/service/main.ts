@@ -16,6 +16,8 @@ import { operatorMain } from './operator-cli.js';
  */
 export async function main(argv = process.argv.slice(2)): Promise<void> {
   if (argv[0] === 'rigs' || argv[0] === 'disputes') return operatorMain(argv);
+  // Requests signed before this process began may have been seen by the one before it.
+  const startedAt = new Date(Date.now() - process.uptime() * 1000);
   const cmd = new Command('sonm-rewards-service')
     .description('The reference SONM rewards service: verifies signed uptime reports and credits connected GPU-hours')
     .option('--listen <host:port>', 'address to listen on (port 0 picks a free one)', '127.0.0.1:8080')
@@ -81,7 +83,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
         process.exit(3);
       },
     });
-    const app = await buildServer({ store, programs, demand, platform, publicUrl: o.publicUrl, logLevel: o.logLevel, ingestor, limits });
+    const app = await buildServer({ store, programs, demand, platform, publicUrl: o.publicUrl, logLevel: o.logLevel, ingestor, limits, startedAt });
     // Signal handlers first: a supervisor may send SIGTERM the moment it reads the URL line.
     let closing = false;
     const stop = (signal: string): void => {

@@ -38,6 +38,8 @@ export interface ServiceOptions {
   now?: () => Date;
   logLevel?: string;
   limits?: Partial<ServiceLimits>;
+  /** When this process started (default: now); requests signed before it are refused. */
+  startedAt?: Date;
 }
 
 /** What one client can make the service hold (docs/threat-model.md, "Bounded resources"). */
@@ -114,7 +116,7 @@ function capConnections(app: FastifyInstance, limits: ServiceLimits): void {
 export async function buildServer(opts: ServiceOptions): Promise<FastifyInstance> {
   const now = opts.now ?? (() => new Date());
   const limits: ServiceLimits = { ...DEFAULT_LIMITS, ...opts.limits };
-  const startedSeconds = Math.floor(now().getTime() / 1000);
+  const startedSeconds = Math.floor((opts.startedAt ?? now()).getTime() / 1000);
   const nonces = new NonceCache(limits.nonces);
   const knownKeys = new Map<string, string>();
   // Request ids: unique per process start, cheap to make (log lines and x-request-id carry them).

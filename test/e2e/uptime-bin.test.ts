@@ -50,7 +50,7 @@ describe('report, as the timer runs it', () => {
       clock.set(BASE + 13 * FIVE_MIN);
       expect((await runCli(rig, ['report'], { env: agentEnv(rig, clock, svc.url) })).code).toBe(0);
       const ledger = await asAgent(rig.stateDir, svc.url).send('GET', `/v1/rigs/${loadIdentity(rig.stateDir)!.rigId}/ledger?from=2026-06-01T00:00:00Z&to=2026-06-02T00:00:00Z`, undefined, { created: Math.floor((BASE + 13 * FIVE_MIN) / 1000) });
-      expect(ledger.json.totals).toEqual({ hours: 1, creditedHours: 1, usd: 0.5 });
+      expect(ledger.json.totals).toEqual({ hours: 1, creditedHours: 1, heldHours: 0, disputedGpuHours: 0, usd: 0.5 });
       expect(ledger.json.hours[0]).toMatchObject({ samples: 12, connectedSamples: 12, gpus: 6 });
       expect(store.results()).toHaveLength(1);
       const status = await runCli(rig, ['status', '--json'], { env: agentEnv(rig, clock, null) });
