@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { join, resolve } from 'node:path';
 import { encodeRecord } from '../dist/uptime/journal.js';
 import { hourOf } from '../dist/protocol/report-id.js';
+import { openSqliteStore } from '../dist/service/store.js';
 import { agentEnv as rigEnv, fakeTools } from './lib/fake-rig.mjs';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -121,8 +122,8 @@ function startProc(argv) {
 async function stopProc(h) { await new Promise((r) => { h.p.once('exit', r); h.p.kill('SIGTERM'); }); }
 const startService = (db) => startProc([NODE, SERVICE, '--listen', '127.0.0.1:0', '--db', db, '--programs', join(TMP, 'programs.json'), '--log-level', 'warn']);
 const startBaseline = () => startProc([NODE, join(ROOT, 'scripts', 'bench', 'baseline-server.mjs')]);
-function load(url, mode, rigs, perRig, conc, warmup) {
-  const r = spawnSync(NODE, [join(ROOT, 'scripts', 'bench', 'load.mjs'), url, mode, String(rigs), String(perRig), String(conc), String(warmup)], { maxBuffer: 64 << 20 });
+function load(url, mode, rigs, perRig, conc, warmup, db) {
+  const r = spawnSync(NODE, [join(ROOT, 'scripts', 'bench', 'load.mjs'), url, mode, String(rigs), String(perRig), String(conc), String(warmup), ...(db ? [db] : [])], { maxBuffer: 64 << 20 });
   if (r.status !== 0) throw new Error(r.stderr.toString());
   return JSON.parse(r.stdout.toString());
 }
@@ -134,8 +135,14 @@ async function serviceRounds(mode, rigs, perRig, conc, warmup) {
   // Five rounds, medians: on this VM the same run varies by a quarter from minute to minute.
   for (let i = 0; i < (quick ? 1 : 5); i++) {
     const b = await startBaseline(); base.push(load(b.url, mode, rigs, perRig, conc, warmup)); await stopProc(b);
-    const s = await startService(join(TMP, `${mode}-${i}.db`)); const r = load(s.url, mode, rigs, perRig, conc, warmup); await stopProc(s);
+    const db = join(TMP, `${mode}-${i}.db`);
+    const s = await startService(db); const r = load(s.url, mode, rigs, perRig, conc, warmup, db); await stopProc(s);
     if (Object.keys(r.statuses).some((k) => k !== '200')) throw new Error(`service answered ${JSON.stringify(r.statuses)}`);
+    // Every timed report must have been paid: a benchmark of refusals would measure the wrong path.
+    const check = openSqliteStore(db);
+    const unpaid = check.counts().reports - check.rigs({}).reduce((n, rig) => n + check.ledger(rig.rigId, '2010-01-01T00:00:00Z', '2030-01-01T00:00:00Z').filter((h) => h.usd > 0).length, 0);
+    check.close();
+    if (unpaid > 0) throw new Error(`${unpaid} reports of the ${mode} round were not paid`);
     svc.push(r);
   }
   return { svc, base };

@@ -106,8 +106,8 @@ export class ClaimLayer {
 
   /** Whether `uuid` in `hour` is marked disputed here or below. */
   isDisputed(uuid: string, hour: string): boolean {
-    for (let l: ClaimLayer | null = this; l; l = l.parent) if (l.disputed.size > 0 && l.disputed.has(`${uuid} ${hour}`)) return true;
-    return false;
+    if (this.disputed.size > 0 && this.disputed.has(`${uuid} ${hour}`)) return true;
+    return this.parent?.isDisputed(uuid, hour) ?? false;
   }
 
   /** Mark `uuid` in `hour` disputed. */
