@@ -73,6 +73,7 @@ function clearIn(masks: Masks, uuid: string, day: string, rig: string, mask: num
   }
 }
 
+/** One layer of claims: the committed index at the bottom, a group's and a batch's above it. */
 export class ClaimLayer {
   protected readonly masks: Masks = new Map();
   /** Claims this layer took back from the layers below it, in the same layout. */

@@ -19,6 +19,7 @@ type Flat = ReturnType<typeof encodeReports>;
 interface Job { id: number; reports: Flat; signer: string; now: number }
 type Answer = { id: number; results: Flat } | { id: number; error: string };
 
+/** The HTTP thread's side of the ingest worker: sends batches, resolves each with its results. */
 export class WorkerIngestor implements Ingestor {
   private worker: Worker;
   private pending = new Map<number, { reportIds: string[]; resolve: (r: ReportResult[]) => void; reject: (e: Error) => void }>();
