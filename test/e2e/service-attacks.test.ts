@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type Socket } from 'node:net';
 import { runBin, tempDir } from '../helpers/rig.js';
-import { activeProgram } from '../helpers/programs.js';
+import { activeProgram, writePrograms } from '../helpers/programs.js';
 import { hoursAgo, startService, startServiceInPast, TestRig, type RunningService } from '../helpers/service.js';
 import { httpRequest } from '../../src/lib/http.js';
 import { signRequest } from '../../src/protocol/signing.js';
@@ -231,6 +231,25 @@ describe("the operator's command, on the running service's database", () => {
     } finally {
       await svc.stop();
     }
+  });
+
+  it('with no service running, the command takes the lock and applies the action itself', async () => {
+    const dir = tempDir('op-');
+    const review = [activeProgram('2026-01-01T00:00:00Z', { admission: 'review' })];
+    const svc = await startServiceInPast(dir, 4, { programs: review });
+    const rig = new TestRig(svc.url);
+    rig.now = svc.at;
+    await rig.enroll();
+    svc.present();
+    rig.now = () => Date.now();
+    await rig.send('POST', '/v1/reports', { reports: [rig.report(hoursAgo(2))] });
+    await svc.stop();
+    const approve = await runBin('sonm-rewards-service', ['rigs', 'approve', rig.rigId, '--db', svc.dbPath, '--programs', writePrograms(dir, review)]);
+    expect([approve.code, approve.stdout.trim()]).toEqual([0, `rig ${rig.rigId} approved; 1 held hours credited ($0.1667)`]);
+    const list = await runBin('sonm-rewards-service', ['rigs', 'list', '--db', svc.dbPath, '--review', 'approved', '--json']);
+    expect(JSON.parse(list.stdout).rigs.map((r: any) => [r.rigId, r.heldHours])).toEqual([[rig.rigId, 0]]);
+    const bad = await runBin('sonm-rewards-service', ['disputes', 'resolve', '2026-06-31T10:00:00Z', 'GPU-x', '--winner', rig.rigId, '--db', svc.dbPath]);
+    expect([bad.code, bad.stderr.trim()]).toEqual([2, 'sonm-rewards-service: 2026-06-31T10:00:00Z is not an hour such as 2019-04-15T12:00:00Z']);
   });
 
   it('a contested GPU is disputed for both, listed, and resolving it pays the winner once', async () => {
