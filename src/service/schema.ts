@@ -29,9 +29,11 @@ CREATE TABLE verdicts (
   PRIMARY KEY (rig_id, received_at)) WITHOUT ROWID;
 
 -- When each rig first listed a GPU uuid as qualifying in a verdict: who proved it first.
+-- At most MAX_PROOFS_PER_RIG rows per rig (src/service/store.ts), so verdicts cannot fill it.
 CREATE TABLE gpu_proofs (
   uuid TEXT NOT NULL, rig_id TEXT NOT NULL, proved_at TEXT NOT NULL,
   PRIMARY KEY (uuid, rig_id)) WITHOUT ROWID;
+CREATE INDEX gpu_proofs_by_rig ON gpu_proofs (rig_id);
 
 -- Each distinct GPU list once: a rig reports the same GPUs hour after hour.
 CREATE TABLE gpu_sets (id INTEGER PRIMARY KEY, gpus TEXT NOT NULL UNIQUE);
@@ -82,4 +84,5 @@ CREATE TABLE memberships (
 CREATE TABLE operator_actions (
   id INTEGER PRIMARY KEY, action TEXT NOT NULL, args TEXT NOT NULL, requested_at TEXT NOT NULL,
   applied_at TEXT, outcome TEXT);
+CREATE INDEX operator_actions_pending ON operator_actions (id) WHERE applied_at IS NULL;
 `;

@@ -287,7 +287,10 @@ function saveVerdict(stmt: (sql: string) => Database.Statement, db: Database.Dat
     stmt('DELETE FROM verdicts WHERE rig_id = ? AND received_at >= ?').run(rigId, new Date(now.getTime() - 60_000).toISOString());
     stmt('INSERT INTO verdicts (rig_id, received_at, checked_at, eligible, programs, gpus) VALUES (?, ?, ?, ?, ?, ?)')
       .run(rigId, nowIso, new Date(checked).toISOString(), body.eligible ? 1 : 0, JSON.stringify(programs), JSON.stringify(gpus));
-    for (const [uuid] of gpus) stmt('INSERT OR IGNORE INTO gpu_proofs (uuid, rig_id, proved_at) VALUES (?, ?, ?)').run(uuid, rigId, nowIso);
+    const proofs = (stmt('SELECT COUNT(*) AS n FROM gpu_proofs WHERE rig_id = ?').get(rigId) as { n: number }).n;
+    if (proofs + gpus.length <= MAX_PROOFS_PER_RIG) {
+      for (const [uuid] of gpus) stmt('INSERT OR IGNORE INTO gpu_proofs (uuid, rig_id, proved_at) VALUES (?, ?, ?)').run(uuid, rigId, nowIso);
+    }
     // Keep the verdicts a report can still be credited by: the last 9 days, and the one before them.
     const keepFrom = new Date(now.getTime() - 9 * 24 * HOUR_MS).toISOString();
     stmt(`DELETE FROM verdicts WHERE rig_id = ? AND received_at < (SELECT MAX(received_at) FROM verdicts WHERE rig_id = ? AND received_at < ?)`)
@@ -295,6 +298,12 @@ function saveVerdict(stmt: (sql: string) => Database.Statement, db: Database.Dat
   })();
   return 'saved';
 }
+
+/**
+ * The most GPU uuids one rig can have proved (listed in a verdict): a rig has at most 64 GPUs, and
+ * a few swaps; a rig that lists more proves nothing new (its GPUs are still paid).
+ */
+export const MAX_PROOFS_PER_RIG = 256;
 
 /** Create the schema in an empty database; refuse one made with another schema version. */
 function createOrCheckSchema(db: Database.Database, path: string): void {
