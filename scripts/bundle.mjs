@@ -6,6 +6,7 @@
 //   dist/agent/plain-tick.cjs  the rule "is this argv the timer's plain tick" (src/cli/plain-tick.ts),
 //                        a few hundred bytes that bin/sonm-rewards.cjs requires to choose its path
 // The service is not bundled: it runs from tsc's output in dist/.
+import { writeFileSync } from 'node:fs';
 import { build } from 'esbuild';
 
 // Loaded lazily from node_modules, as they are: heavy, and CommonJS with exports that a bundle's
@@ -13,8 +14,9 @@ import { build } from 'esbuild';
 const external = ['systeminformation', 'undici', 'better-sqlite3', 'fastify', 'ajv'];
 const common = { bundle: true, platform: 'node', target: 'node20', sourcemap: false, logLevel: 'warning', external };
 
-await build({
+const main = await build({
   ...common,
+  metafile: true,
   entryPoints: { main: 'src/cli/main.ts' },
   outdir: 'dist/agent',
   splitting: true,
@@ -23,8 +25,9 @@ await build({
   banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
 });
 
-await build({
+const tick = await build({
   ...common,
+  metafile: true,
   entryPoints: ['src/cli/tick.ts'],
   outfile: 'dist/agent/tick.cjs',
   format: 'cjs',
@@ -41,3 +44,8 @@ await build({
   outfile: 'dist/agent/plain-tick.cjs',
   format: 'cjs',
 });
+
+// The files each bundle holds: the release (scripts/release.mjs) ships the licences of the npm
+// packages inlined here.
+const inputs = [...new Set([main, tick].flatMap((r) => Object.keys(r.metafile.inputs)))].sort();
+writeFileSync('dist/agent/inputs.json', `${JSON.stringify(inputs, null, 1)}\n`);

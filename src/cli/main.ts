@@ -85,7 +85,8 @@ async function run(argv: string[]): Promise<number> {
     if (def.example) cmd.addHelpText('after', `\nExample:\n  ${def.example}`);
     cmd.action(async () => {
       const runner = await def.load();
-      const options = cmd.opts<OptionValues<OptionsDef>>();
+      // The command's own options and the global ones (configure reads --service).
+      const options = cmd.optsWithGlobals<OptionValues<OptionsDef>>();
       exitCode = await runner(context(cmd), options, cmd.processedArgs as string[]);
     });
   };

@@ -60,15 +60,16 @@ export interface CommandSpec<O extends OptionsDef = OptionsDef> {
 }
 
 /**
- * A command's code: the context, its typed options and its operands (in the order the spec
- * declares them) in; the exit code out (0 ok, 1 not eligible/refused/failed; README "Exit
- * codes"). It throws the typed errors of src/lib/errors.ts for the other codes.
+ * A command's code: the context, its typed options together with the global flags (commander's
+ * optsWithGlobals), and its operands in the order the spec declares them; the exit code out
+ * (0 ok, 1 not eligible/refused/failed; README "Exit codes"). It throws the typed errors of
+ * src/lib/errors.ts for the other codes.
  */
 export type Runner<O extends OptionsDef> = (
   ctx: CommandContext,
-  options: OptionValues<O>,
+  options: OptionValues<O> & OptionValues<typeof GLOBAL_OPTIONS>,
   operands: readonly string[],
-) => Promise<number>;
+) => number | Promise<number>;
 
 /** A table entry: the spec and the loader of its runner. */
 export interface CommandDef extends CommandSpec {
@@ -236,6 +237,19 @@ export const TIMER = defineSpec({
   },
 });
 
+export const CONFIGURE = defineSpec({
+  name: 'configure',
+  description:
+    'set the rewards service (--service) and rig user for every run, in the config file (root)',
+  options: {
+    rigUser: {
+      type: 'string',
+      value: '<user>',
+      description: 'the OS user whose ~/.sonm/cli.yaml sonmcli uses',
+    },
+  },
+});
+
 /** The table, in --help order. */
 export const COMMANDS: readonly CommandDef[] = [
   command(CHECK, () => import('./check.js').then((m) => m.checkCommand)),
@@ -244,4 +258,5 @@ export const COMMANDS: readonly CommandDef[] = [
   command(STATUS, () => import('./status.js').then((m) => m.statusCommand)),
   command(ENROLL, () => import('./enroll.js').then((m) => m.enrollCommand)),
   command(TIMER, () => import('./timer.js').then((m) => m.timerCommand)),
+  command(CONFIGURE, () => import('./configure.js').then((m) => m.configureCommand)),
 ];

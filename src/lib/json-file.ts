@@ -43,7 +43,7 @@ export function readJsonFile(path: string, what = 'the file'): unknown {
     return JSON.parse(text);
   } catch (e) {
     throw new JsonFileError(
-      `${what} ${path} is not valid JSON: ${(e as Error).message}`,
+      `${what} ${path} is not valid JSON (${(e as Error).message})`,
       path,
       'not-json',
     );

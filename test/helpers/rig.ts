@@ -2,7 +2,7 @@
  * A simulated rig for end-to-end tests: a sysroot with /proc and /sys files shaped like a real
  * machine's, fake SONM/NVIDIA tools first on PATH, and a runner for the built binary.
  */
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync, readFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { spawn } from 'node:child_process';
@@ -118,16 +118,37 @@ export function makeRig(spec: RigSpec = {}, where: { anyUser?: boolean } = {}): 
 
 export interface CliResult { code: number | null; stdout: string; stderr: string; ms: number }
 
+/**
+ * The argv that starts the agent: this Node and bin/sonm-rewards.cjs, unless
+ * SONM_REWARDS_TEST_AGENT names another agent executable (the packaged /usr/bin/sonm-rewards) and
+ * SONM_REWARDS_TEST_WRAPPER a command to run it under (the built tools/oldkernel). .ci/run runs
+ * the agent's end-to-end tests a second time that way (README "Install on a rig").
+ */
+export function agentArgv(opts: { anyUser?: boolean } = {}): string[] {
+  const agent = process.env.SONM_REWARDS_TEST_AGENT;
+  let wrapper = process.env.SONM_REWARDS_TEST_WRAPPER;
+  for (const p of [agent, wrapper]) if (p && !existsSync(p)) throw new Error(`${p} (from SONM_REWARDS_TEST_AGENT/_WRAPPER) does not exist`);
+  // As another user: the checkout's files from a copy that user can read (agentForAnyUser).
+  const root = opts.anyUser && !agent ? agentForAnyUser() : ROOT;
+  if (opts.anyUser && wrapper) {
+    const copy = join(agentForAnyUser(), 'wrapper');
+    if (!existsSync(copy)) cpSync(wrapper, copy);
+    wrapper = copy;
+  }
+  const script = [process.execPath, join(root, 'bin', 'sonm-rewards.cjs')];
+  return [...(wrapper ? [wrapper] : []), ...(agent ? [agent] : script)];
+}
+
 export function runBin(bin: 'sonm-rewards' | 'sonm-rewards-service', args: string[], opts: { env?: Record<string, string>; timeoutMs?: number; cwd?: string; uid?: number; gid?: number; prefix?: string[] } = {}): Promise<CliResult> {
   const started = Date.now();
   // As another user, the agent runs from a copy that user can read (agentForAnyUser).
-  const root = opts.uid !== undefined && bin === 'sonm-rewards' ? agentForAnyUser() : ROOT;
-  const script = join(root, 'bin', bin === 'sonm-rewards' ? 'sonm-rewards.cjs' : `${bin}.js`);
-  const argv = [...(opts.prefix ?? []), process.execPath, script, ...args];
+  const anyUser = opts.uid !== undefined;
+  const command = bin === 'sonm-rewards' ? agentArgv({ anyUser }) : [process.execPath, join(ROOT, 'bin', `${bin}.js`)];
+  const argv = [...(opts.prefix ?? []), ...command, ...args];
   return new Promise((resolvePromise) => {
     const child = spawn(argv[0]!, argv.slice(1), {
       env: { ...opts.env },
-      cwd: opts.cwd ?? root,
+      cwd: opts.cwd ?? (anyUser ? agentForAnyUser() : ROOT),
       stdio: ['ignore', 'pipe', 'pipe'],
       uid: opts.uid,
       gid: opts.gid,

@@ -14,7 +14,7 @@ describe('readJsonFile', () => {
   it.each([
     ['missing.json', 'missing', /^cannot read --programs .*missing\.json: ENOENT$/],
     ['a-directory.json', 'unreadable', /^cannot read --programs .*a-directory\.json: EISDIR$/],
-    ['bad.json', 'not-json', /^--programs .*bad\.json is not valid JSON: /],
+    ['bad.json', 'not-json', /^--programs .*bad\.json is not valid JSON \(.+\)$/],
   ])('%s: %s, one line naming the file', (name, problem, message) => {
     const path = join(dir, name);
     let thrown: unknown;
