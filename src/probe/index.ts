@@ -20,8 +20,17 @@ export interface ProbeOptions {
 /** What a 5-minute sample needs, and no more: the GPUs and the worker. */
 export type TickProbe = Pick<RigProbe, 'probedAt' | 'nvidia' | 'worker'> & Partial<Pick<RigProbe, 'sonmVersions'>>;
 
+/**
+ * The tick's probe: nvidia-smi under the tick's bounded deadline (the lower of nvidiaTickMs and
+ * nvidiaMs: a slow nvidia-smi times out as "nvidia-smi-timeout", never as a lost GPU) and the
+ * worker. Never throws: each part is a Probed.
+ */
 export async function probeTick(ctx: ProbeContext, now: Date): Promise<TickProbe> {
-  const [nvidia, worker] = await Promise.all([measure(() => probeNvidia(ctx)), measure(() => probeWorker(ctx, { lazyService: true }))]);
+  const nvidiaMs = Math.min(ctx.deadlines.nvidiaTickMs, ctx.deadlines.nvidiaMs);
+  const [nvidia, worker] = await Promise.all([
+    measure(() => probeNvidia(ctx, nvidiaMs)),
+    measure(() => probeWorker(ctx, { lazyService: true })),
+  ]);
   return { probedAt: now.toISOString(), nvidia, worker };
 }
 

@@ -6,6 +6,7 @@
 import type { HourlyReport } from '../protocol/types.js';
 import { reportIdFor } from '../protocol/report-id.js';
 import type { Program } from '../program/definitions.js';
+import { gpuQualifies } from '../program/gpu.js';
 
 export const MAX_GPUS_PER_REPORT = 64;
 
@@ -88,12 +89,12 @@ export interface CreditOutcome {
 const money = (x: number): number => Math.round(x * 10_000) / 10_000;
 
 /** What crediting needs of a program, computed once per batch instead of once per report. */
-interface ProgramRules { p: Program; start: number; end: number; pciIds: ReadonlySet<string>; suspendedAt: number | null }
+interface ProgramRules { p: Program; start: number; end: number; suspendedAt: number | null }
 const rulesCache = new WeakMap<Program, ProgramRules>();
 function rulesOf(p: Program): ProgramRules {
   let r = rulesCache.get(p);
   if (!r) {
-    r = { p, start: Date.parse(p.start), end: Date.parse(p.endsAt ?? p.extendableUntil), pciIds: new Set(p.requirements.gpuModels.flatMap((m) => m.pciDeviceIds.map((id) => id.toLowerCase()))), suspendedAt: p.admissionSuspendedAt === null ? null : Date.parse(p.admissionSuspendedAt) };
+    r = { p, start: Date.parse(p.start), end: Date.parse(p.endsAt ?? p.extendableUntil), suspendedAt: p.admissionSuspendedAt === null ? null : Date.parse(p.admissionSuspendedAt) };
     rulesCache.set(p, r);
   }
   return r;
@@ -113,7 +114,7 @@ export function creditReport(r: HourlyReport, programs: Program[], facts: Credit
     anyConnected ||= connected;
     const base = { programId: p.id, connected, gpus: 0, usd: 0, joins: false };
     if (hourMs < rules.start || hourMs + 3_600_000 > rules.end) { perProgram.push({ ...base, reason: 'outside-window' }); continue; }
-    const qualifying = r.gpus.filter((g) => g.pciDeviceId !== null && (rules.pciIds.has(g.pciDeviceId) || rules.pciIds.has(g.pciDeviceId.toLowerCase())));
+    const qualifying = r.gpus.filter((g) => gpuQualifies(p, g));
     // A GPU is paid once per hour: not if another rig claimed it, nor twice across overlapping programs.
     const free = qualifying.filter((g) => !facts.claimedElsewhere.has(g.uuid) && !claimed.has(g.uuid));
     for (const g of qualifying) if (facts.claimedElsewhere.has(g.uuid)) flagged.add(g.uuid);

@@ -7,6 +7,7 @@
 import type { MarketInfo, SonmVersions, WorkerInfo } from '../probe/types.js';
 import { compareVersions, parseVersion } from '../lib/version.js';
 import { sameAddress } from '../lib/eth.js';
+import { sonmcliAsRigUser } from '../lib/rig-user.js';
 
 export interface UpgradeFacts {
   master: string;
@@ -79,8 +80,7 @@ export function preflight(f: UpgradeFacts): Preflight {
 /** The exact commands, as argument lists. The script text goes in as one argument to bash -c. */
 export function planSteps(o: { isRoot: boolean; rigUser: string; master: string; scriptText: string }): PlannedStep[] {
   const asRoot = (args: string[]): { command: string; args: string[] } => (o.isRoot ? { command: args[0]!, args: args.slice(1) } : { command: 'sudo', args: ['-n', ...args] });
-  const sonmcli = (args: string[]): { command: string; args: string[] } =>
-    o.isRoot && o.rigUser !== 'root' ? { command: 'sudo', args: ['-n', '-u', o.rigUser, '-H', '--', 'sonmcli', ...args] } : { command: 'sonmcli', args };
+  const sonmcli = (args: string[]): { command: string; args: string[] } => sonmcliAsRigUser(o, args);
   return [
     { id: 'stop-optimus', title: 'stop sonm-optimus', ...asRoot(['service', 'sonm-optimus', 'stop']) },
     { id: 'purge', title: 'purge ask plans (closes spot deals)', ...sonmcli(['worker', 'ask-plan', 'purge', '--json', '--timeout=2m']) },
