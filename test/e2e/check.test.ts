@@ -98,7 +98,7 @@ describe('check: GPU faults', () => {
     const r = await checkJson(rig);
     expect(r.code).toBe(0);
     expect(r.json.reward.qualifyingGpus).toBe(5);
-    expect(r.json.lostGpus).toEqual([{ busId: '0000:03:00.0', reason: 'GPU is lost' }]);
+    expect(r.json.lostGpus).toEqual([{ busId: '0000:03:00.0', reason: 'GPU is lost', code: 'gpu-lost', source: 'nvidia-smi' }]);
     expect(r.check('gpus').status).toBe('warn');
   });
 
@@ -170,11 +170,11 @@ describe('check: SONM faults', () => {
   it('falls back to sonmcli version --json when dpkg-query knows nothing', async () => {
     const rig = makeRig({ dpkg: { exit: 1 } });
     const r = await checkJson(rig);
-    expect(r.json.sonm.versions).toEqual({ packages: { 'sonm-cli': 'v0.4.25-dd5be502' }, source: 'sonmcli', lowest: '0.4.25' });
+    expect(r.json.sonm.versions).toEqual({ packages: { 'sonm-cli': 'v0.4.25-dd5be502' }, notInstalled: {}, source: 'sonmcli', lowest: '0.4.25' });
   });
 
   it('garbage versions are unreadable, not a crash', async () => {
-    const rig = makeRig({ dpkg: { stdout: 'sonm-worker garbage\n' } });
+    const rig = makeRig({ dpkg: { stdout: 'sonm-worker\tinstall ok installed\tgarbage\n' } });
     const r = await checkJson(rig);
     expect(r.check('sonm-version')).toMatchObject({ status: 'fail' });
     expect(r.check('sonm-version').message).toMatch(/unreadable/);
