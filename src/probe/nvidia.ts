@@ -172,16 +172,19 @@ export function crossCheckPci(info: NvidiaInfo, onBus: string[] | null): NvidiaI
 
 /**
  * Run nvidia-smi under `deadlineMs` (default: the check's), telling ctx.onWait once it has
- * waited NVIDIA_WAIT_NOTICE_MS, then cross-check against the PCI bus. Throws ProbeError.
+ * waited NVIDIA_WAIT_NOTICE_MS, then cross-check against the PCI bus unless `pci` is false (the
+ * tick's sample counts only the cards nvidia-smi lists).
+ * Throws ProbeError.
  */
-export async function probeNvidia(ctx: ProbeContext, deadlineMs = ctx.deadlines.nvidiaMs): Promise<NvidiaInfo> {
+export async function probeNvidia(ctx: ProbeContext, deadlineMs = ctx.deadlines.nvidiaMs, pci = true): Promise<NvidiaInfo> {
   const timer = ctx.onWait
     ? setTimeout(() => ctx.onWait?.(`waiting for nvidia-smi (up to ${Math.round(deadlineMs / 1000)} s): `
       + 'without persistence mode it wakes every GPU first'), NVIDIA_WAIT_NOTICE_MS)
     : null;
   try {
     const r = await ctx.exec('nvidia-smi', NVIDIA_ARGS, { timeoutMs: deadlineMs });
-    return crossCheckPci(interpretNvidiaSmi(r, deadlineMs), scanPciDisplayDevices(ctx));
+    const info = interpretNvidiaSmi(r, deadlineMs);
+    return pci ? crossCheckPci(info, scanPciDisplayDevices(ctx)) : info;
   } finally {
     if (timer) clearTimeout(timer);
   }
