@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { probeSonmVersions } from '../../src/probe/sonm.js';
 import { defaultProbeContext } from '../../src/probe/context.js';
 import { execTool } from '../../src/lib/exec.js';
-import { verify } from '../../src/upgrade/plan.js';
+import { verify } from '../../src/upgrade/verify.js';
 import { FIXTURES } from '../helpers/rig.js';
 
 /** A probe context whose dpkg-query is the real one, reading `statusFile`. */
