@@ -130,7 +130,9 @@ function judge(ctx: ProbeContext, iface: string, depth: number, asPort: boolean)
     kinds.add(j.kind);
     if (j.kind === 'wired') wired.set(l, j);
   }
-  if (wired.size === 0) return { kind: kinds.has('wireless') ? 'wireless' : 'virtual', speedMbps: null, lowerDevices: [] };
+  if (wired.size === 0) {
+    return { kind: kinds.has('wireless') ? 'wireless' : 'virtual', speedMbps: null, lowerDevices: [] };
+  }
   const names = [...wired].flatMap(([n, j]) => (j.lowerDevices.length ? j.lowerDevices : [n]));
   return { kind: 'wired', speedMbps: aggregateSpeed(ctx, base, wired), lowerDevices: names };
 }

@@ -36,8 +36,9 @@ export const NVIDIA_SLOW_MS = 5_000;
 const MISSING = /^\[?(N\/A|Not Supported|Insufficient Permissions|Requested functionality has been deprecated)\]?$/i;
 /** Any other bracketed placeholder is an NVML error in place of a value: the card is broken. */
 const PLACEHOLDER = /^\[([^\]]+)\]$/;
-const LOST_LINE = /Unable to determine the device handle for GPU\s*([0-9a-f]{4,8}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]):\s*(.+?)\s*$/i;
-const INFOROM = /infoROM is corrupted at gpu\s*([0-9a-f]{4,8}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7])/i;
+const BUS = '([0-9a-f]{4,8}:[0-9a-f]{2}:[0-9a-f]{2}\\.[0-7])';
+const LOST_LINE = new RegExp(`Unable to determine the device handle for GPU\\s*${BUS}:\\s*(.+?)\\s*$`, 'i');
+const INFOROM = new RegExp(`infoROM is corrupted at gpu\\s*${BUS}`, 'i');
 
 function value(s: string | undefined): string | null {
   const t = s?.trim() ?? '';
@@ -107,8 +108,13 @@ export function parseNvidiaSmiCsv(text: string): ParsedNvidiaOutput {
     const f = line.split(/,\s*/);
     const isRow = f.length === NVIDIA_QUERY_FIELDS.length;
     const broken = isRow ? brokenRow(f) : null;
-    if (l) out.lost.push({ busId: normalizeBusId(l[1]!), reason: firstSentence(l[2]!), code: lostCode(l[2]!), source: 'nvidia-smi' });
-    else if (w) out.notices.push({ busId: normalizeBusId(w[1]!)!, code: 'inforom-corrupted', text: line.replace(/^WARNING:\s*/i, '') });
+    if (l) {
+      const reason = firstSentence(l[2]!);
+      out.lost.push({ busId: normalizeBusId(l[1]!), reason, code: lostCode(l[2]!), source: 'nvidia-smi' });
+    } else if (w) {
+      const text = line.replace(/^WARNING:\s*/i, '');
+      out.notices.push({ busId: normalizeBusId(w[1]!)!, code: 'inforom-corrupted', text });
+    }
     else if (broken) out.lost.push(broken);
     else if (isRow && Number.isInteger(Number(f[0])) && f[0]!.trim() !== '') out.gpus.push(gpuRow(f));
     else out.unparsed.push(line);
@@ -132,7 +138,9 @@ function merge(a: ParsedNvidiaOutput, b: ParsedNvidiaOutput): ParsedNvidiaOutput
  * lost cards; 9, 18 and every other code are no data. `deadlineMs` is only for the message.
  */
 export function interpretNvidiaSmi(r: ExecResult, deadlineMs = 0): NvidiaInfo {
-  if (r.notFound) throw new ProbeError('nvidia-smi not found: the NVIDIA driver is not installed', 'nvidia-smi-not-found');
+  if (r.notFound) {
+    throw new ProbeError('nvidia-smi not found: the NVIDIA driver is not installed', 'nvidia-smi-not-found');
+  }
   if (r.timedOut) {
     const s = Math.round((deadlineMs || r.durationMs) / 1000);
     throw new ProbeError(`nvidia-smi did not answer within ${s} s and was stopped`, 'nvidia-smi-timeout');
@@ -147,12 +155,19 @@ export function interpretNvidiaSmi(r: ExecResult, deadlineMs = 0): NvidiaInfo {
   const code = r.exitCode;
   if (code === 0) return info(null);
   if (code === 14) return info('nvidia-smi exited 14: infoROM warning');
-  if (code === 9) throw new ProbeError(`NVIDIA driver not loaded: ${firstLine || "nvidia-smi couldn't communicate with the NVIDIA driver"}`, 'driver-not-loaded');
+  if (code === 9) {
+    const why = firstLine || "nvidia-smi couldn't communicate with the NVIDIA driver";
+    throw new ProbeError(`NVIDIA driver not loaded: ${why}`, 'driver-not-loaded');
+  }
   if (code === 18) throw new ProbeError(`NVIDIA driver/library version mismatch: ${firstLine}`, 'driver-mismatch');
-  if ((code === 15 || code === 255) && p.lost.length > 0) return info(`nvidia-smi exited ${code}: ${p.lost.length} GPU(s) lost`);
+  if ((code === 15 || code === 255) && p.lost.length > 0) {
+    return info(`nvidia-smi exited ${code}: ${p.lost.length} GPU(s) lost`);
+  }
   if (code === 15) throw new ProbeError(`a GPU is lost: ${firstLine || 'nvidia-smi exited 15'}`, 'gpu-lost');
   if (/No (supported GPUs|devices) were found/i.test(all)) return { ...info(firstLine), gpus: [], lost: [] };
-  if (/is not a valid field to query/i.test(all)) throw new ProbeError(`this nvidia-smi is too old for the query: ${firstLine}`, 'nvidia-smi-too-old');
+  if (/is not a valid field to query/i.test(all)) {
+    throw new ProbeError(`this nvidia-smi is too old for the query: ${firstLine}`, 'nvidia-smi-too-old');
+  }
   throw new ProbeError(`nvidia-smi exited ${code ?? r.signal}: ${firstLine || 'no output'}`, 'nvidia-smi-failed');
 }
 
@@ -162,7 +177,8 @@ export function interpretNvidiaSmi(r: ExecResult, deadlineMs = 0): NvidiaInfo {
  */
 export function crossCheckPci(info: NvidiaInfo, onBus: string[] | null): NvidiaInfo {
   if (onBus === null) return info;
-  const seen = new Set([...info.gpus.map((g) => normalizeBusId(g.busId)), ...info.lost.map((l) => normalizeBusId(l.busId))]);
+  const listed = [...info.gpus.map((g) => g.busId), ...info.lost.map((l) => l.busId)];
+  const seen = new Set(listed.map(normalizeBusId));
   const missing = onBus.filter((b) => !seen.has(normalizeBusId(b)));
   const lost: LostGpu[] = missing.map((busId) => ({
     busId, reason: 'on the PCI bus, but nvidia-smi does not list it', code: 'not-listed', source: 'pci',
@@ -176,7 +192,9 @@ export function crossCheckPci(info: NvidiaInfo, onBus: string[] | null): NvidiaI
  * tick's sample counts only the cards nvidia-smi lists).
  * Throws ProbeError.
  */
-export async function probeNvidia(ctx: ProbeContext, deadlineMs = ctx.deadlines.nvidiaMs, pci = true): Promise<NvidiaInfo> {
+export async function probeNvidia(
+  ctx: ProbeContext, deadlineMs = ctx.deadlines.nvidiaMs, pci = true,
+): Promise<NvidiaInfo> {
   const timer = ctx.onWait
     ? setTimeout(() => ctx.onWait?.(`waiting for nvidia-smi (up to ${Math.round(deadlineMs / 1000)} s): `
       + 'without persistence mode it wakes every GPU first'), NVIDIA_WAIT_NOTICE_MS)

@@ -7,7 +7,9 @@ import type { Probed, RigProbe } from '../probe/types.js';
 import type { Program } from './definitions.js';
 import type { EvaluatedGpu } from './gpu.js';
 
-export const CHECK_IDS = ['arch', 'cpu-cores', 'cpu-speed', 'ram', 'disk', 'network', 'gpus', 'sonm-version', 'sonm-worker'] as const;
+export const CHECK_IDS = [
+  'arch', 'cpu-cores', 'cpu-speed', 'ram', 'disk', 'network', 'gpus', 'sonm-version', 'sonm-worker',
+] as const;
 export type CheckId = (typeof CHECK_IDS)[number];
 export type CheckStatus = 'pass' | 'fail' | 'warn' | 'skip';
 

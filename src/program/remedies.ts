@@ -50,13 +50,16 @@ export const REMEDIES: Record<CheckId, Record<string, Remedy>> = {
     'ram-too-small': ({ r }) => `add memory modules to reach ${gb(r.minRamBytes)}`,
   },
   disk: {
-    'disk-too-small': ({ r, subject }) => `move ${subject ?? 'the Docker data root'} to a disk of ${Math.round(r.minDiskBytes / 1e9)} GB or more`,
+    'disk-too-small': ({ r, subject }) =>
+      `move ${subject ?? 'the Docker data root'} to a disk of ${Math.round(r.minDiskBytes / 1e9)} GB or more`,
   },
   network: {
     'no-default-route': () => 'connect the rig with an Ethernet cable and check `ip route`',
     'wireless-link': () => 'the program needs a stable wired connection: plug in an Ethernet cable',
-    'virtual-link': () => "route the rig's traffic through its physical Ethernet port (a bridge, tunnel or VPN is not one)",
-    'link-speed-unknown': ({ r, subject }) => `check the link with \`ethtool ${subject ?? '<interface>'}\`; it must be at least ${r.minLinkMbps} Mbit/s`,
+    'virtual-link': () =>
+      "route the rig's traffic through its physical Ethernet port (a bridge, tunnel or VPN is not one)",
+    'link-speed-unknown': ({ r, subject }) =>
+      `check the link with \`ethtool ${subject ?? '<interface>'}\`; it must be at least ${r.minLinkMbps} Mbit/s`,
     'link-too-slow': () => 'check the cable and switch port; the link negotiated too slow a speed',
     'link-kind-unknown': () => 'make sure the rig is connected by cable',
   },
@@ -64,27 +67,41 @@ export const REMEDIES: Record<CheckId, Record<string, Remedy>> = {
     'nvidia-smi-not-found': () => 'nvidia-smi not found: install the NVIDIA driver',
     'driver-not-loaded': () => 'the NVIDIA driver is not loaded: reinstall it or reboot, then run `nvidia-smi`',
     'driver-mismatch': () => 'the driver and its library versions differ (after a driver update): reboot',
-    'nvidia-smi-timeout': () => 'run `nvidia-smi` by hand: if it never answers, a card may hang the driver (check risers and power, then reboot); if it is only slow, enable persistence mode: `sudo nvidia-smi -pm 1`, or the `nvidia-persistenced` service',
+    'nvidia-smi-timeout': () =>
+      'run `nvidia-smi` by hand: if it never answers, a card may hang the driver (check risers and power, '
+      + 'then reboot); if it is only slow, enable persistence mode: `sudo nvidia-smi -pm 1`, '
+      + 'or the `nvidia-persistenced` service',
     'nvidia-smi-too-old': () => 'update the NVIDIA driver: this nvidia-smi cannot answer the query',
     'nvidia-smi-failed': () => 'run `nvidia-smi` and fix what it reports',
     'gpu-lost': ({ subject }) => `${subject ? `GPU ${subject}` : 'a GPU'} is lost: ${RESEAT}`,
     'too-many-gpus': ({ r }) => `remove GPUs until no more than ${r.maxGpus} remain`,
-    'no-qualifying-gpu': ({ r }) => `install at least ${r.minGpus} ${models(r)} (identified by PCI id: another model does not qualify, however close its name)`,
-    'inforom-corrupted': ({ subject }) => `the card at ${subject ?? '?'} works, but its infoROM is corrupted: it still counts; if it starts failing, have it serviced`,
-    'nvidia-smi-slow': () => 'enable persistence mode so that nvidia-smi answers at once: `sudo nvidia-smi -pm 1`, or run the `nvidia-persistenced` service; the 5-minute samples wait only a bounded time',
+    'no-qualifying-gpu': ({ r }) =>
+      `install at least ${r.minGpus} ${models(r)} `
+      + '(identified by PCI id: another model does not qualify, however close its name)',
+    'inforom-corrupted': ({ subject }) =>
+      `the card at ${subject ?? '?'} works, but its infoROM is corrupted: `
+      + 'it still counts; if it starts failing, have it serviced',
+    'nvidia-smi-slow': () =>
+      'enable persistence mode so that nvidia-smi answers at once: `sudo nvidia-smi -pm 1`, '
+      + 'or run the `nvidia-persistenced` service; the 5-minute samples wait only a bounded time',
   },
   'sonm-version': {
-    'sonm-not-installed': ({ r }) => `install SONM ${r.minSonmVersion}: https://docs.sonm.com (How to become a supplier)`,
-    'sonm-version-unreadable': ({ r }) => `install SONM ${r.minSonmVersion}: https://docs.sonm.com (How to become a supplier)`,
+    'sonm-not-installed': ({ r }) =>
+      `install SONM ${r.minSonmVersion}: https://docs.sonm.com (How to become a supplier)`,
+    'sonm-version-unreadable': ({ r }) =>
+      `install SONM ${r.minSonmVersion}: https://docs.sonm.com (How to become a supplier)`,
     'sonm-outdated': () => 'run `sudo sonm-rewards upgrade --master 0x…` (your master address)',
-    'sonm-package-broken': ({ subject }) => `finish the interrupted installation: \`sudo dpkg --configure -a\`, then \`sudo apt-get install --reinstall ${subject ?? 'sonm-worker'}\``,
+    'sonm-package-broken': ({ subject }) =>
+      'finish the interrupted installation: `sudo dpkg --configure -a`, '
+      + `then \`sudo apt-get install --reinstall ${subject ?? 'sonm-worker'}\``,
   },
   'sonm-worker': {
     'service-inactive': () => 'start it: `sudo systemctl start sonm-worker`',
     'node-unreachable': () => 'start sonm-node: `sudo systemctl start sonm-node`',
     'status-failed': () => 'check `sudo journalctl -u sonm-worker`',
     'benchmarks-running': () => 'wait for the worker to finish its benchmarks (several minutes after a start)',
-    'master-unconfirmed': () => "confirm this worker from your master: `sonmcli master confirm <worker address>` on the master's machine",
+    'master-unconfirmed': () =>
+      "confirm this worker from your master: `sonmcli master confirm <worker address>` on the master's machine",
     'no-rendezvous': () => "check the internet connection; the worker cannot reach SONM's rendezvous servers",
   },
 };

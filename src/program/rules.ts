@@ -7,7 +7,9 @@
  * The GPU and SONM rules are in ./rules-gpu-sonm.ts, to keep each file short.
  */
 import type { ProgramRequirements } from './definitions.js';
-import { fail, pass, plural, unmeasured, warn, type CheckId, type Outcome, type Rule, type RuleInput } from './outcome.js';
+import {
+  fail, pass, plural, unmeasured, warn, type CheckId, type Outcome, type Rule, type RuleInput,
+} from './outcome.js';
 import { gpusRule, sonmVersionRule, sonmWorkerRule } from './rules-gpu-sonm.js';
 
 const GIB = 2 ** 30;
@@ -35,7 +37,9 @@ function archRule({ probe, program }: RuleInput): Outcome {
   if (!probe.arch.ok) return unmeasured(probe.arch)!;
   const m = probe.arch.value.machine;
   const norm = m === 'amd64' || m === 'x64' ? 'x86_64' : m;
-  if (program.requirements.architectures.includes(norm)) return pass({ actual: m, value: m, message: `architecture ${m}` });
+  if (program.requirements.architectures.includes(norm)) return pass({
+    actual: m, value: m, message: `architecture ${m}`,
+  });
   const req = requiredText('arch', program.requirements);
   return fail('arch-unsupported', { actual: m, value: m, message: `architecture ${m} is not ${req}` });
 }
@@ -44,7 +48,9 @@ function cpuCoresRule({ probe, program }: RuleInput): Outcome {
   if (!probe.cpu.ok) return unmeasured(probe.cpu)!;
   const n = probe.cpu.value.physicalCores;
   const min = program.requirements.minPhysicalCores;
-  if (n === null) return warn('cores-unknown', { actual: null, value: null, message: 'the number of physical cores is not reported' });
+  if (n === null) return warn('cores-unknown', {
+    actual: null, value: null, message: 'the number of physical cores is not reported',
+  });
   const actual = plural(n, 'physical core');
   if (n >= min) return pass({ actual, value: n, message: actual });
   return fail('too-few-cores', { actual, value: n, message: `${actual}: ${min} needed` });
@@ -55,13 +61,17 @@ function cpuSpeedRule({ probe, program }: RuleInput): Outcome {
   const { maxMHz, speedSource } = probe.cpu.value;
   const min = program.requirements.minCpuMHz;
   if (maxMHz === null || maxMHz <= 0) {
-    return warn('cpu-speed-unknown', { actual: null, value: null, message: 'the CPU frequency is not reported (common in VMs)' });
+    return warn('cpu-speed-unknown', {
+      actual: null, value: null, message: 'the CPU frequency is not reported (common in VMs)',
+    });
   }
   const current = speedSource === 'cpuinfo-current';
   const src = current ? 'current clock; the rated maximum is not reported' : speedSource ?? 'unknown source';
   const m = { actual: `${ghz(maxMHz, 2)} (${src})`, value: maxMHz };
   if (maxMHz >= min) return pass({ ...m, message: `CPU rated at ${ghz(maxMHz, 2)}` });
-  if (current) return warn('cpu-clocked-down', { ...m, message: `the CPU runs at ${ghz(maxMHz, 2)} now; its rated maximum is not reported` });
+  if (current) return warn('cpu-clocked-down', {
+    ...m, message: `the CPU runs at ${ghz(maxMHz, 2)} now; its rated maximum is not reported`,
+  });
   return fail('cpu-too-slow', { ...m, message: `CPU rated at ${ghz(maxMHz, 2)}: ${ghz(min, 1)} needed` });
 }
 
@@ -78,7 +88,9 @@ function ramRule({ probe, program }: RuleInput): Outcome {
   const actual = `${gib(bytes)} MemTotal (estimated; run as root to read the modules)`;
   if (bytes >= r.minRamEstimateBytes) {
     const about = Math.round(bytes / GIB + 0.49);
-    return pass({ actual, value: bytes, message: `RAM about ${about} GB (MemTotal ${gib(bytes)}; firmware reserves a little)` });
+    return pass({
+      actual, value: bytes, message: `RAM about ${about} GB (MemTotal ${gib(bytes)}; firmware reserves a little)`,
+    });
   }
   return fail('ram-too-small', { actual, value: bytes, message: `RAM ${Math.round(bytes / GIB)} GB: ${needed}` });
 }
@@ -97,15 +109,25 @@ function networkRule({ probe, program }: RuleInput): Outcome {
   if (!probe.network.ok) return unmeasured(probe.network)!;
   const n = probe.network.value;
   const min = program.requirements.minLinkMbps;
-  if (!n.iface) return fail('no-default-route', { actual: 'no default route', value: null, message: 'no default route: the rig is offline' });
+  if (!n.iface) return fail('no-default-route', {
+    actual: 'no default route', value: null, message: 'no default route: the rig is offline',
+  });
   const speed = n.speedMbps === null ? 'speed unknown' : `${n.speedMbps} Mbit/s`;
   const via = n.lowerDevices?.length ? ` via ${n.lowerDevices.join(', ')}` : '';
   const m = { actual: `${n.iface}, ${n.kind}${via}, ${speed}`, value: n.speedMbps, subject: n.iface };
   if (n.kind === 'wireless') return fail('wireless-link', { ...m, message: `${n.iface} is a wireless link` });
-  if (n.kind === 'virtual') return fail('virtual-link', { ...m, message: `the default route goes through ${n.iface}, a virtual interface` });
-  if (n.speedMbps === null) return warn('link-speed-unknown', { ...m, value: null, message: `${n.iface}: link speed unknown` });
-  if (n.speedMbps < min) return fail('link-too-slow', { ...m, message: `${n.iface} links at ${n.speedMbps} Mbit/s: ${min} needed` });
-  if (n.kind === 'unknown') return warn('link-kind-unknown', { ...m, message: `${n.iface} could not be identified as wired` });
+  if (n.kind === 'virtual') return fail('virtual-link', {
+    ...m, message: `the default route goes through ${n.iface}, a virtual interface`,
+  });
+  if (n.speedMbps === null) return warn('link-speed-unknown', {
+    ...m, value: null, message: `${n.iface}: link speed unknown`,
+  });
+  if (n.speedMbps < min) return fail('link-too-slow', {
+    ...m, message: `${n.iface} links at ${n.speedMbps} Mbit/s: ${min} needed`,
+  });
+  if (n.kind === 'unknown') return warn('link-kind-unknown', {
+    ...m, message: `${n.iface} could not be identified as wired`,
+  });
   return pass({ ...m, message: `${n.iface} wired at ${speed}` });
 }
 

@@ -31,7 +31,8 @@ export function buildSample(probe: TickProbe, programs: Program[]): Sample {
   // Connected, but the GPUs cannot be seen: the sample counts, with 0 qualifying GPUs.
   // A slow nvidia-smi stopped at the tick's deadline is "timed out", never a lost GPU.
   if (connected && !probe.nvidia.ok) {
-    reason = probe.nvidia.code === 'nvidia-smi-timeout' ? `nvidia-smi timed out (${probe.nvidia.error})` : `GPUs not readable: ${probe.nvidia.error}`;
+    const timedOut = probe.nvidia.code === 'nvidia-smi-timeout';
+    reason = timedOut ? `nvidia-smi timed out (${probe.nvidia.error})` : `GPUs not readable: ${probe.nvidia.error}`;
   }
   return {
     t: probe.probedAt,
