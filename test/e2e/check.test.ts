@@ -148,6 +148,8 @@ describe('check: SONM faults', () => {
     const rig = makeRig({ sonmcli: [{ stdout: fixture('sonmcli/error-node-down.json'), exit: 1 }] });
     const r = await checkJson(rig);
     expect(r.check('sonm-worker').message).toBe('worker not connected: worker status failed: failed to connect to the Node: connection refused');
+    // SONM writes "Node": the remedy comes from the code the probe parsed, not from the text.
+    expect(r.check('sonm-worker')).toMatchObject({ code: 'node-unreachable', remedy: 'start sonm-node: `sudo systemctl start sonm-node`' });
   });
 
   it('dpkg-query exiting 1 with partial output still reads the known packages', async () => {
