@@ -32,17 +32,21 @@ export const NVIDIA_WAIT_NOTICE_MS = 3_000;
  */
 export const NVIDIA_SLOW_MS = 5_000;
 
-/** nvidia-smi's ways of saying "no value" (a missing field, not a fault). */
-const MISSING = /^\[?(N\/A|Not Supported|Insufficient Permissions|Requested functionality has been deprecated)\]?$/i;
-/** Any other bracketed placeholder is an NVML error in place of a value: the card is broken. */
-const PLACEHOLDER = /^\[([^\]]+)\]$/;
+/**
+ * nvidia-smi's ways of saying "no value" (a missing field, not a fault), bracketed or not. Any
+ * other bracketed placeholder is an NVML error in place of a value: the card is broken. (Sets
+ * and string tests, not regular expressions: the 5-minute tick parses this on every run.)
+ */
+const MISSING = new Set(['n/a', 'not supported', 'insufficient permissions', 'requested functionality has been deprecated']);
+const bracketed = (t: string): boolean => t.length > 2 && t.startsWith('[') && t.endsWith(']');
+const isMissing = (t: string): boolean => MISSING.has((bracketed(t) ? t.slice(1, -1) : t).toLowerCase());
 const BUS = '([0-9a-f]{4,8}:[0-9a-f]{2}:[0-9a-f]{2}\\.[0-7])';
 const LOST_LINE = new RegExp(`Unable to determine the device handle for GPU\\s*${BUS}:\\s*(.+?)\\s*$`, 'i');
 const INFOROM = new RegExp(`infoROM is corrupted at gpu\\s*${BUS}`, 'i');
 
 function value(s: string | undefined): string | null {
   const t = s?.trim() ?? '';
-  return t === '' || MISSING.test(t) || PLACEHOLDER.test(t) ? null : t;
+  return t === '' || bracketed(t) || isMissing(t) ? null : t;
 }
 
 /** "0x1B0610DE" -> device "1b06", vendor "10de"; null for anything else. */
@@ -72,8 +76,8 @@ export interface ParsedNvidiaOutput {
 
 /** A CSV row whose fields hold an error placeholder, or whose name is any placeholder: broken. */
 function brokenRow(f: string[]): LostGpu | null {
-  const errors = f.map((x) => x.trim()).filter((x) => PLACEHOLDER.test(x) && !MISSING.test(x));
-  const nameMissing = PLACEHOLDER.test(f[1]?.trim() ?? '');
+  const errors = f.map((x) => x.trim()).filter((x) => bracketed(x) && !isMissing(x));
+  const nameMissing = bracketed(f[1]?.trim() ?? '');
   if (errors.length === 0 && !nameMissing) return null;
   const reason = (errors[0] ?? f[1]!.trim()).slice(1, -1);
   return { busId: normalizeBusId(value(f[3])), reason, code: lostCode(reason), source: 'nvidia-smi' };
@@ -94,30 +98,35 @@ function gpuRow(f: string[]): GpuInfo {
   };
 }
 
+/** A line that is not a row: a lost-GPU line, an infoROM warning, or something unknown. */
+function parseMessage(line: string, out: ParsedNvidiaOutput): void {
+  const l = LOST_LINE.exec(line);
+  const w = l ? null : INFOROM.exec(line);
+  if (l) {
+    const reason = firstSentence(l[2]!);
+    out.lost.push({ busId: normalizeBusId(l[1]!), reason, code: lostCode(l[2]!), source: 'nvidia-smi' });
+  } else if (w) {
+    const text = line.replace(/^WARNING:\s*/i, '');
+    out.notices.push({ busId: normalizeBusId(w[1]!)!, code: 'inforom-corrupted', text });
+  } else out.unparsed.push(line);
+}
+
 /**
  * Parse nvidia-smi's output for NVIDIA_ARGS (noheader, nounits): working cards, lost or broken
  * cards, infoROM warnings, and lines it does not understand. Pure; never throws.
  */
 export function parseNvidiaSmiCsv(text: string): ParsedNvidiaOutput {
   const out: ParsedNvidiaOutput = { gpus: [], lost: [], notices: [], unparsed: [] };
-  for (const raw of text.split(/\r?\n/)) {
+  for (const raw of text.split('\n')) {
     const line = raw.trim();
     if (!line) continue;
-    const l = LOST_LINE.exec(line);
-    const w = INFOROM.exec(line);
-    const f = line.split(/,\s*/);
+    const f = line.split(',');
     const isRow = f.length === NVIDIA_QUERY_FIELDS.length;
-    const broken = isRow ? brokenRow(f) : null;
-    if (l) {
-      const reason = firstSentence(l[2]!);
-      out.lost.push({ busId: normalizeBusId(l[1]!), reason, code: lostCode(l[2]!), source: 'nvidia-smi' });
-    } else if (w) {
-      const text = line.replace(/^WARNING:\s*/i, '');
-      out.notices.push({ busId: normalizeBusId(w[1]!)!, code: 'inforom-corrupted', text });
-    }
-    else if (broken) out.lost.push(broken);
-    else if (isRow && Number.isInteger(Number(f[0])) && f[0]!.trim() !== '') out.gpus.push(gpuRow(f));
-    else out.unparsed.push(line);
+    // A healthy row has no placeholder: parsed without any regular expression.
+    const broken = isRow && line.includes('[') ? brokenRow(f) : null;
+    if (broken) out.lost.push(broken);
+    else if (isRow && f[0]!.trim() !== '' && Number.isInteger(Number(f[0]))) out.gpus.push(gpuRow(f));
+    else parseMessage(line, out);
   }
   return out;
 }

@@ -66,6 +66,11 @@ describe('nvidia-smi wordings across driver generations', () => {
       .toThrow(expect.objectContaining({ probeCode: 'nvidia-smi-timeout', message: 'nvidia-smi did not answer within 30 s and was stopped' }));
   });
 
+  it('a row that is all placeholders, index included, is a broken card, never a GPU named "[Unknown Error]"', () => {
+    const row = Array.from({ length: 7 }, () => '[Unknown Error]').join(', ');
+    expect(parseNvidiaSmiCsv(`${row}\r\n`)).toEqual({ gpus: [], lost: [{ busId: null, reason: 'Unknown Error', code: 'gpu-error', source: 'nvidia-smi' }], notices: [], unparsed: [] });
+  });
+
   it('the [N/A] family still means "missing value", not a broken card', () => {
     expect(parseNvidiaSmiCsv(fixture('nvidia-smi/na-values.csv'))).toMatchObject({ lost: [], unparsed: [] });
   });
