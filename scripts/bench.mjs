@@ -15,7 +15,7 @@ const SERVICE = join(ROOT, 'bin', 'sonm-rewards-service.js');
 const TMP = mkdtempSync(join(ROOT, '.tmp-bench-'));
 const NODE = process.execPath;
 const quick = process.argv.includes('--quick');
-// --only agent|service: run one half (the service half takes a minute or two).
+// --only agent|service|package: run one part (the service part takes a minute or two).
 const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : null;
 const want = (part) => only === null || only === part;
 const REPS = quick ? 5 : 11;
@@ -217,6 +217,33 @@ if (want('agent')) {
     b.push(st.ms);
   }
   record('status over 30 days of samples', `${median(b).toFixed(0)} ms`, `node -e 0 ${median(a).toFixed(0)} ms`, (median(b) / median(a)).toFixed(2), '≤ 200 ms', median(b) <= 200);
+}
+
+// ---------- 6. the installed .deb (npm run release, then sudo dpkg -i release/*.deb) ----------
+// Its own runtime against this Node's `node -e 0`: the same bounds as the development agent's.
+const PACKAGED = '/usr/bin/sonm-rewards';
+const packaged = existsSync(PACKAGED) && readFileSync(PACKAGED, 'utf8').startsWith('#!/usr/lib/sonm-rewards/bin/node');
+if (want('package') && !packaged) console.log('skip  the .deb: /usr/bin/sonm-rewards is not the package; run `npm run release` and `sudo dpkg -i release/*.deb`');
+if (want('package') && packaged) {
+  const a = []; const b = [];
+  for (let i = 0; i < REPS * 2; i++) { a.push(wallMs([NODE, '-e', '0'], baseEnv).ms); b.push(wallMs([PACKAGED, '--version'], baseEnv).ms); }
+  const ratio = median(b) / median(a);
+  record('packaged sonm-rewards --version (its own Node and glibc)', `${median(b).toFixed(0)} ms`, `node -e 0 ${median(a).toFixed(0)} ms`, ratio.toFixed(2), '≤ 1.5', ratio <= 1.5);
+  const tools = fakeTools(join(TMP, 'slow-tools-deb'), { nvidia: 0.6, sonmcli: 0.3, dpkg: 0.05 });
+  const c = []; const d = [];
+  for (let i = 0; i < REPS; i++) {
+    c.push(wallMs([NODE, '-e', '0'], baseEnv).ms);
+    const r = wallMs([PACKAGED, 'check', '--json'], agentEnv(tools, join(TMP, 'check-state-deb')));
+    if (r.status !== 0 && r.status !== 1) throw new Error(`packaged check failed: ${r.stderr}`);
+    d.push(r.ms);
+  }
+  const ideal = 600 + median(c);
+  record('packaged check (tools as slow as the real ones)', `${median(d).toFixed(0)} ms`, `0.6 s + node -e 0 = ${ideal.toFixed(0)} ms`, (median(d) / ideal).toFixed(2), '≤ 1.3', median(d) / ideal <= 1.3);
+  const info = join(ROOT, 'release', 'build-info.json');
+  if (existsSync(info)) {
+    const bi = JSON.parse(readFileSync(info, 'utf8'));
+    record(`.deb size (${bi.deb}, ${bi.runtime})`, `${(bi.bytes / 1e6).toFixed(1)} MB`, 'the limit', (bi.bytes / 32e6).toFixed(2), '≤ 32 MB', bi.bytes <= 32e6, `installed ${(bi.installedKiB / 1024).toFixed(1)} MiB; npm run release's packaging took ${bi.seconds} s (after the build)`);
+  }
 }
 
 rmSync(TMP, { recursive: true, force: true });

@@ -5,6 +5,7 @@ import { makePaint } from '../lib/paint.js';
 import { UptimeStore } from '../uptime/store.js';
 import { summarize, type StatusSummary } from '../uptime/summary.js';
 import type { Paint } from '../lib/paint.js';
+import { NO_SERVICE_NEXT_STEP } from './configure.js';
 
 const BARS = ' ▁▂▃▄▅▆▇█';
 
@@ -43,5 +44,6 @@ export async function statusCommand(ctx: CommandContext, opts: { days?: string }
   const summary = summarize({ samples, reports: store.reports(), results: store.results(), state: store.state(), now, days, intervalSeconds: ctx.settings.intervalSeconds, skipped });
   if (ctx.json) ctx.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
   else ctx.stdout.write(renderStatus(summary, await makePaint(ctx.color)));
+  if (!ctx.json && !ctx.settings.service) ctx.stdout.write(`Next: ${NO_SERVICE_NEXT_STEP}\n`);
   return EXIT.OK;
 }

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeRig, ROOT, runCli, type Rig } from '../helpers/rig.js';
+import { agentArgv, makeRig, ROOT, runCli, type Rig } from '../helpers/rig.js';
 import { activeProgram, writePrograms } from '../helpers/programs.js';
 import { startService, TestRig } from '../helpers/service.js';
 import { FakeClockFile } from '../helpers/fake-clock.js';
@@ -65,12 +65,12 @@ describe('report, as the timer runs it', () => {
     const clock = new FakeClockFile(join(rig.dir, 'clock'));
     clock.set(BASE);
     const svc = await startService(rig.dir, { programs: [activeProgram()], env: clock.env() });
-    const script = join(ROOT, 'bin', 'sonm-rewards.cjs');
     let completed = 0;
     try {
       for (let i = 0; i < 100; i++) {
         clock.set(BASE + i * FIVE_MIN);
-        const child = spawn(process.execPath, [script, 'report'], { env: agentEnv(rig, clock, svc.url), stdio: 'ignore' });
+        const [cmd, ...pre] = agentArgv();
+        const child = spawn(cmd!, [...pre, 'report'], { env: agentEnv(rig, clock, svc.url), stdio: 'ignore' });
         const killAfter = Math.floor(Math.random() * 450);
         const timer = setTimeout(() => child.kill('SIGKILL'), killAfter);
         const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
