@@ -67,6 +67,21 @@ export class FakeTools {
     return this;
   }
 
+  /**
+   * A real tool, recorded and then run with `prefix` before its arguments: for example the real
+   * dpkg-query with `--admindir=DIR`, so a fixture dpkg status database answers whatever format
+   * the agent asks for. `realPath` is found on the system PATH, never among the fakes.
+   */
+  passthrough(name: string, prefix: string[]): this {
+    const real = ['/usr/local/bin', '/usr/bin', '/bin'].map((d) => join(d, name)).find((p) => existsSync(p));
+    if (!real) throw new Error(`${name} is not installed on this machine (apt-get install dpkg)`);
+    const quoted = prefix.map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ');
+    const path = join(this.bin, name);
+    writeFileSync(path, ['#!/bin/sh', `FAKE_DIR='${this.dir}'`, `TOOL='${name}'`, RECORD, `exec '${real}' ${quoted} "$@"`, ''].join('\n'));
+    chmodSync(path, 0o755);
+    return this;
+  }
+
   /** A sudo that records and then runs the command, as a user when -u is given (FAKE_AS_USER). */
   sudo(opts: { nonInteractiveOk?: boolean } = {}): this {
     const path = join(this.bin, 'sudo');

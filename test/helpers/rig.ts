@@ -2,7 +2,7 @@
  * A simulated rig for end-to-end tests: a sysroot with /proc and /sys files shaped like a real
  * machine's, fake SONM/NVIDIA tools first on PATH, and a runner for the built binary.
  */
-import { existsSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { spawn } from 'node:child_process';
 import { FakeTools, type FakeCase } from './fake-tools.js';
@@ -23,6 +23,10 @@ export interface RigSpec {
   linkMbps?: number | null;
   nvidia?: FakeCase | FakeCase[];
   dpkg?: FakeCase | FakeCase[];
+  /** A dpkg status database file: the real dpkg-query answers from it (instead of `dpkg`). */
+  dpkgStatus?: string;
+  /** A folder of /proc and /sys files laid over the generated sysroot (symbolic links kept). */
+  sysrootOverlay?: string;
   sonmcli?: FakeCase[];
   systemctl?: FakeCase[];
   service?: FakeCase[];
@@ -86,7 +90,13 @@ export function makeRig(spec: RigSpec = {}): Rig {
   writeSysroot(sysroot, spec);
   const tools = new FakeTools(join(dir, 'tools'));
   tools.tool('nvidia-smi', spec.nvidia ?? { stdout: fixture('nvidia-smi/six-2080ti.csv') });
-  tools.tool('dpkg-query', spec.dpkg ?? { stdout: fixture('dpkg/all-0.4.25.txt') });
+  if (spec.sysrootOverlay) cpSync(spec.sysrootOverlay, sysroot, { recursive: true, verbatimSymlinks: true, force: true });
+  if (spec.dpkgStatus) {
+    const admin = join(dir, 'dpkg');
+    mkdirSync(admin, { recursive: true });
+    cpSync(spec.dpkgStatus, join(admin, 'status'));
+    tools.passthrough('dpkg-query', [`--admindir=${admin}`]);
+  } else tools.tool('dpkg-query', spec.dpkg ?? { stdout: fixture('dpkg/all-0.4.25.txt') });
   tools.tool('sonmcli', spec.sonmcli ?? HEALTHY_SONMCLI);
   tools.tool('systemctl', spec.systemctl ?? [{ match: 'is-active*', stdout: 'active\n' }, { stdout: '' }]);
   tools.tool('service', spec.service ?? [{ stdout: '' }]);
