@@ -29,6 +29,7 @@ export declare class FakeTools {
   readonly bin: string;
   constructor(root: string);
   tool(name: string, cases: FakeCase[] | FakeCase): this;
+  passthrough(name: string, prefix: string[]): this;
   sudo(opts?: { nonInteractiveOk?: boolean }): this;
   calls(): FakeCall[];
   callsOf(tool: string): FakeCall[];
@@ -40,6 +41,8 @@ export declare const HEALTHY_SONMCLI: FakeCase[];
 export interface RigToolsSpec {
   nvidia?: FakeCase | FakeCase[];
   dpkg?: FakeCase | FakeCase[];
+  /** A dpkg status database file: the real dpkg-query answers from it (instead of `dpkg`). */
+  dpkgStatus?: string;
   sonmcli?: FakeCase[];
   systemctl?: FakeCase[];
   service?: FakeCase[];

@@ -7,7 +7,7 @@
 // calls.log, then answers from the first case whose sh `case` glob matches "$*": fixture
 // output (written to a file and cat'ed, so any bytes survive), an optional delay or hang, and an
 // exit code.
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -47,6 +47,22 @@ export class FakeTools {
     });
     lines.push('esac', 'exit 0', '');
     this.#write(name, lines);
+    return this;
+  }
+
+  /**
+   * A real tool, recorded and then run with `prefix` before its arguments: for example the real
+   * dpkg-query with `--admindir=DIR`, so a fixture dpkg status database answers whatever format
+   * the agent asks for. The real tool is found in the system directories, never among the fakes;
+   * throws when it is not installed. Returns this.
+   */
+  passthrough(name, prefix) {
+    const dirs = ['/usr/local/bin', '/usr/bin', '/bin'];
+    const real = dirs.map((d) => join(d, name)).find((p) => existsSync(p));
+    if (!real) throw new Error(`${name} is not installed on this machine (apt-get install dpkg)`);
+    const quoted = prefix.map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ');
+    const head = ['#!/bin/sh', `FAKE_DIR='${this.dir}'`, `TOOL='${name}'`, RECORD];
+    this.#write(name, [...head, `exec '${real}' ${quoted} "$@"`, '']);
     return this;
   }
 
@@ -119,7 +135,8 @@ export const HEALTHY_SONMCLI = [
 
 /**
  * The tools of a simulated rig in `root`: six RTX 2080 Ti, SONM 0.4.25, the worker connected,
- * no dmidecode or lscpu. `spec` overrides a tool's cases; `delays` (seconds) makes nvidia-smi,
+ * no dmidecode or lscpu. `spec` overrides a tool's cases (`dpkgStatus`: the real dpkg-query on
+ * that status database); `delays` (seconds) makes nvidia-smi,
  * sonmcli and dpkg-query as slow as the real ones. Returns the FakeTools.
  */
 export function rigTools(root, spec = {}) {
@@ -131,10 +148,16 @@ export function rigTools(root, spec = {}) {
   const nvidia = spec.nvidia ?? { stdout: fixture('nvidia-smi/six-2080ti.csv') };
   const tools = new FakeTools(root);
   tools.tool('nvidia-smi', slow(nvidia, delays.nvidia));
-  tools.tool(
-    'dpkg-query',
-    slow(spec.dpkg ?? { stdout: fixture('dpkg/all-0.4.25.txt') }, delays.dpkg),
-  );
+  if (spec.dpkgStatus) {
+    // The real dpkg-query, answering from a copy of this status database.
+    const admin = join(root, 'dpkg');
+    mkdirSync(admin, { recursive: true });
+    cpSync(spec.dpkgStatus, join(admin, 'status'));
+    tools.passthrough('dpkg-query', [`--admindir=${admin}`]);
+  } else {
+    const dpkg = spec.dpkg ?? { stdout: fixture('dpkg/all-0.4.25.txt') };
+    tools.tool('dpkg-query', slow(dpkg, delays.dpkg));
+  }
   tools.tool('sonmcli', slow(spec.sonmcli ?? HEALTHY_SONMCLI, delays.sonmcli));
   tools.tool(
     'systemctl',

@@ -30,10 +30,14 @@ export async function runCheck(ctx: CommandContext, opts: { programsFile?: strin
 }
 
 export async function checkCommand(ctx: CommandContext, opts: CheckOptions): Promise<number> {
-  const spinner = await startSpinner(!ctx.json && ctx.stderr.isTTY && ctx.color, 'Probing the rig…');
+  const spin = !ctx.json && ctx.stderr.isTTY && ctx.color;
+  const spinner = await startSpinner(spin, 'Probing the rig…');
+  // A slow tool (nvidia-smi without persistence mode) is waited for, and the user is told why.
+  const onWait = (notice: string): void => (spin ? spinner.update(notice) : log(ctx, `${notice}…`));
+  const probeCtx = { ...probeContextFor(ctx), onWait };
   let result: CheckResult;
   try {
-    ({ result } = await runCheck(ctx, { programsFile: opts.programs, market: true }));
+    ({ result } = await runCheck(ctx, { programsFile: opts.programs, market: true, probeCtx }));
   } finally {
     spinner.stop();
   }

@@ -29,7 +29,7 @@ export function renderCheck(r: CheckResult, paint: Paint): string {
     out.push('', paint.bold('GPUs'));
     const g = [['  #', 'model', 'PCI id', 'bus id', 'memory', 'qualifies']];
     for (const x of r.gpus) g.push([`  ${x.index}`, x.model ?? x.name, x.pciDeviceId ?? '?', x.busId ?? '?', x.memoryMiB === null ? '?' : `${x.memoryMiB} MiB`, x.qualifying ? paint.green('yes') : 'no']);
-    for (const l of r.lostGpus) g.push(['  ?', paint.red('lost'), '?', l.busId, '?', paint.red(l.reason)]);
+    for (const l of r.lostGpus) g.push(['  ?', paint.red('lost'), '?', l.busId ?? '?', '?', paint.red(l.reason)]);
     out.push(table(g));
   }
   if (r.sonm.askPlans && r.sonm.askPlans.length > 0) {

@@ -267,7 +267,12 @@ describe('issue 9: any script the download accepts also runs, from its file', ()
 function realRig(name: string): { rig: Rig; args: string[] } {
   const dir = join(FIXTURES, 'real-rigs', name);
   const read = (f: string): string => readFileSync(join(dir, f), 'utf8');
-  const rig = upgradeRig({ askPlans: read('sonmcli.ask-plan-list.json'), deal: read('sonmcli.deal-status.json'), versions: read('dpkg-query.stdout') });
+  // The case's dpkg-query.stdout answers the old `${Package} ${Version}` query: every package at
+  // 0.4.24, installed. The probe now asks for the status too; the same database answers that
+  // query with dpkg/all-0.4.24.txt (real dpkg-query output, test/unit/probe-kinds.test.ts).
+  const oldQuery = (t: string): string[] => t.trim().split('\n').map((l) => l.split('\t')).map(([p, , v]) => `${p} ${v}`).sort();
+  expect(read('dpkg-query.stdout').trim().split('\n').sort()).toEqual(oldQuery(fixture('dpkg/all-0.4.24.txt')));
+  const rig = upgradeRig({ askPlans: read('sonmcli.ask-plan-list.json'), deal: read('sonmcli.deal-status.json'), versions: fixture('dpkg/all-0.4.24.txt') });
   const etc = rig.env.SONM_REWARDS_SONM_CONFIG_DIR!;
   for (const f of readdirSync(join(dir, 'etc-sonm'))) copyFileSync(join(dir, 'etc-sonm', f), join(etc, f));
   return { rig, args: read('args.txt').trim().split(/\s+/) };

@@ -26,6 +26,8 @@ export interface RigSpec extends Omit<RigToolsSpec, 'delays'> {
   iface?: string;
   wireless?: boolean;
   linkMbps?: number | null;
+  /** A folder of /proc and /sys files laid over the generated sysroot (symbolic links kept). */
+  sysrootOverlay?: string;
 }
 
 /**
@@ -105,6 +107,9 @@ export function makeRig(spec: RigSpec = {}, where: { anyUser?: boolean } = {}): 
   const dir = tempDir('rig-', where);
   const sysroot = join(dir, 'root');
   writeSysroot(sysroot, spec);
+  if (spec.sysrootOverlay) {
+    cpSync(spec.sysrootOverlay, sysroot, { recursive: true, verbatimSymlinks: true, force: true });
+  }
   const tools = rigTools(join(dir, 'tools'), spec);
   const stateDir = join(dir, 'state');
   const env = agentEnv(tools, stateDir, {
