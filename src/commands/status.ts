@@ -1,11 +1,13 @@
 /** `sonm-rewards status`: the hours recorded, delivered and credited, from local state only. */
 import type { CommandContext } from './context.js';
+import type { OptionValues, STATUS } from './table.js';
 import { EXIT, UsageError } from '../lib/errors.js';
 import { makePaint } from '../lib/paint.js';
 import { UptimeStore } from '../uptime/store.js';
 import { summarize, type StatusSummary } from '../uptime/summary.js';
 import type { Paint } from '../lib/paint.js';
 import { describeDelta } from '../uptime/clock.js';
+import { HOUR_MS, plural } from '../lib/time.js';
 import { NO_SERVICE_NEXT_STEP } from './configure.js';
 
 const BARS = ' ▁▂▃▄▅▆▇█';
@@ -24,7 +26,7 @@ export function renderStatus(s: StatusSummary, paint: Paint): string {
   for (const [reason, n] of Object.entries(s.rejectedReasons)) out.push(`  rejected: ${n} × ${reason}`);
   if (c.pastDeadline) out.push(paint.yellow(`  ${c.pastDeadline} hour(s) can no longer be credited: undelivered past the programs' report deadline`));
   if (s.lost.droppedSamples || s.lost.droppedReports) out.push(`  dropped to stay under the size cap: ${s.lost.droppedSamples} samples, ${s.lost.droppedReports} reports`);
-  if (s.skippedRecords) out.push(`  ${s.skippedRecords} torn or corrupt record(s) skipped`);
+  if (s.skippedRecords) out.push(`  ${plural(s.skippedRecords, 'torn or corrupt record')} skipped`);
   out.push('');
   out.push(`Last sample: ${s.lastSample ? `${s.lastSample.t.replace('T', ' ').slice(0, 16)} UTC, ${s.lastSample.connected ? 'connected' : `not connected (${s.lastSample.reason})`}, ${s.lastSample.qualifying} qualifying GPUs` : 'none'}`);
   out.push(`Last delivery: ${s.lastDeliveryAt ? `${s.lastDeliveryAt.replace('T', ' ').slice(0, 16)} UTC` : 'never'}${s.enrolled ? ` to ${s.enrolled.service} as rig ${s.enrolled.rigId}` : ''}`);
@@ -36,14 +38,14 @@ export function renderStatus(s: StatusSummary, paint: Paint): string {
   return `${out.join('\n')}\n`;
 }
 
-export async function statusCommand(ctx: CommandContext, opts: { days?: string }): Promise<number> {
+export async function statusCommand(ctx: CommandContext, opts: OptionValues<typeof STATUS.options>): Promise<number> {
   const days = opts.days === undefined ? 7 : Number(opts.days);
   if (!Number.isInteger(days) || days < 1 || days > 30) throw new UsageError(`--days must be a whole number from 1 to 30, got "${opts.days}"`);
   const store = new UptimeStore(ctx.settings.stateDir);
   const now = ctx.now();
   // Samples are read for the last day or so (the chart, warnings, hours not built yet); the 30-day
   // counts come from the reports and results logs.
-  const since = new Date(now.getTime() - 26 * 3_600_000).toISOString().slice(0, 10);
+  const since = new Date(now.getTime() - 26 * HOUR_MS).toISOString().slice(0, 10);
   const { samples, skipped } = store.readSamples(since);
   const summary = summarize({ samples, reports: store.reports(), results: store.results(), state: store.state(), now, days, intervalSeconds: ctx.settings.intervalSeconds, skipped, marked: store.marks().size });
   if (ctx.json) ctx.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);

@@ -13,14 +13,24 @@ import { readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { createFileExclusive } from './atomic.js';
 
-/** Without /proc: a lock older than any run can be (an upgrade's 30 min script deadline) is stale. */
-export const MAX_LOCK_AGE_MS = 3 * 3_600_000;
+import { HOUR_MS } from './time.js';
 
-interface Holder { pid: number; command: string; since: string; start?: string | null }
+/** Without /proc: a lock older than any run can be (an upgrade's 30 min script deadline) is stale. */
+export const MAX_LOCK_AGE_MS = 3 * HOUR_MS;
+
+/** What a lock file holds: the owner's pid, its command, and since when (ISO 8601). */
+export interface LockHolder {
+  pid: number;
+  command: string;
+  since: string;
+}
+
+/** The holder as written by this agent: also the process's start time (clock ticks since boot). */
+interface Holder extends LockHolder { start?: string | null }
 
 /** Another process holds the lock; `holder` says which. */
 export class LockBusyError extends Error {
-  constructor(public readonly holder: { pid: number; command: string; since: string }) {
+  constructor(public readonly holder: LockHolder) {
     super(`another sonm-rewards ${holder.command} (pid ${holder.pid}, since ${holder.since}) is running`);
   }
 }

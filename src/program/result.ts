@@ -2,9 +2,10 @@
  * The JSON document `check --json` prints and `POST /v1/eligibility` carries (schemaVersion 1,
  * documented in docs/check-result.schema.json). Built purely from the probe and the evaluation.
  */
-import type { RigProbe } from '../probe/types.js';
+import type { LostGpu, RigProbe } from '../probe/types.js';
 import type { CheckEvaluation, CheckItem, EvaluatedGpu } from './evaluate.js';
 import type { ProgramsSource } from './source.js';
+import type { Admission } from './definitions.js';
 
 export interface CheckResult {
   schemaVersion: 1;
@@ -14,15 +15,15 @@ export interface CheckResult {
     id: string;
     name: string;
     active: boolean;
-    admission: 'open' | 'suspended';
+    admission: Admission;
     window: { start: string; guaranteedUntil: string; end: string; phase: string };
   };
   checks: CheckItem[];
   gpus: EvaluatedGpu[];
-  lostGpus: { busId: string; reason: string }[];
+  lostGpus: LostGpu[];
   reward: { qualifyingGpus: number; creditedGpus: number; usdPerGpuDay: number; usdPerDay: number; usdPerMonth: number };
   sonm: {
-    versions: { packages: Record<string, string>; source: string; lowest: string | null } | null;
+    versions: { packages: Record<string, string>; notInstalled?: Record<string, string>; source: string; lowest: string | null } | null;
     worker: {
       service: string | null;
       connected: boolean;

@@ -54,6 +54,10 @@ export class ClockSkewError extends Error {
   }
 }
 
+/**
+ * A final answer from the service: its status (2xx or a 4xx not retried), the body parsed as
+ * JSON (null when empty or not JSON) and the headers.
+ */
 export interface ServiceAnswer { status: number; json: unknown; headers: Record<string, string | undefined> }
 
 const RETRYABLE = (s: number): boolean => s === 408 || s === 429 || s >= 500;
@@ -69,6 +73,11 @@ export function offsetFromDate(date: string | undefined, sentAt: number, receive
   return Math.round(t + 500 - (sentAt + receivedAt) / 2);
 }
 
+/**
+ * The signed client (see the header). `send(method, path, body?, signed = true)` returns the
+ * first final answer; throws DeferredError when the budget or the deadline runs out first,
+ * ClockSkewError when the service refuses the signature's time even after correcting it.
+ */
 export class RewardsClient {
   /** The service's clock minus ours (ms), from the latest answer; null until one came. */
   offsetMs: number | null;

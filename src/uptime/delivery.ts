@@ -14,6 +14,7 @@ import type { CheckResult } from '../program/result.js';
 import { readConfiguredMaster } from '../lib/sonm-config.js';
 import { gpuSetKey } from './verdict.js';
 import { pendingReports, type AgentState, type ResultRecord, type UptimeStore } from './store.js';
+import { DAY_MS } from '../lib/time.js';
 
 /** The service's reason for an hour its clock has not passed: retryable, never final. */
 export const HOUR_NOT_ENDED = 'hour-not-ended';
@@ -92,7 +93,7 @@ export async function sendEligibilityIfDue(inp: DeliveryInput, state: AgentState
   if (!inp.check) return false;
   const key = eligibilityKey(inp.check);
   const age = state.eligibility ? inp.now().getTime() - Date.parse(state.eligibility.sentAt) : Infinity;
-  if (!force && state.eligibility?.key === key && age < 86_400_000) {
+  if (!force && state.eligibility?.key === key && age < DAY_MS) {
     // Re-checked and unchanged: remember what was seen, so the next tick does not re-check again.
     if (inp.seen) state.eligibility = { ...state.eligibility, qualifyingSeen: inp.seen.qualifying, gpusSeen: inp.seen.gpusKey, programsKey: inp.seen.programsKey };
     return false;

@@ -10,12 +10,13 @@ import { fsyncDir } from '../lib/atomic.js';
 import { rewriteRecords } from './journal.js';
 import type { HourlyReport } from '../protocol/types.js';
 import { type ResultRecord, type UptimeStore } from './store.js';
+import { DAY_MS } from '../lib/time.js';
 
-export const COMPACT_AFTER_MS = 35 * 86_400_000;
+export const COMPACT_AFTER_MS = 35 * DAY_MS;
 
 /** How long samples and final records are kept: 35 days, or a day past a longer credit window. */
 export function keepForMs(windowMs: number): number {
-  return Math.max(COMPACT_AFTER_MS, windowMs + 86_400_000);
+  return Math.max(COMPACT_AFTER_MS, windowMs + DAY_MS);
 }
 
 /** The reason recorded for an hour that can no longer be credited. */

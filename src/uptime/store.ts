@@ -15,6 +15,7 @@ import { ensurePrivateDir, writeFileAtomic } from '../lib/atomic.js';
 import { appendRecords, readRecords } from './journal.js';
 import type { Sample } from './sample.js';
 import type { ClockJump, SampleMark } from './clock.js';
+import { HOUR_MS } from '../lib/time.js';
 
 export type ResultStatus = ReportStatus | 'expired';
 
@@ -67,11 +68,11 @@ export const DEFAULT_DEADLINE_HOURS = 168;
  */
 export function creditWindowMs(programs: readonly { reward: { reportDeadlineHours: number } }[]): number {
   const hours = programs.length ? Math.max(...programs.map((p) => p.reward.reportDeadlineHours)) : DEFAULT_DEADLINE_HOURS;
-  return (hours + 1) * 3_600_000;
+  return (hours + 1) * HOUR_MS;
 }
 
 /** The credit window when the caller has no programs at hand (status, enroll). */
-export const DEFAULT_WINDOW_MS = (DEFAULT_DEADLINE_HOURS + 1) * 3_600_000;
+export const DEFAULT_WINDOW_MS = (DEFAULT_DEADLINE_HOURS + 1) * HOUR_MS;
 
 /**
  * Built reports with no final answer yet that can still be credited at `nowMs` (ms since the
@@ -82,7 +83,7 @@ export function pendingReports(reports: HourlyReport[], finals: Map<string, Resu
   return reports.filter((r) => {
     if (finals.has(r.reportId)) return false;
     const start = Date.parse(r.hour);
-    return nowMs - start <= windowMs && start + 3_600_000 <= until;
+    return nowMs - start <= windowMs && start + HOUR_MS <= until;
   });
 }
 

@@ -52,7 +52,7 @@ describe('report, as the timer runs it', () => {
       await untilServiceDate(svc.url, BASE + 13 * FIVE_MIN);
       expect((await runCli(rig, ['report'], { env: agentEnv(rig, clock, svc.url) })).code).toBe(0);
       const ledger = await asAgent(rig.stateDir, svc.url).send('GET', `/v1/rigs/${loadIdentity(rig.stateDir)!.rigId}/ledger?from=2026-06-01T00:00:00Z&to=2026-06-02T00:00:00Z`, undefined, { created: Math.floor((BASE + 13 * FIVE_MIN) / 1000) });
-      expect(ledger.json.totals).toEqual({ hours: 1, creditedHours: 1, usd: 0.5 });
+      expect(ledger.json.totals).toEqual({ hours: 1, creditedHours: 1, heldHours: 0, disputedGpuHours: 0, usd: 0.5 });
       expect(ledger.json.hours[0]).toMatchObject({ samples: 12, connectedSamples: 12, gpus: 6 });
       expect(store.results()).toHaveLength(1);
       const status = await runCli(rig, ['status', '--json'], { env: agentEnv(rig, clock, null) });
@@ -68,15 +68,21 @@ describe('report, as the timer runs it', () => {
     clock.set(BASE);
     const svc = await startService(rig.dir, { programs: [activeProgram()], env: clock.env() });
     let completed = 0;
+    // The kill moments sweep the length of an uninterrupted tick on this machine, measured by
+    // the first one (i = 0, not killed): a fixed range would interrupt too few runs on a fast
+    // machine and too many on a busy one.
+    let cleanMs = 0;
     try {
       for (let i = 0; i < 100; i++) {
         clock.set(BASE + i * FIVE_MIN);
+        const started = performance.now();
         const [cmd, ...pre] = agentArgv();
         const child = spawn(cmd!, [...pre, 'report'], { env: agentEnv(rig, clock, svc.url), stdio: 'ignore' });
-        const killAfter = Math.floor(Math.random() * 450);
-        const timer = setTimeout(() => child.kill('SIGKILL'), killAfter);
+        const killAfter = ((i % 25) / 25) * 1.25 * cleanMs;
+        const timer = i === 0 ? undefined : setTimeout(() => child.kill('SIGKILL'), killAfter);
         const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
         clearTimeout(timer);
+        if (i === 0) cleanMs = performance.now() - started;
         if (code === 0) completed++;
         else expect(code).toBeNull(); // killed, never a failure of its own
       }
@@ -127,7 +133,7 @@ describe('report, as the timer runs it', () => {
   });
 
   it('a read-only state directory: exit 3 with a clear line', async () => {
-    const rig = makeRig();
+    const rig = makeRig({}, { anyUser: true });
     mkdirSync(rig.stateDir, { recursive: true, mode: 0o755 });
     chmodSync(rig.dir, 0o755);
     // Run as nobody: root ignores permissions, an ordinary user does not.
