@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { agentArgv, makeRig, ROOT, runCli, type Rig } from '../helpers/rig.js';
 import { activeProgram, writePrograms } from '../helpers/programs.js';
 import { startService, TestRig } from '../helpers/service.js';
+import { FaultProxy } from '../helpers/sim.js';
 import { FakeClockFile, untilServiceDate } from '../helpers/fake-clock.js';
 import { execTool } from '../../src/lib/exec.js';
 import { loadIdentity } from '../../src/protocol/identity.js';
@@ -67,6 +68,11 @@ describe('report, as the timer runs it', () => {
     const clock = new FakeClockFile(join(rig.dir, 'clock'));
     clock.set(BASE);
     const svc = await startService(rig.dir, { programs: [activeProgram()], env: clock.env() });
+    // Ticks here are a few ms apart, faster than Node refreshes the service's cached Date header
+    // (once a real second): a proxy dates every answer at the fake clock's time instead.
+    const now = { t: BASE };
+    const proxy = new FaultProxy(() => svc.url, undefined, now);
+    await proxy.listen();
     let completed = 0;
     // The kill moments sweep the length of an uninterrupted tick on this machine, measured by
     // the first one (i = 0, not killed): a fixed range would interrupt too few runs on a fast
@@ -74,10 +80,10 @@ describe('report, as the timer runs it', () => {
     let cleanMs = 0;
     try {
       for (let i = 0; i < 100; i++) {
-        clock.set(BASE + i * FIVE_MIN);
+        clock.set((now.t = BASE + i * FIVE_MIN));
         const started = performance.now();
         const [cmd, ...pre] = agentArgv();
-        const child = spawn(cmd!, [...pre, 'report'], { env: agentEnv(rig, clock, svc.url), stdio: 'ignore' });
+        const child = spawn(cmd!, [...pre, 'report'], { env: agentEnv(rig, clock, proxy.url), stdio: 'ignore' });
         const killAfter = ((i % 25) / 25) * 1.25 * cleanMs;
         const timer = i === 0 ? undefined : setTimeout(() => child.kill('SIGKILL'), killAfter);
         const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
@@ -89,10 +95,8 @@ describe('report, as the timer runs it', () => {
       expect(100 - completed).toBeGreaterThan(10); // the kills really interrupted runs
       // Two clean ticks afterwards deliver whatever the crashes left pending.
       for (let i = 100; i < 102; i++) {
-        clock.set(BASE + i * FIVE_MIN);
-        // Ticks a few ms apart left the service's cached Date header behind: let it catch up.
-        await untilServiceDate(svc.url, BASE + i * FIVE_MIN);
-        const r = await runCli(rig, ['report'], { env: agentEnv(rig, clock, svc.url) });
+        clock.set((now.t = BASE + i * FIVE_MIN));
+        const r = await runCli(rig, ['report'], { env: agentEnv(rig, clock, proxy.url) });
         expect(r.code, r.stderr).toBe(0);
       }
       const store = new UptimeStore(rig.stateDir);
@@ -111,6 +115,7 @@ describe('report, as the timer runs it', () => {
       expect(status.code).toBe(0);
       expect(JSON.parse(status.stdout).counts.pending).toBe(0);
     } finally {
+      await proxy.close();
       await svc.stop();
     }
   }, 180_000);

@@ -89,7 +89,7 @@ export class FaultProxy {
   requests: { method: string; url: string; body: string }[] = [];
   private sockets = new Set<Socket>();
   url = '';
-  /** `clock`: the simulated time for the Date header of the proxy's own (injected) answers. */
+  /** `clock`: the simulated time for the Date header of every answer, injected or passed on. */
   constructor(private target: () => string | null, public decide: (req: { method: string; url: string; body: string }) => Fault = () => 'pass', private clock: { t: number } | null = null) {
     this.server = createServer((req, res) => this.handle(req, res));
     this.server.on('connection', (s) => { this.sockets.add(s); s.on('close', () => this.sockets.delete(s)); });
@@ -116,7 +116,9 @@ export class FaultProxy {
         return;
       }
       const up = httpRequest(`${target}${req.url}`, { method: req.method, headers: req.headers }, (ures) => {
-        res.writeHead(ures.statusCode ?? 502, ures.headers);
+        // With a clock, the Date header is the simulated time's, as a real service's is the real time's.
+        const date = this.clock ? { date: new Date(this.clock.t).toUTCString() } : {};
+        res.writeHead(ures.statusCode ?? 502, { ...ures.headers, ...date });
         ures.pipe(res);
       });
       up.on('error', () => req.socket.destroy());
