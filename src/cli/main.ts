@@ -85,15 +85,28 @@ async function run(argv: string[]): Promise<number> {
     .command('status')
     .description('hours recorded, delivered and credited, from local state')
     .option('--days <n>', 'days of credit to show (1-30)', '7')
+    .option('--proof', "print a proof bundle: every signed receipt with its report (check it with verify-proof)")
+    .option('--from <date>', 'with --proof: hours from this date or time (UTC)')
+    .option('--to <date>', 'with --proof: hours before this date or time (UTC)')
     .action(async (opts, cmd) => {
       const { statusCommand } = await import('../commands/status.js');
       exitCode = await statusCommand(context(cmd), opts);
     });
 
   program
+    .command('verify-proof')
+    .description("check a proof bundle offline: exit 0 if every receipt holds, 1 naming each report that does not")
+    .argument('<file>', 'the bundle from `status --proof` (- for stdin)')
+    .action(async (file, _opts, cmd) => {
+      const { verifyProofCommand } = await import('../commands/verify-proof.js');
+      exitCode = await verifyProofCommand(context(cmd), file);
+    });
+
+  program
     .command('enroll')
     .description('register this rig with the rewards service')
     .option('--master <address>', 'master address (default: the one in worker-default.yaml)')
+    .option('--accept-service-key <keyId>', "confirm the service's new signing key after an announced rotation")
     .action(async (opts, cmd) => {
       const { enrollCommand } = await import('../commands/enroll.js');
       exitCode = await enrollCommand(context(cmd), opts);

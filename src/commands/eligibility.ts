@@ -7,10 +7,11 @@ import { RewardsClient } from '../protocol/client.js';
 import { AGENT_VERSION } from '../lib/agent-version.js';
 import { ensureEnrolled, masterToEnrol, sendEligibilityIfDue, type DeliveryInput } from '../uptime/delivery.js';
 import { UptimeStore } from '../uptime/store.js';
+import { ReceiptError } from '../uptime/receipts.js';
 
 export interface EnrolResult { ok: boolean; enrolled: boolean; rigId: string | null; master: string | null; error: string | null; conflict: boolean }
 
-export async function enrolAndSend(ctx: CommandContext, check: CheckResult | null, opts: { master?: string; forceEnrol?: boolean } = {}): Promise<EnrolResult> {
+export async function enrolAndSend(ctx: CommandContext, check: CheckResult | null, opts: { master?: string; forceEnrol?: boolean; acceptServiceKey?: string } = {}): Promise<EnrolResult> {
   const s = ctx.settings;
   if (!s.service) return { ok: false, enrolled: false, rigId: null, master: null, error: 'no service configured (--service URL or SONM_REWARDS_SERVICE)', conflict: false };
   const store = new UptimeStore(s.stateDir);
@@ -21,7 +22,7 @@ export async function enrolAndSend(ctx: CommandContext, check: CheckResult | nul
   const master = masterToEnrol(opts.master, s.sonmConfigDir, state, check?.sonm.worker?.master);
   const budget = { attemptsLeft: 3, deadline: ctx.now().getTime() + 60_000, made: 0 };
   const client = new RewardsClient({ baseUrl: s.service, identity, timeoutMs: s.deliveryTimeoutMs, budget, now: () => ctx.now().getTime(), sleep: ctx.sleep });
-  const inp: DeliveryInput = { store, client, identity, service: s.service, agentVersion: AGENT_VERSION, master, check, now: ctx.now, log: (l) => verbose(ctx, l) };
+  const inp: DeliveryInput = { store, client, identity, service: s.service, agentVersion: AGENT_VERSION, master, check, now: ctx.now, log: (l) => verbose(ctx, l), acceptServiceKey: opts.acceptServiceKey ?? null };
   try {
     const enrolled = await ensureEnrolled(inp, state);
     if (check) await sendEligibilityIfDue(inp, state, true);
@@ -30,7 +31,7 @@ export async function enrolAndSend(ctx: CommandContext, check: CheckResult | nul
   } catch (e) {
     store.saveState(state);
     const msg = (e as Error).message;
-    return { ok: false, enrolled: false, rigId: identity.rigId, master, error: msg, conflict: msg.startsWith('enrolment refused') };
+    return { ok: false, enrolled: false, rigId: identity.rigId, master, error: msg, conflict: msg.startsWith('enrolment refused') || e instanceof ReceiptError };
   }
 }
 

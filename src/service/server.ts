@@ -14,6 +14,7 @@ import { Metrics } from './metrics.js';
 import { MAX_BODY_BYTES, type EnrollRequest } from '../protocol/types.js';
 import { hourOf } from '../protocol/report-id.js';
 import type { Program } from '../program/definitions.js';
+import { jwks, publicServiceKey, ReceiptSigner, type ServiceSigningKey } from './receipts.js';
 
 export interface PlatformInfo { targetVersion: string; installerUrl: string; installerSha256: string | null }
 
@@ -31,6 +32,8 @@ export interface ServiceOptions {
   publicUrl?: string;
   now?: () => Date;
   logLevel?: string;
+  /** The service's own key: it signs every report result (src/service/receipts.ts). */
+  serviceKey: ServiceSigningKey;
 }
 
 declare module 'fastify' {
@@ -94,7 +97,9 @@ export async function buildServer(opts: ServiceOptions): Promise<FastifyInstance
 
   const programsBody = JSON.stringify({ programs: opts.programs });
   const programsEtag = etagOf(programsBody);
-  const platformBody = JSON.stringify(opts.platform);
+  const platformBody = JSON.stringify({ ...opts.platform, serviceKey: publicServiceKey(opts.serviceKey) });
+  const receipts = new ReceiptSigner(opts.serviceKey, opts.programs, programsBody);
+  const jwksBody = JSON.stringify(jwks(opts.serviceKey));
   const platformEtag = etagOf(platformBody);
 
   // Hooks in callback style: synchronous work needs no promise per request per hook.
@@ -160,12 +165,13 @@ export async function buildServer(opts: ServiceOptions): Promise<FastifyInstance
   };
   app.get('/v1/programs', cached(programsEtag, programsBody));
   app.get('/v1/platform', cached(platformEtag, platformBody));
+  app.get('/.well-known/jwks.json', cached(etagOf(jwksBody), jwksBody));
 
   app.post('/v1/rigs', { config: { signed: true }, schema: { body: { $ref: 'Enroll#' } } }, async (req, reply) => {
     const body = req.body as EnrollRequest;
     const r = opts.store.enroll({ ...body, workerAddress: body.workerAddress ?? null }, req.rigId!, now());
     if (r.status === 'conflict') return problem(reply, 409, 'bound-to-another-master', 'Conflict', `this rig key is bound to master ${r.rig.master}; a key can serve one master`);
-    return reply.code(r.status === 'created' ? 201 : 200).send({ rigId: r.rig.rigId, master: r.rig.master, enrolledAt: r.rig.enrolledAt });
+    return reply.code(r.status === 'created' ? 201 : 200).send({ rigId: r.rig.rigId, master: r.rig.master, enrolledAt: r.rig.enrolledAt, serviceKey: publicServiceKey(opts.serviceKey) });
   });
 
   app.post('/v1/eligibility', { config: { signed: true }, schema: { body: { $ref: 'Eligibility#' } } }, async (req, reply) => {
@@ -188,7 +194,8 @@ export async function buildServer(opts: ServiceOptions): Promise<FastifyInstance
       if ('status' in batch) return problem(reply, batch.status, batch.slug, batch.title, batch.detail);
       const out = await group.submit(batch.reports, req.rigId!);
       for (const r of out) metrics.report(r.status, r.credited.usd);
-      return { results: out.map((r) => (r.status === 'rejected' && r.reason ? { ...r, detail: REJECT_TEXT[r.reason as keyof typeof REJECT_TEXT] } : r)) };
+      const answered = out.map((r) => (r.status === 'rejected' && r.reason ? { ...r, detail: REJECT_TEXT[r.reason as keyof typeof REJECT_TEXT] } : r));
+      return { results: receipts.sign(answered, batch.reports.map((r) => r.fingerprint.hash), now()) };
     });
   });
 

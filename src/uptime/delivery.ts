@@ -10,6 +10,7 @@ import { ClockSkewError, DeferredError, type RewardsClient } from '../protocol/c
 import type { CheckResult } from '../program/result.js';
 import { readConfiguredMaster } from '../lib/sonm-config.js';
 import { pendingReports, type AgentState, type ResultRecord, type UptimeStore } from './store.js';
+import { acceptResults, pinServiceKey, ReceiptError } from './receipts.js';
 
 export interface DeliveryInput {
   store: UptimeStore;
@@ -24,6 +25,8 @@ export interface DeliveryInput {
   seen?: { qualifying: number; programsKey: string };
   now: () => Date;
   log: (line: string) => void;
+  /** A new service key id the supplier confirmed (`enroll --accept-service-key`). */
+  acceptServiceKey?: string | null;
 }
 
 export interface DeliveryOutcome {
@@ -54,7 +57,9 @@ function hardwareSummary(c: CheckResult | null): Record<string, unknown> {
 }
 
 export async function ensureEnrolled(inp: DeliveryInput, state: AgentState): Promise<boolean> {
-  if (state.enrolled && state.enrolled.service === inp.service && state.enrolled.rigId === inp.identity.rigId) return false;
+  // Enrolment also pins the service's key: an enrolment made before receipts is made again.
+  const pinned = state.serviceKey?.service === inp.service && !inp.acceptServiceKey;
+  if (state.enrolled && state.enrolled.service === inp.service && state.enrolled.rigId === inp.identity.rigId && pinned) return false;
   if (!inp.master) throw new DeferredError('no master address is known to enrol with: run `sonm-rewards enroll --master 0x…`');
   const res = await inp.client.send('POST', '/v1/rigs', {
     publicKey: inp.identity.publicKey,
@@ -64,6 +69,7 @@ export async function ensureEnrolled(inp: DeliveryInput, state: AgentState): Pro
     hardware: hardwareSummary(inp.check),
   });
   if (res.status === 200 || res.status === 201) {
+    pinServiceKey(state, res.json, inp.service, inp.now(), inp.acceptServiceKey ?? null);
     state.enrolled = { service: inp.service, rigId: inp.identity.rigId, master: inp.master, at: inp.now().toISOString() };
     state.eligibility = null; // a fresh enrolment gets the verdict at once
     inp.log(`enrolled rig ${inp.identity.rigId} with ${inp.service} (master ${inp.master})`);
@@ -109,13 +115,16 @@ export async function deliver(inp: DeliveryInput): Promise<DeliveryOutcome> {
       const res = await inp.client.send('POST', '/v1/reports', { reports: batch });
       if (res.status === 200) {
         const results = ((res.json as { results?: ReportResult[] } | null)?.results ?? []);
-        const records: ResultRecord[] = [];
-        for (const r of results) {
-          const report = batch.find((b) => b.reportId === r.reportId);
-          if (!report) continue;
-          records.push({ reportId: r.reportId, hour: report.hour, status: r.status, ...(r.reason ? { reason: r.reason } : {}), credited: r.credited, at: inp.now().toISOString() });
-        }
+        // Only answers whose receipt verifies against the pinned key count as delivered.
+        const { records, problem } = acceptResults(results, batch, state, inp.service, inp.now());
         store.appendResults(records);
+        if (problem) {
+          outcome.delivered += records.filter((r) => r.status !== 'rejected').length;
+          outcome.rejected.push(...records.filter((r) => r.status === 'rejected'));
+          const counted = new Set(records.map((r) => r.reportId));
+          pending = pending.filter((p) => !counted.has(p.reportId));
+          throw new ReceiptError(problem);
+        }
         outcome.delivered += records.filter((r) => r.status !== 'rejected').length;
         outcome.rejected.push(...records.filter((r) => r.status === 'rejected'));
         const answered = new Set(records.map((r) => r.reportId));

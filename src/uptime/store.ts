@@ -13,6 +13,8 @@ import type { HourlyReport, ReportStatus, Credited } from '../protocol/types.js'
 import { writeFileAtomic } from '../lib/atomic.js';
 import { appendRecords, readRecords } from './journal.js';
 import type { Sample } from './sample.js';
+import type { Receipt } from '../protocol/receipt.js';
+import type { KeyChangeEvent, PinnedKey } from './receipts.js';
 
 export type ResultStatus = ReportStatus | 'expired';
 
@@ -23,6 +25,8 @@ export interface ResultRecord {
   reason?: string;
   credited?: Credited;
   at: string;
+  /** The service's signed receipt for this answer (src/protocol/receipt.ts), verified on arrival. */
+  receipt?: Receipt;
 }
 
 export interface AgentState {
@@ -40,11 +44,16 @@ export interface AgentState {
   batchSize: number;
   lost: { droppedSamples: number; droppedReports: number };
   lastCompaction: string | null;
+  /** The service's key, pinned at enrolment (src/uptime/receipts.ts). */
+  serviceKey: PinnedKey | null;
+  /** The service offered another key than the pinned one; cleared when the supplier confirms it. */
+  serviceKeyEvent: KeyChangeEvent | null;
 }
 
 export const EMPTY_STATE: AgentState = {
   enrolled: null, lastDeliveryAt: null, lastAttemptAt: null, lastError: null, clockOffsetMs: null,
   eligibility: null, retryAt: null, batchSize: 500, lost: { droppedSamples: 0, droppedReports: 0 }, lastCompaction: null,
+  serviceKey: null, serviceKeyEvent: null,
 };
 
 export const FINAL: ReadonlySet<ResultStatus> = new Set(['accepted', 'duplicate', 'rejected', 'expired']);

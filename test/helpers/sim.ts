@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { CommandContext } from '../../src/commands/context.js';
 import { resolveSettings, type Settings } from '../../src/commands/settings.js';
 import { buildServer } from '../../src/service/server.js';
+import { loadServiceKey, type ServiceSigningKey } from '../../src/service/receipts.js';
 import { openSqliteStore, type RewardsStore } from '../../src/service/store.js';
 import { parsePrograms } from '../../src/program/definitions.js';
 import type { RigProbe, GpuInfo, Probed } from '../../src/probe/types.js';
@@ -68,10 +69,10 @@ export function healthyProbe(clock: SimClock, opts: { gpus?: number; connected?:
 
 export interface InProcessService { url: string; port: number; store: RewardsStore; close(): Promise<void> }
 
-export async function startInProcessService(dir: string, clock: SimClock, opts: { skewMs?: number; port?: number; programs?: Record<string, unknown>[] } = {}): Promise<InProcessService> {
+export async function startInProcessService(dir: string, clock: SimClock, opts: { skewMs?: number; port?: number; programs?: Record<string, unknown>[]; serviceKey?: ServiceSigningKey } = {}): Promise<InProcessService> {
   const store = openSqliteStore(join(dir, `svc-${Math.random().toString(36).slice(2)}.db`));
   const programs = parsePrograms({ programs: opts.programs ?? [activeProgram('2026-01-01T00:00:00Z')] });
-  const app = await buildServer({ store, programs, demand: {}, platform: { targetVersion: '0.4.25', installerUrl: 'x', installerSha256: null }, now: () => new Date(clock.t + (opts.skewMs ?? 0)), logLevel: 'silent' });
+  const app = await buildServer({ store, programs, demand: {}, platform: { targetVersion: '0.4.25', installerUrl: 'x', installerSha256: null }, now: () => new Date(clock.t + (opts.skewMs ?? 0)), logLevel: 'silent', serviceKey: opts.serviceKey ?? loadServiceKey(null, false) });
   const address = await app.listen({ host: '127.0.0.1', port: opts.port ?? 0 });
   const port = Number(new URL(address).port);
   return { url: address, port, store, close: async () => { await app.close(); store.close(); } };
