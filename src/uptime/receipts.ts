@@ -46,11 +46,11 @@ export function pinServiceKey(state: AgentState, answer: unknown, service: strin
   const offered = parseKey((answer as { serviceKey?: unknown } | null)?.serviceKey);
   if (!offered) throw new ReceiptError(`the service ${service} gave no usable signing key on enrolment: its receipts cannot be checked, so nothing it answers counts as delivered`);
   const pin = state.serviceKey?.service === service ? state.serviceKey : null;
+  if (accept !== null && accept !== offered.keyId) throw new ReceiptError(`the service ${service} signs with key ${offered.keyId}, not ${accept}: nothing was changed`);
   if (pin && pin.keyId !== offered.keyId && accept !== offered.keyId) {
     state.serviceKeyEvent = { pinned: pin.keyId, offered: offered.keyId, service, seenAt: now.toISOString() };
     throw new ReceiptError(keyChangeText(state.serviceKeyEvent));
   }
-  if (accept !== null && accept !== offered.keyId) throw new ReceiptError(`the service ${service} signs with key ${offered.keyId}, not ${accept}: nothing was changed`);
   // A confirmed rotation keeps the old key: receipts it signed still prove their hours.
   const previous = pin && pin.keyId !== offered.keyId ? [...(pin.previous ?? []), { keyId: pin.keyId, publicKey: pin.publicKey, alg: pin.alg }] : pin?.previous;
   if (!pin || pin.keyId !== offered.keyId) state.serviceKey = { ...offered, service, pinnedAt: now.toISOString(), ...(previous ? { previous } : {}) };
