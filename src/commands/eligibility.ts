@@ -18,8 +18,9 @@ export async function enrolAndSend(ctx: CommandContext, check: CheckResult | nul
   store.ensure();
   const identity = loadOrCreateIdentity(s.stateDir);
   const state = store.state();
-  if (opts.forceEnrol) state.enrolled = null;
   const master = masterToEnrol(opts.master, s.sonmConfigDir, state, check?.sonm.worker?.master);
+  const before = state.enrolled;
+  if (opts.forceEnrol) state.enrolled = null;
   const budget = { attemptsLeft: 3, deadline: ctx.now().getTime() + 60_000, made: 0 };
   const client = new RewardsClient({ baseUrl: s.service, identity, timeoutMs: s.deliveryTimeoutMs, budget, now: () => ctx.now().getTime(), sleep: ctx.sleep });
   const inp: DeliveryInput = { store, client, identity, service: s.service, agentVersion: AGENT_VERSION, master, check, now: ctx.now, log: (l) => verbose(ctx, l), acceptServiceKey: opts.acceptServiceKey ?? null };
@@ -29,6 +30,7 @@ export async function enrolAndSend(ctx: CommandContext, check: CheckResult | nul
     store.saveState(state);
     return { ok: true, enrolled, rigId: identity.rigId, master: state.enrolled?.master ?? master, error: null, conflict: false };
   } catch (e) {
+    if (!state.enrolled) state.enrolled = before; // a refused re-enrolment leaves the old one as it was
     store.saveState(state);
     const msg = (e as Error).message;
     return { ok: false, enrolled: false, rigId: identity.rigId, master, error: msg, conflict: msg.startsWith('enrolment refused') || e instanceof ReceiptError };

@@ -5,6 +5,7 @@ import { checkAddress } from '../lib/eth.js';
 import { readConfiguredMaster } from '../lib/sonm-config.js';
 import { enrolAndSend } from './eligibility.js';
 import { runCheck } from './check.js';
+import { UptimeStore } from '../uptime/store.js';
 
 export async function enrollCommand(ctx: CommandContext, opts: { master?: string; acceptServiceKey?: string }): Promise<number> {
   if (!ctx.settings.service) throw new UsageError('no rewards service configured: pass --service URL or set SONM_REWARDS_SERVICE');
@@ -13,7 +14,7 @@ export async function enrollCommand(ctx: CommandContext, opts: { master?: string
     const a = checkAddress(opts.master);
     if (!a.ok) throw new UsageError(`--master: ${a.reason}`);
     master = a.address;
-  } else if (!readConfiguredMaster(ctx.settings.sonmConfigDir).master) {
+  } else if (!readConfiguredMaster(ctx.settings.sonmConfigDir).master && !(opts.acceptServiceKey && new UptimeStore(ctx.settings.stateDir).state().enrolled)) {
     throw new UsageError(`no master address: pass --master 0x… (none found in ${ctx.settings.sonmConfigDir}/worker-default.yaml)`);
   }
   const { result } = await runCheck(ctx, { market: false });

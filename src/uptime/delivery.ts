@@ -58,7 +58,7 @@ function hardwareSummary(c: CheckResult | null): Record<string, unknown> {
 
 export async function ensureEnrolled(inp: DeliveryInput, state: AgentState): Promise<boolean> {
   // Enrolment also pins the service's key: an enrolment made before receipts is made again.
-  const pinned = state.serviceKey?.service === inp.service && !inp.acceptServiceKey;
+  const pinned = Boolean(state.serviceKey) && !inp.acceptServiceKey;
   if (state.enrolled && state.enrolled.service === inp.service && state.enrolled.rigId === inp.identity.rigId && pinned) return false;
   if (!inp.master) throw new DeferredError('no master address is known to enrol with: run `sonm-rewards enroll --master 0x…`');
   const res = await inp.client.send('POST', '/v1/rigs', {

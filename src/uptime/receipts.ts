@@ -1,6 +1,6 @@
 /**
  * The agent's side of receipts (docs/protocol.md, "Receipts"): the service key is pinned at
- * enrolment and kept; every per-report answer must carry a receipt that verifies against it, or
+ * enrolment and kept (one pin per rig, whatever URL the service is reached at); every per-report answer must carry a receipt that verifies against it, or
  * it is not counted as delivered. A different key is a rotation event the supplier confirms with
  * `sonm-rewards enroll --accept-service-key <keyId>`, never something accepted silently.
  */
@@ -45,7 +45,7 @@ function parseKey(v: unknown): ServiceKey | null {
 export function pinServiceKey(state: AgentState, answer: unknown, service: string, now: Date, accept: string | null = null): void {
   const offered = parseKey((answer as { serviceKey?: unknown } | null)?.serviceKey);
   if (!offered) throw new ReceiptError(`the service ${service} gave no usable signing key on enrolment: its receipts cannot be checked, so nothing it answers counts as delivered`);
-  const pin = state.serviceKey?.service === service ? state.serviceKey : null;
+  const pin = state.serviceKey;
   if (accept !== null && accept !== offered.keyId) throw new ReceiptError(`the service ${service} signs with key ${offered.keyId}, not ${accept}: nothing was changed`);
   if (pin && pin.keyId !== offered.keyId && accept !== offered.keyId) {
     state.serviceKeyEvent = { pinned: pin.keyId, offered: offered.keyId, service, seenAt: now.toISOString() };
@@ -65,7 +65,7 @@ export function pinServiceKey(state: AgentState, answer: unknown, service: strin
 export function acceptResults(results: (ReportResult & { receipt?: Receipt })[], batch: HourlyReport[], state: AgentState, service: string, now: Date): { records: ResultRecord[]; problem: string | null } {
   const records: ResultRecord[] = [];
   const problems: string[] = [];
-  const pin = state.serviceKey?.service === service ? state.serviceKey : null;
+  const pin = state.serviceKey;
   for (const r of results) {
     const report = batch.find((b) => b.reportId === r.reportId);
     if (!report) continue;
