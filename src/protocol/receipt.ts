@@ -6,10 +6,12 @@
  * One Ed25519 signature per response, not per report: signing costs about 23 µs here, which at
  * 20,000 reports/s would take most of a core from the HTTP thread. The results of one response
  * are instead the leaves of a Merkle tree (RFC 9162 §2.1, Certificate Transparency's), whose
- * root the service signs once; each result carries its leaf index and inclusion proof, so each
- * receipt is checked alone, offline, against the service's public key. The tree and its proofs
- * are the RFC's own algorithms (a few lines), written here so that the agent's bundle needs no
- * further dependency.
+ * tree head the service signs once and sends beside the results (ReceiptHead). The receiver, who
+ * holds every result and report of the response, rebuilds the tree and keeps for each result a
+ * self-contained receipt with its inclusion proof, checked alone and offline against the
+ * service's public key. (Proofs in the answer itself made it 7× larger, and serialising them cost
+ * the service more than the hashing.) The tree and its proofs are the RFC's own algorithms (a few
+ * lines), written here so that the agent's bundle needs no further dependency.
  */
 import { hash, sign, verify, type KeyObject } from 'node:crypto';
 import { publicKeyFromRaw, rigIdFromPublicKey } from './ids.js';
@@ -52,19 +54,10 @@ export const serviceKeyId = (publicKey: string): string => rigIdFromPublicKey(pu
  * UTF-8. `usd` is written as JSON writes the number. Throws nothing.
  */
 export function receiptLeafText(r: ReceiptSubject, c: Pick<Receipt, 'keyId' | 'contentHash' | 'programs' | 'programsSha256'>): string {
-  return [
-    `sonm-rewards-receipt/${RECEIPT_VERSION}`,
-    `key-id: ${c.keyId}`,
-    `report-id: ${r.reportId}`,
-    `content-hash: ${c.contentHash}`,
-    `status: ${r.status}`,
-    `reason: ${r.reason ?? ''}`,
-    `connected: ${r.credited.connected}`,
-    `gpus: ${r.credited.gpus}`,
-    `usd: ${JSON.stringify(r.credited.usd)}`,
-    `programs: ${c.programs}`,
-    `programs-sha256: ${c.programsSha256}`,
-  ].join('\n');
+  // One template, not an array joined: the service builds one per result on its hot path.
+  return `sonm-rewards-receipt/${RECEIPT_VERSION}\nkey-id: ${c.keyId}\nreport-id: ${r.reportId}\ncontent-hash: ${c.contentHash}\n`
+    + `status: ${r.status}\nreason: ${r.reason ?? ''}\nconnected: ${r.credited.connected}\ngpus: ${r.credited.gpus}\n`
+    + `usd: ${JSON.stringify(r.credited.usd)}\nprograms: ${c.programs}\nprograms-sha256: ${c.programsSha256}`;
 }
 
 /** The signed tree head: what the one signature of a response covers. */
@@ -72,10 +65,12 @@ export function treeHeadText(h: { keyId: string; issuedAt: string; treeSize: num
   return [`sonm-rewards-receipts/${RECEIPT_VERSION}`, `key-id: ${h.keyId}`, `issued-at: ${h.issuedAt}`, `tree-size: ${h.treeSize}`, `root-hash: ${h.rootHash}`].join('\n');
 }
 
-const LEAF = Buffer.from([0]);
 const NODE = Buffer.from([1]);
-/** RFC 9162 §2.1.1: leaf hash SHA-256(0x00 || leaf), node hash SHA-256(0x01 || left || right). */
-export const leafHash = (text: string): Buffer => hash('sha256', Buffer.concat([LEAF, Buffer.from(text, 'utf8')]), 'buffer');
+/**
+ * RFC 9162 §2.1.1: leaf hash SHA-256(0x00 || leaf), node hash SHA-256(0x01 || left || right).
+ * (U+0000 is the byte 0x00 in UTF-8: the leaf is hashed as one string, without copying.)
+ */
+export const leafHash = (text: string): Buffer => hash('sha256', `\u0000${text}`, 'buffer');
 const nodeHash = (l: Buffer, r: Buffer): Buffer => hash('sha256', Buffer.concat([NODE, l, r]), 'buffer');
 
 /** The largest power of two smaller than n (n ≥ 2), RFC 9162's split point k. */
@@ -123,20 +118,63 @@ export function rootFromInclusionProof(leaf: Buffer, index: number, size: number
 }
 
 /**
- * Sign one response's results: returns a receipt per result, in order. `contentHashes[i]` is
- * the SHA-256 of result i's report text. Throws if the lengths differ.
+ * What a POST /v1/reports answer carries once, beside its results: the signed tree head of the
+ * Merkle tree over its results, and what the leaves share.
  */
-export function issueReceipts(results: ReceiptSubject[], contentHashes: string[], key: { privateKey: KeyObject; keyId: string },
-  programs: { ids: string; sha256: string }, issuedAt: string): Receipt[] {
-  if (results.length !== contentHashes.length) throw new Error('one content hash per result is needed');
-  if (results.length === 0) return [];
-  const covered = (i: number) => ({ keyId: key.keyId, contentHash: contentHashes[i]!, programs: programs.ids, programsSha256: programs.sha256 });
-  const { root, proofs } = merkleTree(results.map((r, i) => leafHash(receiptLeafText(r, covered(i)))));
-  const head = treeHeadText({ keyId: key.keyId, issuedAt, treeSize: results.length, rootHash: root.toString('base64url') });
-  const signature = sign(null, Buffer.from(head, 'utf8'), key.privateKey).toString('base64url');
+export interface ReceiptHead {
+  v: 1;
+  keyId: string;
+  issuedAt: string;
+  treeSize: number;
+  /** The RFC 9162 tree hash over the results' leaves, base64url. */
+  rootHash: string;
+  programs: string;
+  programsSha256: string;
+  /** Ed25519 over treeHeadText, base64url. */
+  signature: string;
+}
+
+type Covered = Pick<Receipt, 'keyId' | 'contentHash' | 'programs' | 'programsSha256'>;
+const leavesOf = (results: ReceiptSubject[], contentHashes: string[], c: Omit<Covered, 'contentHash'>): Buffer[] =>
+  results.map((r, i) => leafHash(receiptLeafText(r, { ...c, contentHash: contentHashes[i]! })));
+
+/** The tree hash alone (RFC 9162 §2.1.1): what the service needs, without building proofs. */
+function merkleRoot(leaves: Buffer[]): Buffer {
+  const mth = (lo: number, hi: number): Buffer => {
+    if (hi - lo === 1) return leaves[lo]!;
+    const k = split(hi - lo);
+    return nodeHash(mth(lo, lo + k), mth(lo + k, hi));
+  };
+  return mth(0, leaves.length);
+}
+
+/**
+ * The service's side: sign one response's results (`contentHashes[i]` is the SHA-256 of result
+ * i's report text) with one Ed25519 signature. Throws if the lengths differ or there are none.
+ */
+export function signTreeHead(results: ReceiptSubject[], contentHashes: string[], key: { privateKey: KeyObject; keyId: string },
+  programs: { ids: string; sha256: string }, issuedAt: string): ReceiptHead {
+  if (results.length !== contentHashes.length || results.length === 0) throw new Error('one content hash per result, and at least one result, are needed');
+  const shared = { keyId: key.keyId, programs: programs.ids, programsSha256: programs.sha256 };
+  const rootHash = merkleRoot(leavesOf(results, contentHashes, shared)).toString('base64url');
+  const head = { keyId: key.keyId, issuedAt, treeSize: results.length, rootHash };
+  const signature = sign(null, Buffer.from(treeHeadText(head), 'utf8'), key.privateKey).toString('base64url');
+  return { v: RECEIPT_VERSION, ...head, programs: programs.ids, programsSha256: programs.sha256, signature };
+}
+
+/**
+ * The receiver's side: one self-contained receipt per result, with its inclusion proof, from
+ * the answer's head and the content hashes of the reports as the receiver holds them. Returns
+ * null when the results do not lead to the head's root (the answer is not the one signed);
+ * the signature itself is checked by checkReceipt.
+ */
+export function receiptsFromHead(results: ReceiptSubject[], contentHashes: string[], head: ReceiptHead): Receipt[] | null {
+  if (results.length === 0 || results.length !== contentHashes.length || head.treeSize !== results.length) return null;
+  const { root, proofs } = merkleTree(leavesOf(results, contentHashes, head));
+  if (root.toString('base64url') !== head.rootHash) return null;
   return results.map((_, i) => ({
-    v: 1, ...covered(i), issuedAt, treeSize: results.length, leafIndex: i,
-    inclusionProof: proofs[i]!.map((p) => p.toString('base64url')), signature,
+    v: 1, keyId: head.keyId, contentHash: contentHashes[i]!, programs: head.programs, programsSha256: head.programsSha256,
+    issuedAt: head.issuedAt, treeSize: head.treeSize, leafIndex: i, inclusionProof: proofs[i]!.map((p) => p.toString('base64url')), signature: head.signature,
   }));
 }
 

@@ -8,7 +8,7 @@ import { chmodSync, existsSync, readFileSync } from 'node:fs';
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { writeFileAtomic } from '../lib/atomic.js';
 import { rawPublicKey } from '../protocol/ids.js';
-import { issueReceipts, serviceKeyId, type Receipt, type ServiceKey } from '../protocol/receipt.js';
+import { serviceKeyId, signTreeHead, type ReceiptHead, type ServiceKey } from '../protocol/receipt.js';
 import type { ReportResult } from '../protocol/types.js';
 import type { Program } from '../program/definitions.js';
 
@@ -54,12 +54,9 @@ export function jwks(k: ServiceSigningKey): { keys: Record<string, string>[] } {
   return { keys: [{ kty: 'OKP', crv: 'Ed25519', x: k.publicKey, kid: k.keyId, use: 'sig', alg: 'EdDSA' }] };
 }
 
-/** A result as answered: with its receipt. */
-export type SignedResult = ReportResult & { detail?: string; receipt: Receipt };
-
 /**
- * Signs the results of each POST /v1/reports answer: one signature per response (a Merkle tree
- * over its results). `programsBody` is the exact GET /v1/programs body, whose SHA-256 every
+ * Signs the results of each POST /v1/reports answer: one signature per response, over the tree
+ * head of a Merkle tree whose leaves are its results (src/protocol/receipt.ts). `programsBody` is the exact GET /v1/programs body, whose SHA-256 every
  * receipt carries with the program ids.
  */
 export class ReceiptSigner {
@@ -68,9 +65,8 @@ export class ReceiptSigner {
     this.programs = { ids: programs.map((p) => p.id).join(','), sha256: createHash('sha256').update(programsBody).digest('base64url') };
   }
 
-  /** `results[i]` answers the report whose content hash is `contentHashes[i]`. */
-  sign<T extends ReportResult>(results: T[], contentHashes: string[], now: Date): (T & { receipt: Receipt })[] {
-    const receipts = issueReceipts(results, contentHashes, this.key, this.programs, now.toISOString());
-    return results.map((r, i) => ({ ...r, receipt: receipts[i]! }));
+  /** The signed head for `results`, where `results[i]` answers the report whose content hash is `contentHashes[i]`. */
+  sign(results: ReportResult[], contentHashes: string[], now: Date): ReceiptHead {
+    return signTreeHead(results, contentHashes, this.key, this.programs, now.toISOString());
   }
 }

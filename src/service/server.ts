@@ -195,7 +195,7 @@ export async function buildServer(opts: ServiceOptions): Promise<FastifyInstance
       const out = await group.submit(batch.reports, req.rigId!);
       for (const r of out) metrics.report(r.status, r.credited.usd);
       const answered = out.map((r) => (r.status === 'rejected' && r.reason ? { ...r, detail: REJECT_TEXT[r.reason as keyof typeof REJECT_TEXT] } : r));
-      return { results: receipts.sign(answered, batch.reports.map((r) => r.fingerprint.hash), now()) };
+      return { results: answered, receipts: receipts.sign(answered, batch.reports.map((r) => r.fingerprint.hash), now()) };
     });
   });
 

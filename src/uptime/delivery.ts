@@ -11,6 +11,7 @@ import type { CheckResult } from '../program/result.js';
 import { readConfiguredMaster } from '../lib/sonm-config.js';
 import { pendingReports, type AgentState, type ResultRecord, type UptimeStore } from './store.js';
 import { acceptResults, pinServiceKey, ReceiptError } from './receipts.js';
+import type { ReceiptHead } from '../protocol/receipt.js';
 
 export interface DeliveryInput {
   store: UptimeStore;
@@ -114,17 +115,12 @@ export async function deliver(inp: DeliveryInput): Promise<DeliveryOutcome> {
       const batch = pending.slice(0, size);
       const res = await inp.client.send('POST', '/v1/reports', { reports: batch });
       if (res.status === 200) {
-        const results = ((res.json as { results?: ReportResult[] } | null)?.results ?? []);
-        // Only answers whose receipt verifies against the pinned key count as delivered.
-        const { records, problem } = acceptResults(results, batch, state, inp.service, inp.now());
+        const answer = res.json as { results?: ReportResult[]; receipts?: ReceiptHead } | null;
+        const results = answer?.results ?? [];
+        // Only an answer whose receipts verify against the pinned key counts as delivered.
+        const { records, problem } = acceptResults(results, answer?.receipts, batch, state, inp.service, inp.now());
+        if (problem) throw new ReceiptError(problem);
         store.appendResults(records);
-        if (problem) {
-          outcome.delivered += records.filter((r) => r.status !== 'rejected').length;
-          outcome.rejected.push(...records.filter((r) => r.status === 'rejected'));
-          const counted = new Set(records.map((r) => r.reportId));
-          pending = pending.filter((p) => !counted.has(p.reportId));
-          throw new ReceiptError(problem);
-        }
         outcome.delivered += records.filter((r) => r.status !== 'rejected').length;
         outcome.rejected.push(...records.filter((r) => r.status === 'rejected'));
         const answered = new Set(records.map((r) => r.reportId));

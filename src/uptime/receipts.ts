@@ -6,7 +6,7 @@
  */
 import type { HourlyReport, ReportResult } from '../protocol/types.js';
 import { reportFingerprint } from '../protocol/ids.js';
-import { checkReceipt, serviceKeyId, type Receipt, type ServiceKey } from '../protocol/receipt.js';
+import { checkReceipt, receiptsFromHead, serviceKeyId, type ReceiptHead, type ServiceKey } from '../protocol/receipt.js';
 import type { AgentState, ResultRecord } from './store.js';
 
 /** A pinned key: the service's published key, for which service URL, since when. */
@@ -58,26 +58,31 @@ export function pinServiceKey(state: AgentState, answer: unknown, service: strin
 }
 
 /**
- * Turn one answered batch into result records, each with its verified receipt. Results whose
- * receipt does not hold are left out (not delivered) and described in `problem`; a receipt by
- * another key records a key-change event in `state`. Returns the records to append.
+ * Turn one answered batch into result records, each with its own receipt, derived from the
+ * answer's signed tree head (`head`) and verified against the pinned key. The answer counts as a
+ * whole or not at all: when it does not verify, no record is returned and `problem` says why; a
+ * head signed by another key records a key-change event in `state`.
  */
-export function acceptResults(results: (ReportResult & { receipt?: Receipt })[], batch: HourlyReport[], state: AgentState, service: string, now: Date): { records: ResultRecord[]; problem: string | null } {
-  const records: ResultRecord[] = [];
-  const problems: string[] = [];
+export function acceptResults(results: ReportResult[], head: ReceiptHead | undefined, batch: HourlyReport[], state: AgentState, service: string, now: Date): { records: ResultRecord[]; problem: string | null } {
+  const refuse = (why: string) => {
+    const event = state.serviceKeyEvent ? `; ${keyChangeText(state.serviceKeyEvent)}` : '';
+    return { records: [], problem: `${results.length} answer(s) not counted as delivered: ${why}${event}` };
+  };
   const pin = state.serviceKey;
-  for (const r of results) {
-    const report = batch.find((b) => b.reportId === r.reportId);
-    if (!report) continue;
-    const problem = pin ? checkReceipt(r, r.receipt, pin, reportFingerprint(report).hash) : { code: 'unsigned' as const, detail: 'no service key is pinned' };
-    if (problem) {
-      if (problem.code === 'other-key' && pin) state.serviceKeyEvent = { pinned: pin.keyId, offered: problem.keyId, service, seenAt: now.toISOString() };
-      problems.push(problem.detail);
-      continue;
-    }
-    records.push({ reportId: r.reportId, hour: report.hour, status: r.status, ...(r.reason ? { reason: r.reason } : {}), credited: r.credited, at: now.toISOString(), receipt: r.receipt! });
+  if (!pin) return refuse('no service key is pinned (enrol again)');
+  if (!head || typeof head !== 'object' || typeof head.signature !== 'string') return refuse('the answer carries no signed receipts');
+  if (head.keyId !== pin.keyId) {
+    state.serviceKeyEvent = { pinned: pin.keyId, offered: String(head.keyId), service, seenAt: now.toISOString() };
+    return refuse(`the answer is signed by key ${String(head.keyId)}, not the pinned service key ${pin.keyId}`);
   }
-  if (problems.length === 0) return { records, problem: null };
-  const event = state.serviceKeyEvent && state.serviceKeyEvent.service === service ? `; ${keyChangeText(state.serviceKeyEvent)}` : '';
-  return { records, problem: `${problems.length} answer(s) not counted as delivered: ${problems[0]}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''}${event}` };
+  const reports = results.map((r) => batch.find((b) => b.reportId === r.reportId));
+  if (results.length === 0 || reports.some((r) => !r)) return refuse('the answer names reports that were not sent');
+  const hashes = reports.map((r) => reportFingerprint(r!).hash);
+  const receipts = receiptsFromHead(results, hashes, head);
+  if (!receipts) return refuse('its results (or the report content it covers) do not match its signed tree head');
+  const problem = checkReceipt(results[0]!, receipts[0], pin, hashes[0]!);
+  if (problem) return refuse(problem.detail);
+  const at = now.toISOString();
+  const records = results.map((r, i) => ({ reportId: r.reportId, hour: reports[i]!.hour, status: r.status, ...(r.reason ? { reason: r.reason } : {}), credited: r.credited, at, receipt: receipts[i]! }));
+  return { records, problem: null };
 }

@@ -88,7 +88,7 @@ describe('receipts signed by the service', () => {
       // The same database and address: the rig stays enrolled, and the answers carry the new key.
       svc = await startService(rig.dir, { programs: [activeProgram()], env: clock.env(), dbPath: svc.dbPath, extraArgs: ['--service-key', other, '--listen', new URL(svc.url).host] });
       const stderr = await ticks(rig, clock, svc.url, 13, 12);
-      expect(stderr).toMatch(/1 answer\(s\) not counted as delivered: the receipt for rpt-\S+ is signed by key (\S+), not the pinned service key/);
+      expect(stderr).toMatch(/1 answer\(s\) not counted as delivered: the answer is signed by key (\S+), not the pinned service key/);
       expect(stderr).toContain(`not the pinned key ${first}`);
       const second = /signed by key (\S+), not the pinned/.exec(stderr)![1]!;
       expect(new UptimeStore(rig.stateDir).results()).toHaveLength(1);

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
-import { checkReceipt, issueReceipts, leafHash, merkleTree, rootFromInclusionProof, type Receipt } from '../../src/protocol/receipt.js';
+import { checkReceipt, leafHash, merkleTree, receiptsFromHead, rootFromInclusionProof, type Receipt } from '../../src/protocol/receipt.js';
 import { reportFingerprint } from '../../src/protocol/ids.js';
 import { reportIdFor } from '../../src/protocol/report-id.js';
 import type { HourlyReport, ReportResult } from '../../src/protocol/types.js';
@@ -27,8 +27,12 @@ const result = (r: HourlyReport, usd = 0.5): ReportResult => ({ reportId: r.repo
 function signed(n: number, key = loadServiceKey(null, false)) {
   const reports = Array.from({ length: n }, (_, i) => report(i));
   const signer = new ReceiptSigner(key, [{ id: 'p1' }] as never, '{"programs":[]}');
-  const results = signer.sign(reports.map((r) => result(r)), reports.map((r) => reportFingerprint(r).hash), NOW);
-  return { key, reports, results };
+  const plain = reports.map((r) => result(r));
+  const hashes = reports.map((r) => reportFingerprint(r).hash);
+  const head = signer.sign(plain, hashes, NOW);
+  // What the agent keeps: one self-contained receipt per result, derived from the head.
+  const receipts = receiptsFromHead(plain, hashes, head)!;
+  return { key, reports, head, plain, results: plain.map((r, i) => ({ ...r, receipt: receipts[i]! })) };
 }
 
 describe('RFC 9162 Merkle tree and inclusion proofs', () => {
@@ -50,6 +54,15 @@ describe('RFC 9162 Merkle tree and inclusion proofs', () => {
 });
 
 describe('receipts', () => {
+  it('the head of another answer, or of changed results, yields no receipts', () => {
+    const a = signed(4);
+    const hashes = a.reports.map((r) => reportFingerprint(r).hash);
+    expect(receiptsFromHead(a.plain, hashes, a.head)).toHaveLength(4);
+    expect(receiptsFromHead(a.plain.slice(1), hashes.slice(1), a.head)).toBeNull();
+    expect(receiptsFromHead([{ ...a.plain[0]!, credited: { connected: true, gpus: 6, usd: 9 } }, ...a.plain.slice(1)], hashes, a.head)).toBeNull();
+    expect(receiptsFromHead(a.plain, [hashes[1]!, ...hashes.slice(1)], a.head)).toBeNull();
+  });
+
   it('each result of a signed response verifies alone against the service key', () => {
     const { key, reports, results } = signed(7);
     results.forEach((r, i) => expect(checkReceipt(r, r.receipt, publicServiceKey(key), reportFingerprint(reports[i]!).hash)).toBeNull());
@@ -107,24 +120,27 @@ describe('the agent pins the service key and counts only verified answers', () =
     const other = signed(2);
     const st = fresh();
     pinServiceKey(st, { serviceKey: publicServiceKey(mine.key) }, SERVICE, NOW);
-    const good = acceptResults(mine.results, mine.reports, st, SERVICE, NOW);
+    const good = acceptResults(mine.plain, mine.head, mine.reports, st, SERVICE, NOW);
     expect(good.problem).toBeNull();
     expect(good.records.map((r) => r.receipt?.keyId)).toEqual([mine.key.keyId, mine.key.keyId]);
-    const bad = acceptResults(other.results, other.reports, st, SERVICE, NOW);
+    const bad = acceptResults(other.plain, other.head, other.reports, st, SERVICE, NOW);
     expect(bad.records).toEqual([]);
-    expect(bad.problem).toMatch(/2 answer\(s\) not counted as delivered: the receipt for rpt-.* is signed by key .*, not the pinned service key/);
+    expect(bad.problem).toMatch(/2 answer\(s\) not counted as delivered: the answer is signed by key .*, not the pinned service key/);
     expect(bad.problem).toMatch(/enroll --accept-service-key/);
-    const unsigned = acceptResults(mine.results.map(({ receipt: _r, ...r }) => r), mine.reports, fresh(), SERVICE, NOW);
-    expect(unsigned.records).toEqual([]);
+    // Another key's signature presented under the pinned key's id: badly signed.
+    const forged = acceptResults(other.plain, { ...other.head, keyId: mine.key.keyId }, other.reports, { ...st, serviceKeyEvent: null }, SERVICE, NOW);
+    expect(forged).toMatchObject({ records: [], problem: expect.stringMatching(/not counted as delivered/) });
+    expect(acceptResults(mine.plain, undefined, mine.reports, st, SERVICE, NOW).problem).toMatch(/carries no signed receipts/);
+    expect(acceptResults(mine.plain, mine.head, mine.reports, fresh(), SERVICE, NOW).problem).toMatch(/no service key is pinned/);
   });
 });
 
 describe('proof bundles', () => {
   function bundle() {
-    const { key, reports, results } = signed(5);
+    const { key, reports, plain, head } = signed(5);
     const st = { ...structuredClone(EMPTY_STATE), enrolled: { service: SERVICE, rigId: RIG, master: '0xabc', at: NOW.toISOString() } };
     pinServiceKey(st, { serviceKey: publicServiceKey(key) }, SERVICE, NOW);
-    const { records } = acceptResults(results, reports, st, SERVICE, NOW);
+    const { records } = acceptResults(plain, head, reports, st, SERVICE, NOW);
     const legacy: ResultRecord = { reportId: reportIdFor(RIG, '2026-05-01T00:00:00Z'), hour: '2026-05-01T00:00:00Z', status: 'accepted', credited: { connected: true, gpus: 6, usd: 0.5 }, at: NOW.toISOString() };
     return buildProof({ records: [legacy, ...records], reports, state: st, from: '2026-01-01T00:00:00Z', to: '2027-01-01T00:00:00Z', now: NOW });
   }
