@@ -12,8 +12,9 @@ import { REJECT_TEXT } from './credit.js';
 import { authenticate, NonceCache } from './auth.js';
 import { Metrics } from './metrics.js';
 import { MAX_BODY_BYTES, type EnrollRequest } from '../protocol/types.js';
-import { hourOf } from '../protocol/report-id.js';
 import type { Program } from '../program/definitions.js';
+import { fleetView } from './fleet.js';
+import { registerDashboard } from './dashboard/routes.js';
 import { jwks, publicServiceKey, ReceiptSigner, type ServiceSigningKey } from './receipts.js';
 
 export interface PlatformInfo { targetVersion: string; installerUrl: string; installerSha256: string | null }
@@ -210,21 +211,8 @@ export async function buildServer(opts: ServiceOptions): Promise<FastifyInstance
     return { rigId, from, to, hours, totals: { hours: hours.length, creditedHours: hours.filter((h) => h.usd > 0).length, usd } };
   });
 
-  app.get('/v1/fleet', async () => {
-    const hour = hourOf(now().getTime() - 3_600_000);
-    const rows = opts.store.fleet(hour);
-    const models = new Set([...Object.keys(opts.demand), ...rows.map((r) => r.model)]);
-    return {
-      hour,
-      target: 2,
-      models: [...models].sort().map((model) => {
-        const row = rows.find((r) => r.model === model) ?? { devices: 0, gpus: 0 };
-        const demand = opts.demand[model] ?? 0;
-        const ratio = demand > 0 ? Math.round((row.gpus / demand) * 100) / 100 : null;
-        return { model, devices: row.devices, gpus: row.gpus, demand, ratio, belowTarget: ratio !== null && ratio < 2 };
-      }),
-    };
-  });
+  app.get('/v1/fleet', async () => fleetView(opts.store, opts.demand, now()));
+  registerDashboard(app, { store: opts.store, demand: opts.demand, now });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/metrics', async (_req, reply) => reply.type('text/plain; version=0.0.4').send(metrics.render(opts.store.counts())));

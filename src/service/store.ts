@@ -10,6 +10,7 @@ import type { Program } from '../program/definitions.js';
 import { creditReport, REJECT_TEXT, validateReport } from './credit.js';
 import { ClaimIndex, type ClaimLayer } from './claims.js';
 import type { FingerprintedReport } from './thread-codec.js';
+import { dashboardReads, type DashboardReads } from './dashboard/queries.js';
 
 /** The longest any program accepts reports for, in hours. */
 const deadlineHours = (programs: Program[]): number => Math.max(...programs.map((p) => p.reward.reportDeadlineHours), 1);
@@ -20,7 +21,7 @@ export interface LedgerHour { hour: string; reportId: string; seq: number; sampl
 
 export interface FleetRow { model: string; devices: number; gpus: number }
 
-export interface RewardsStore {
+export interface RewardsStore extends DashboardReads {
   enroll(req: EnrollRequest, rigId: string, now: Date): { status: 'created' | 'same' | 'conflict'; rig: RigRecord };
   rig(rigId: string): RigRecord | null;
   saveEligibility(rigId: string, body: { checkedAt?: string; eligible?: boolean; programs?: { id: string; qualifies: boolean }[] }, now: Date): void;
@@ -325,6 +326,7 @@ export function openSqliteStore(path: string, synchronous: Synchronous = 'full')
     },
     fleet: (hour) => q.fleet.all(hour.slice(0, 10), Number(hour.slice(11, 13))) as FleetRow[],
     counts: () => q.counts.get() as { rigs: number; reports: number; flags: number },
+    ...dashboardReads(db),
     close: () => db.close(),
   };
 }
