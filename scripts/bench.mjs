@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { join, resolve } from 'node:path';
 import { encodeRecord } from '../dist/uptime/journal.js';
 import { hourOf } from '../dist/protocol/report-id.js';
+import { httpRequest } from '../dist/lib/http.js';
 import { agentEnv as rigEnv, fakeTools } from './lib/fake-rig.mjs';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -218,9 +219,8 @@ if (want('service')) {
   const svcD = await startService(db);
   const get = async (path, headers = {}) => {
     const t = process.hrtime.bigint();
-    const r = await fetch(`${svcD.url}${path}`, { headers });
-    const body = await r.text();
-    if (r.status !== 200) throw new Error(`${path}: ${r.status} ${body.slice(0, 200)}`);
+    const r = await httpRequest(`${svcD.url}${path}`, { headers, timeoutMs: 10_000 });
+    if (r.status !== 200) throw new Error(`${path}: ${r.status} ${r.body.slice(0, 200)}`);
     return Number(process.hrtime.bigint() - t) / 1e6;
   };
   const ledgerPath = `/v1/rigs/${ledgerRig.rigId}/ledger`;
