@@ -1,12 +1,13 @@
 /**
- * `sonm-rewards upgrade --master 0x…`: the announcement's one-liner, made safe. Preflight changes
- * nothing: address, privileges, current state, spot-only, master match, a verified download.
- * Then the same steps in the same order, each recorded, and a verification of the result.
+ * `sonm-rewards upgrade --master 0x…`: the announcement's one-liner, made safe, as
+ * gather → plan → confirm → apply → render. Gathering changes nothing (probes, the service's
+ * platform document, the script's download). src/upgrade/plan.ts decides, purely; only a "go"
+ * saves the script, asks, and applies (src/upgrade/apply.ts). Rules: README "upgrade" and
+ * docs/decisions.md "Upgrade".
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { accessSync, constants, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
 import type { CommandContext } from './context.js';
-import { log } from './context.js';
 import { EXIT, FailureError, RefusalError, UsageError } from '../lib/errors.js';
 import { makePaint, startSpinner, type Spinner } from '../lib/paint.js';
 import { checkAddress } from '../lib/eth.js';
@@ -15,15 +16,19 @@ import { transportProblem } from '../lib/url.js';
 import { acquireLock, LockBusyError } from '../lib/lock.js';
 import { parseInterval } from './settings.js';
 import { readConfiguredMaster } from '../lib/sonm-config.js';
-import { table } from '../lib/format.js';
 import { probeContextFor } from './probe-context.js';
 import { probeMarket, probeServiceState, probeSonmVersions, probeWorker } from '../probe/sonm.js';
 import { measure, type ProbeContext } from '../probe/context.js';
 import { fetchWithCache } from '../program/source.js';
-import { ANNOUNCED_SCRIPT_URL, downloadScript, DownloadError } from '../upgrade/download.js';
-import { planSteps, preflight, verify, type UpgradeFacts } from '../upgrade/plan.js';
-import { readJournal, unfinished, writeJournal, type UpgradeJournal } from '../upgrade/journal.js';
-import { applyPlan } from '../upgrade/apply.js';
+import { ANNOUNCED_INSTALLER_URL, SONM_SERVICES, type SonmService } from '../program/announcement.js';
+import { downloadScript, DownloadError } from '../upgrade/download.js';
+import {
+  planUpgrade, type PlatformFacts, type ScriptFacts, type UpgradeFacts, type UpgradePlan,
+} from '../upgrade/plan.js';
+import { verify, type Verification } from '../upgrade/verify.js';
+import { readJournal, writeJournal } from '../upgrade/journal.js';
+import { applyPlan, type ApplyOutcome } from '../upgrade/apply.js';
+import { outcomeLines, planHeader, refusalMessage, scriptLines } from '../upgrade/render.js';
 import { parseVersion } from '../lib/version.js';
 
 export interface UpgradeOptions {
@@ -37,54 +42,220 @@ export interface UpgradeOptions {
   scriptTimeout?: string;
 }
 
-const SERVICES = ['sonm-worker', 'sonm-node', 'sonm-optimus'] as const;
-
-async function services(p: ProbeContext): Promise<UpgradeFacts['services']> {
-  const [w, n, o] = await Promise.all(SERVICES.map((s) => probeServiceState(p, s)));
-  return { 'sonm-worker': w ?? null, 'sonm-node': n ?? null, 'sonm-optimus': o ?? null };
+/** The options, checked: nothing is touched until all of them make sense. */
+interface UpgradeArgs {
+  master: string;
+  dryRun: boolean;
+  yes: boolean;
+  force: boolean;
+  scriptUrl: string;
+  userPin: string | null;
+  waitMs: number;
+  scriptTimeoutMs: number;
 }
 
-/** Target version and hash pin: the service's /v1/platform when reachable, else the announcement's. */
-async function platformTarget(ctx: CommandContext): Promise<{ targetVersion: string; installerUrl: string; installerSha256: string | null; source: string }> {
-  const builtIn = { targetVersion: '0.4.25', installerUrl: ANNOUNCED_SCRIPT_URL, installerSha256: null, source: 'the announcement' };
-  if (!ctx.settings.service) return builtIn;
-  const r = await fetchWithCache({
-    service: ctx.settings.service, path: '/v1/platform', cacheFile: join(ctx.settings.stateDir, 'platform-cache.json'), timeoutMs: ctx.settings.deliveryTimeoutMs, now: ctx.now(),
-    accept: (b) => {
-      const p = b as { targetVersion?: unknown; installerUrl?: unknown; installerSha256?: unknown };
-      if (typeof p.targetVersion !== 'string' || !parseVersion(p.targetVersion) || typeof p.installerUrl !== 'string') throw new Error('bad platform document');
-    },
-  });
-  if (r.warning) log(ctx, `warning: ${r.warning}`);
-  if (r.body === null) return builtIn;
-  const p = r.body as { targetVersion: string; installerUrl: string; installerSha256: string | null };
-  return { targetVersion: p.targetVersion, installerUrl: p.installerUrl, installerSha256: p.installerSha256 ?? null, source: ctx.settings.service };
-}
+type Go = Extract<UpgradePlan, { kind: 'go' }>;
 
-export async function upgradeCommand(ctx: CommandContext, o: UpgradeOptions): Promise<number> {
-  // 1. Arguments: nothing is touched until all of them make sense.
+const DOWNLOAD_TIMEOUT_MS = 60_000;
+/** The programs the steps may need; the planner refuses a step whose program is missing. */
+const PROGRAMS = ['sudo', 'service', 'sonmcli', 'bash'];
+
+function parseArgs(o: UpgradeOptions): UpgradeArgs {
   if (!o.master) throw new UsageError('--master 0x… is required: your master address, as in the announcement');
   const addr = checkAddress(o.master);
   if (!addr.ok) throw new UsageError(`--master: ${addr.reason}`);
-  const master = addr.address;
-  if (o.scriptSha256 && !/^[0-9a-fA-F]{64}$/.test(o.scriptSha256)) throw new UsageError('--script-sha256 must be 64 hex digits');
-  if (o.scriptUrl) {
-    const problem = transportProblem(o.scriptUrl);
-    if (problem) throw new UsageError(`--script-url: ${problem}`);
+  if (o.scriptSha256 && !/^[0-9a-fA-F]{64}$/.test(o.scriptSha256)) {
+    throw new UsageError('--script-sha256 must be 64 hex digits');
   }
+  const problem = o.scriptUrl ? transportProblem(o.scriptUrl) : null;
+  if (problem) throw new UsageError(`--script-url: ${problem}`);
   const waitS = o.wait === undefined ? 300 : o.wait === '0' ? 0 : parseInterval(o.wait);
   if (waitS === null) throw new UsageError(`--wait "${o.wait}" is not a duration such as 5m`);
   const scriptTimeoutS = o.scriptTimeout === undefined ? 1800 : parseInterval(o.scriptTimeout);
   if (!scriptTimeoutS) throw new UsageError(`--script-timeout "${o.scriptTimeout}" is not a duration such as 30m`);
+  return {
+    master: addr.address, dryRun: Boolean(o.dryRun), yes: Boolean(o.yes), force: Boolean(o.force),
+    scriptUrl: o.scriptUrl ?? ANNOUNCED_INSTALLER_URL, userPin: o.scriptSha256?.toLowerCase() ?? null,
+    waitMs: waitS * 1000, scriptTimeoutMs: scriptTimeoutS * 1000,
+  };
+}
 
-  // 2. Privileges: root, or sudo without a password prompt.
+/** Root, or sudo without a password prompt; and the user who runs sonmcli. Throws UsageError. */
+async function whoRuns(ctx: Pick<CommandContext, 'isRoot' | 'env'>, p: ProbeContext, master: string): Promise<string> {
   if (!ctx.isRoot) {
     const s = await execTool('sudo', ['-n', 'true'], { timeoutMs: 10_000 });
-    if (s.exitCode !== 0) throw new UsageError(`the upgrade needs root: run \`sudo sonm-rewards upgrade --master ${master}\``);
+    const how = `sudo sonm-rewards upgrade --master ${master}`;
+    if (s.exitCode !== 0) throw new UsageError(`the upgrade needs root: run \`${how}\``);
   }
+  const rigUser = p.rigUser ?? (ctx.isRoot ? null : ctx.env.USER ?? ctx.env.LOGNAME ?? null);
+  if (rigUser) return rigUser;
+  throw new UsageError('cannot tell which user runs sonmcli on this rig: run the upgrade with sudo from that ' +
+    'user\'s account, or set "rigUser" in /etc/sonm-rewards/config.json');
+}
+
+/** Whether each program is an executable file in a PATH directory. */
+function onPath(programs: string[], path: string): Record<string, boolean> {
+  const found = (p: string): boolean => path.split(delimiter).some((dir) => {
+    try {
+      accessSync(join(dir || '.', p), constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  return Object.fromEntries(programs.map((p) => [p, found(p)]));
+}
+
+async function services(p: ProbeContext): Promise<Record<SonmService, string | null>> {
+  const states = await Promise.all(SONM_SERVICES.map((s) => probeServiceState(p, s)));
+  return Object.fromEntries(SONM_SERVICES.map((s, i) => [s, states[i] ?? null])) as Record<SonmService, string | null>;
+}
+
+/** The installed SONM versions, read the same way before and after the script. */
+async function readVersions(p: ProbeContext): Promise<UpgradeFacts['versions']> {
+  const v = await measure(() => probeSonmVersions(p));
+  return v.ok ? v.value : null;
+}
+
+/** The service's GET /v1/platform (or its cached copy); null without a service or an answer. */
+async function platform(ctx: Pick<CommandContext, 'settings' | 'now' | 'stderr'>): Promise<PlatformFacts | null> {
+  const s = ctx.settings;
+  if (!s.service) return null;
+  const r = await fetchWithCache({
+    service: s.service, path: '/v1/platform', cacheFile: join(s.stateDir, 'platform-cache.json'),
+    timeoutMs: s.deliveryTimeoutMs, now: ctx.now(),
+    accept: (b) => {
+      const p = b as { targetVersion?: unknown };
+      const ok = typeof p.targetVersion === 'string' && parseVersion(p.targetVersion);
+      if (!ok) throw new Error('bad platform document');
+    },
+  });
+  if (r.warning) ctx.stderr.write(`warning: ${r.warning}\n`);
+  if (r.body === null) return null;
+  const b = r.body as { targetVersion: string; installerUrl?: unknown; installerSha256?: unknown };
+  const str = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
+  // A malformed hash is kept: it matches no script, so where it applies it stops the upgrade.
+  const installerSha256 = str(b.installerSha256)?.toLowerCase() ?? null;
+  return { source: s.service, targetVersion: b.targetVersion, installerUrl: str(b.installerUrl), installerSha256 };
+}
+
+/** The script, or why not; its bytes travel beside the facts, which the planner sees. */
+async function download(url: string): Promise<{ facts: ScriptFacts; body: Buffer | null }> {
+  try {
+    const s = await downloadScript(url, DOWNLOAD_TIMEOUT_MS);
+    return { facts: { url, ok: true, sha256: s.sha256, bytes: s.bytes }, body: s.body };
+  } catch (e) {
+    if (e instanceof DownloadError) return { facts: { url, ok: false, error: e.message }, body: null };
+    throw e;
+  }
+}
+
+type Gathered = { facts: UpgradeFacts; scriptBytes: Buffer | null };
+
+/** Everything the planner needs, read at once. Changes nothing. */
+type GatherContext = Pick<CommandContext, 'settings' | 'now' | 'isRoot' | 'env' | 'stderr' | 'color'>;
+
+async function gather(ctx: GatherContext, p: ProbeContext, a: UpgradeArgs, rigUser: string): Promise<Gathered> {
+  const spinner = await startSpinner(ctx.stderr.isTTY && ctx.color, 'Reading the rig…');
+  const [versions, svc, market, target, script] = await Promise.all([
+    readVersions(p), services(p), measure(() => probeMarket(p)), platform(ctx), download(a.scriptUrl),
+  ]);
+  spinner.stop();
+  const facts: UpgradeFacts = {
+    master: a.master, force: a.force, isRoot: ctx.isRoot, rigUser, stateDir: ctx.settings.stateDir,
+    now: ctx.now(), scriptTimeoutMs: a.scriptTimeoutMs,
+    configuredMaster: readConfiguredMaster(ctx.settings.sonmConfigDir),
+    versions, services: svc,
+    market: market.ok ? { ok: true, value: market.value } : { ok: false, error: market.error },
+    platform: target, userPin: a.userPin, script: script.facts,
+    journal: readJournal(ctx.settings.stateDir),
+    found: onPath(PROGRAMS, ctx.env.PATH ?? ''),
+  };
+  return { facts, scriptBytes: script.body };
+}
+
+/** Asks on the terminal unless --yes; false when the person said no. Throws without a terminal. */
+async function confirmed(ctx: Pick<CommandContext, 'confirm'>, yes: boolean): Promise<boolean> {
+  if (yes) return true;
+  if (!ctx.confirm) throw new UsageError('no terminal to confirm on: pass --yes to run the upgrade unattended');
+  return ctx.confirm('Stop sonm-optimus, purge the ask plans and run the script?');
+}
+
+type ApplyContext = Pick<CommandContext, 'settings' | 'now' | 'sleep' | 'stdout' | 'stderr' | 'color'>;
+
+async function apply(ctx: ApplyContext, p: ProbeContext, plan: Go, a: UpgradeArgs): Promise<ApplyOutcome> {
+  const { journal } = plan;
+  writeJournal(ctx.settings.stateDir, journal);
+  const first = `sonm-rewards upgrade, master ${a.master}, script sha256 ${plan.script.sha256}\n`;
+  writeFileSync(journal.logPath, first, { flag: 'a' });
+  const check = async (): Promise<Verification> => {
+    const [versions, svc, worker] = await Promise.all([readVersions(p), services(p), measure(() => probeWorker(p))]);
+    const w = worker.ok ? worker.value : null;
+    return verify({ versions, services: svc, worker: w, master: a.master, targetVersion: plan.target.version });
+  };
+  let spin: Spinner | null = null;
+  const clock = { now: () => ctx.now(), sleep: (ms: number) => ctx.sleep(ms) };
+  return applyPlan(plan.steps, {
+    exec: p.exec, clock, stateDir: ctx.settings.stateDir, journal, rollback: plan.rollback,
+    scriptCwd: mkdtempSync(join(ctx.settings.stateDir, 'upgrade', 'run-')), waitMs: a.waitMs, check,
+    onStep: async (_id, phase, line) => {
+      if (phase === 'start') spin = await startSpinner(ctx.stderr.isTTY && ctx.color, line);
+      else {
+        (spin as Spinner | null)?.stop();
+        ctx.stdout.write(`${line}\n`);
+      }
+    },
+  });
+}
+
+/** Plan, render, confirm, apply, render: the part that runs under the lock. */
+async function upgradeLocked(ctx: CommandContext, p: ProbeContext, a: UpgradeArgs, rigUser: string): Promise<number> {
+  const { facts, scriptBytes } = await gather(ctx, p, a, rigUser);
+  const plan = planUpgrade(facts);
+  if (plan.kind === 'up-to-date') {
+    ctx.stdout.write(`${plan.message}\n`);
+    return EXIT.OK;
+  }
+  if (plan.kind === 'refuse') {
+    if (plan.script) ctx.stdout.write(`${scriptLines(plan.script, 0, 'not run').join('\n')}\n`);
+    throw new RefusalError(refusalMessage(plan));
+  }
+  writeFileSync(plan.script.path, scriptBytes!, { mode: 0o600 });
+  ctx.stdout.write(`${planHeader(plan, a.master).join('\n')}\n`);
+  if (a.dryRun) {
+    ctx.stdout.write('Dry run: nothing was changed.\n');
+    return EXIT.OK;
+  }
+  if (!(await confirmed(ctx, a.yes))) {
+    ctx.stdout.write('Cancelled: nothing was changed.\n');
+    return EXIT.REFUSED;
+  }
+  const outcome = await apply(ctx, p, plan, a);
+  const { journal } = plan;
+  journal.finishedAt = ctx.now().toISOString();
+  const ranScript = outcome.steps.some((s) => s.id === 'run-script');
+  journal.outcome = outcome.ok ? 'verified' : ranScript ? 'failed' : 'rolled-back';
+  writeJournal(ctx.settings.stateDir, journal);
+  if (ctx.verbose && outcome.scriptExit !== null) {
+    ctx.stderr.write(`--- script output (also in ${journal.logPath}) ---\n${readFileSync(journal.logPath, 'utf8')}\n`);
+  }
+  const paint = await makePaint(ctx.color);
+  ctx.stdout.write(`${outcomeLines(outcome, journal.logPath, paint).join('\n')}\n`);
+  if (!outcome.ok) throw new FailureError(outcome.failure ?? 'the upgrade failed');
+  ctx.stdout.write(`${paint.green('Upgraded and verified')}: SONM ${plan.target.version}, master ${a.master}.\n`);
+  return EXIT.OK;
+}
+
+/**
+ * Runs `upgrade` with the parsed options. Returns the exit code (0 done or nothing to do,
+ * 1 cancelled). Throws UsageError (bad options, no root, no terminal without --yes),
+ * RefusalError (the plan refused; nothing changed) or FailureError (a step or the
+ * verification failed, or the state directory cannot be locked).
+ */
+export async function upgradeCommand(ctx: CommandContext, o: UpgradeOptions): Promise<number> {
+  const a = parseArgs(o);
   const probeCtx = probeContextFor(ctx);
-  const rigUser = probeCtx.rigUser ?? (ctx.isRoot ? null : ctx.env.USER ?? ctx.env.LOGNAME ?? null);
-  if (!rigUser) throw new UsageError('cannot tell which user runs sonmcli on this rig: run the upgrade with sudo from that user\'s account, or set "rigUser" in /etc/sonm-rewards/config.json');
+  const rigUser = await whoRuns(ctx, probeCtx, a.master);
 
   mkdirSync(join(ctx.settings.stateDir, 'upgrade'), { recursive: true });
   let lock;
@@ -94,126 +265,8 @@ export async function upgradeCommand(ctx: CommandContext, o: UpgradeOptions): Pr
     if (e instanceof LockBusyError) throw new RefusalError(`${e.message}; wait for it to finish`);
     throw new FailureError(`cannot lock ${ctx.settings.stateDir}: ${(e as Error).message}`);
   }
-  const paint = await makePaint(ctx.color);
   try {
-    // 3. The rig as it is now.
-    const spinner = await startSpinner(ctx.stderr.isTTY && ctx.color, 'Reading the rig…');
-    const [versions, svc, worker, market, target] = await Promise.all([
-      measure(() => probeSonmVersions(probeCtx)),
-      services(probeCtx),
-      measure(() => probeWorker(probeCtx)),
-      measure(() => probeMarket(probeCtx)),
-      platformTarget(ctx),
-    ]);
-    spinner.stop();
-    const facts: UpgradeFacts = {
-      master,
-      configuredMaster: readConfiguredMaster(ctx.settings.sonmConfigDir),
-      isRoot: ctx.isRoot,
-      rigUser,
-      versions: versions.ok ? versions.value : null,
-      services: svc,
-      worker: worker.ok ? worker.value : null,
-      market: market.ok ? { ok: true, value: market.value } : { ok: false, error: market.error },
-      targetVersion: target.targetVersion,
-      force: Boolean(o.force),
-    };
-    const previous = readJournal(ctx.settings.stateDir);
-    const resuming = unfinished(previous) && previous.master === master ? previous : null;
-    if (unfinished(previous) && previous.master !== master) {
-      throw new RefusalError(`an interrupted upgrade to master ${previous.master} (started ${previous.startedAt}) is not finished: run it again with that --master, or remove ${join(ctx.settings.stateDir, 'upgrade', 'journal.json')}`);
-    }
-    // An interrupted upgrade has already stopped and purged: its checks were made then.
-    const pre = resuming?.steps.purge?.ok ? { kind: 'go' as const, notes: [`resuming the upgrade started ${resuming.startedAt}`] } : preflight(facts);
-    if (pre.kind === 'refuse') throw new RefusalError(`${pre.reason}:\n${pre.items.map((i) => `  - ${i}`).join('\n')}\nNothing was changed.`);
-    if (pre.kind === 'up-to-date') {
-      ctx.stdout.write(`${pre.message}\n`);
-      return EXIT.OK;
-    }
-
-    // 4. The script: downloaded, checked, hashed, pinned. Never `curl | bash`.
-    const url = o.scriptUrl ?? target.installerUrl;
-    const pin = (o.scriptSha256 ?? target.installerSha256)?.toLowerCase() ?? null;
-    let script;
-    try {
-      script = await downloadScript(url, 60_000);
-    } catch (e) {
-      if (e instanceof DownloadError) throw new RefusalError(`${e.message}. Nothing was changed.`);
-      throw e;
-    }
-    if (pin && script.sha256 !== pin) throw new RefusalError(`the script's SHA-256 is ${script.sha256}, but ${o.scriptSha256 ? '--script-sha256' : target.source} pins ${pin}: it was not run. Nothing was changed.`);
-    if (resuming && resuming.scriptSha256 !== script.sha256) log(ctx, `note: the script changed since the interrupted run (${resuming.scriptSha256.slice(0, 12)}… → ${script.sha256.slice(0, 12)}…)`);
-    const stamp = ctx.now().toISOString().replace(/[:.]/g, '-');
-    const scriptPath = join(ctx.settings.stateDir, 'upgrade', `sonm-auto-deploy-supplier-${script.sha256.slice(0, 12)}.sh`);
-    writeFileSync(scriptPath, script.text, { mode: 0o600 });
-
-    const steps = planSteps({ isRoot: ctx.isRoot, rigUser, master, scriptText: script.text });
-    const header = [
-      `Upgrade to SONM ${target.targetVersion} (target from ${target.source}), master ${master}`,
-      ...pre.notes.map((n) => `  ${n}`),
-      `  script: ${url}`,
-      `          ${script.bytes} bytes, sha256 ${script.sha256}${pin ? ' (pinned, matches)' : ''}, saved as ${scriptPath}`,
-      '  steps:',
-      ...steps.map((s, i) => `    ${i + 1}. ${s.title}: ${s.id === 'verify' ? 'installed versions, services active, worker answering with this master' : JSON.stringify([s.command, ...s.args.map((a) => (a === script.text ? `<script sha256 ${script.sha256.slice(0, 12)}…>` : a))])}`),
-    ];
-    ctx.stdout.write(`${header.join('\n')}\n`);
-    if (o.dryRun) {
-      ctx.stdout.write('Dry run: nothing was changed.\n');
-      return EXIT.OK;
-    }
-    if (!o.yes) {
-      if (!ctx.confirm) throw new UsageError('no terminal to confirm on: pass --yes to run the upgrade unattended');
-      if (!(await ctx.confirm('Stop sonm-optimus, purge the ask plans and run the script?'))) {
-        ctx.stdout.write('Cancelled: nothing was changed.\n');
-        return EXIT.REFUSED;
-      }
-    }
-
-    // 5. Apply, journaled.
-    const journal: UpgradeJournal = resuming ?? {
-      id: stamp, startedAt: ctx.now().toISOString(), master, targetVersion: target.targetVersion, scriptUrl: url, scriptSha256: script.sha256,
-      logPath: join(ctx.settings.stateDir, 'upgrade', `upgrade-${stamp}.log`), steps: {},
-    };
-    journal.scriptSha256 = script.sha256;
-    writeJournal(ctx.settings.stateDir, journal);
-    writeFileSync(journal.logPath, `sonm-rewards upgrade, master ${master}, script sha256 ${script.sha256}\n`, { flag: 'a' });
-    const scriptCwd = mkdtempSync(join(ctx.settings.stateDir, 'upgrade', 'run-'));
-    let spin: Spinner | null = null;
-    const outcome = await applyPlan(steps, {
-      exec: probeCtx.exec,
-      stateDir: ctx.settings.stateDir,
-      journal,
-      now: ctx.now,
-      sleep: ctx.sleep,
-      scriptCwd,
-      rigUser,
-      isRoot: ctx.isRoot,
-      scriptTimeoutMs: scriptTimeoutS * 1000,
-      waitMs: waitS * 1000,
-      check: async () => {
-        const [v, s, w] = await Promise.all([measure(() => probeSonmVersions(probeCtx)), services(probeCtx), measure(() => probeWorker(probeCtx))]);
-        return verify({ versions: v.ok ? v.value : null, services: s, worker: w.ok ? w.value : null, master, targetVersion: target.targetVersion });
-      },
-      onStep: async (_id, phase, line) => {
-        if (phase === 'start') spin = await startSpinner(ctx.stderr.isTTY && ctx.color, line);
-        else {
-          (spin as Spinner | null)?.stop();
-          ctx.stdout.write(`${line}\n`);
-        }
-      },
-    });
-    journal.finishedAt = ctx.now().toISOString();
-    journal.outcome = outcome.ok ? 'verified' : outcome.steps.some((s) => s.id === 'run-script') ? 'failed' : 'rolled-back';
-    writeJournal(ctx.settings.stateDir, journal);
-    if (ctx.verbose && outcome.scriptExit !== null) ctx.stderr.write(`--- script output (also in ${journal.logPath}) ---\n${(await import('node:fs')).readFileSync(journal.logPath, 'utf8')}\n`);
-
-    ctx.stdout.write(`\n${table([['step', 'result', 'duration'], ...outcome.steps.map((s) => [s.title, s.result, `${(s.ms / 1000).toFixed(1)} s`])])}\n`);
-    for (const w of outcome.warnings) ctx.stdout.write(`${paint.yellow('!')} ${w}\n`);
-    for (const p of outcome.verification?.pending ?? []) ctx.stdout.write(`${paint.yellow('…')} still pending: ${p}\n`);
-    ctx.stdout.write(`Log: ${journal.logPath}\n`);
-    if (!outcome.ok) throw new FailureError(outcome.failure ?? 'the upgrade failed');
-    ctx.stdout.write(`${paint.green('Upgraded and verified')}: SONM ${target.targetVersion}, master ${master}.\n`);
-    return EXIT.OK;
+    return await upgradeLocked(ctx, probeCtx, a, rigUser);
   } finally {
     lock.release();
   }

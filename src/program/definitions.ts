@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseVersion } from '../lib/version.js';
+import { ANNOUNCED_SONM_VERSION } from './announcement.js';
 
 export interface GpuModelRule { model: string; pciDeviceIds: string[] }
 
@@ -88,7 +89,7 @@ export function parseProgram(raw: unknown, path = 'program'): Program {
     return { model: str(mo, 'model', `${rp}.gpuModels[${i}]`), pciDeviceIds: (ids as string[]).map((x) => x.toLowerCase()) };
   });
   const minSonmVersion = str(req, 'minSonmVersion', rp);
-  if (!parseVersion(minSonmVersion)) fail(`${rp}.minSonmVersion`, `"${minSonmVersion}" is not a version like 0.4.25`);
+  if (!parseVersion(minSonmVersion)) fail(`${rp}.minSonmVersion`, `"${minSonmVersion}" is not a version like ${ANNOUNCED_SONM_VERSION}`);
   const admission = o.admission ?? 'open';
   if (admission !== 'open' && admission !== 'suspended') fail(`${path}.admission`, 'must be "open" or "suspended"');
   const endsAt = o.endsAt == null ? null : date(o, 'endsAt', path);

@@ -2,24 +2,34 @@
  * Applying the plan, step by step, each recorded in the journal and the log. A failure before
  * the script runs starts sonm-optimus again, leaving the rig as it was found. After the script,
  * whatever its exit code, the result is verified (SONM's script is unreliable both ways).
+ * One injected clock gives every timestamp, duration, deadline and sleep (docs/decisions.md
+ * "Upgrade"), so tests drive the verification wait without waiting.
  */
 import { appendFileSync } from 'node:fs';
 import type { ExecResult, ExecOptions } from '../lib/exec.js';
 import { describeExec } from '../lib/exec.js';
 import { parsePurgeResult } from '../probe/sonm.js';
-import type { PlannedStep, StepId, Verification } from './plan.js';
+import type { PlannedCommand, PlannedStep, StepId } from './steps.js';
+import type { Verification } from './verify.js';
 import { writeJournal, type UpgradeJournal } from './journal.js';
 
+export type Exec = (command: string, args: readonly string[], options: ExecOptions) => Promise<ExecResult>;
+
+/** The clock: wall time for records, and the sleeps and deadlines of the verification wait. */
+export interface Clock {
+  now(): Date;
+  sleep(ms: number): Promise<void>;
+}
+
 export interface ApplyDeps {
-  exec: (command: string, args: readonly string[], options: ExecOptions) => Promise<ExecResult>;
+  exec: Exec;
+  clock: Clock;
   stateDir: string;
   journal: UpgradeJournal;
-  now: () => Date;
-  sleep: (ms: number) => Promise<void>;
+  /** Starts sonm-optimus again when a step before the script fails. */
+  rollback: PlannedCommand;
   scriptCwd: string;
-  rigUser: string;
-  isRoot: boolean;
-  scriptTimeoutMs: number;
+  /** How long verification may wait for pending items to settle, ms. */
   waitMs: number;
   /** Probe versions, services and worker, then judge them. */
   check: () => Promise<Verification>;
@@ -39,91 +49,129 @@ export interface ApplyOutcome {
   warnings: string[];
 }
 
-function logExec(path: string, r: ExecResult, shownArgs: readonly string[]): void {
-  appendFileSync(path, `\n$ ${[r.command, ...shownArgs].join(' ')}\n# ${describeExec({ ...r, args: shownArgs })} after ${r.durationMs} ms\n${r.stdout}${r.stderr ? `\n[stderr]\n${r.stderr}` : ''}\n`);
+/** What one step did: ok or not, a short result, and when it failed, the line for the user. */
+interface StepResult { ok: boolean; result: string; failure?: string; exitCode?: number | null; rollback?: boolean }
+
+const VERIFY_POLL_MS = 10_000;
+
+function logExec(path: string, r: ExecResult): void {
+  const err = r.stderr ? `\n[stderr]\n${r.stderr}` : '';
+  const head = `$ ${[r.command, ...r.args].join(' ')}\n# ${describeExec(r)} after ${r.durationMs} ms`;
+  appendFileSync(path, `\n${head}\n${r.stdout}${err}\n`);
 }
 
+async function run(c: PlannedCommand, d: Pick<ApplyDeps, 'exec' | 'journal'>, cwd?: string): Promise<ExecResult> {
+  const r = await d.exec(c.command, c.args, { timeoutMs: c.timeoutMs, env: c.env, cwd });
+  logExec(d.journal.logPath, r);
+  return r;
+}
+
+async function stopOptimus(step: PlannedStep, d: Pick<ApplyDeps, 'exec' | 'journal'>): Promise<StepResult> {
+  const r = await run(step, d);
+  if (r.exitCode === 0) return { ok: true, result: 'stopped' };
+  const why = (r.stderr || r.stdout).trim().split('\n')[0] || describeExec(r);
+  return { ok: false, result: describeExec(r), failure: `could not stop sonm-optimus (${why}); nothing was changed` };
+}
+
+/** purge exits 0 even when some plans failed: only its output tells (sonm-platform.md). */
+async function purge(step: PlannedStep, d: Pick<ApplyDeps, 'exec' | 'journal'>): Promise<StepResult> {
+  const r = await run(step, d);
+  const parsed = r.timedOut || r.notFound ? { error: describeExec(r) } : parsePurgeResult(r.stdout);
+  if ('error' in parsed || parsed.failed.length > 0) {
+    const why = 'error' in parsed ? parsed.error : parsed.failed.map((f) => `plan ${f.id}: ${f.err}`).join('; ');
+    const failure = `the purge did not remove every ask plan (${why}); the upgrade stopped before SONM's script ran`;
+    return { ok: false, result: why, failure, rollback: true };
+  }
+  return { ok: true, result: `${parsed.ok.length} plan${parsed.ok.length === 1 ? '' : 's'} removed` };
+}
+
+/** Records, but does not judge, the script's exit code: verification decides. */
+async function runScript(step: PlannedStep, d: Pick<ApplyDeps, 'exec' | 'journal' | 'scriptCwd'>): Promise<StepResult> {
+  const r = await run(step, d, d.scriptCwd);
+  if (!r.timedOut && !r.notFound && !r.spawnError) {
+    return { ok: true, result: `exited ${r.exitCode}`, exitCode: r.exitCode };
+  }
+  const failure = `SONM's script did not finish (${describeExec(r)}); see ${d.journal.logPath}, ` +
+    'then run the upgrade again to carry on';
+  return { ok: false, result: describeExec(r), failure, exitCode: r.exitCode };
+}
+
+/**
+ * Checks until nothing is pending or `waitMs` has passed on `clock`, polling every 10 s.
+ * Returns the last verification.
+ */
+export async function verifyUntilSettled(d: Pick<ApplyDeps, 'check' | 'clock' | 'waitMs'>): Promise<Verification> {
+  const deadline = d.clock.now().getTime() + d.waitMs;
+  let v = await d.check();
+  for (let left = deadline - d.clock.now().getTime(); (!v.ok || v.pending.length > 0) && left > 0;
+    left = deadline - d.clock.now().getTime()) {
+    await d.clock.sleep(Math.min(VERIFY_POLL_MS, left));
+    v = await d.check();
+  }
+  return v;
+}
+
+async function verifyStep(d: ApplyDeps, out: ApplyOutcome): Promise<StepResult> {
+  const v = await verifyUntilSettled(d);
+  out.verification = v;
+  if (!v.ok) {
+    const failure = `the upgrade did not verify: ${v.problems.join('; ')}. See ${d.journal.logPath}; ` +
+      'fix what it names, then run the upgrade again';
+    return { ok: false, result: v.problems.join('; '), failure };
+  }
+  if (out.scriptExit !== null && out.scriptExit !== 0) {
+    out.warnings.push(`SONM's script exited ${out.scriptExit}, but the result verified ` +
+      '(its last step, a Docker image pull, can fail after a complete upgrade)');
+  }
+  return { ok: true, result: v.pending.length ? `verified; still pending: ${v.pending.length}` : 'verified' };
+}
+
+async function rollback(d: ApplyDeps, out: ApplyOutcome): Promise<void> {
+  const r = await run(d.rollback, d);
+  out.warnings.push(r.exitCode === 0
+    ? 'sonm-optimus was started again; the rig is as it was'
+    : `could not start sonm-optimus again: ${describeExec(r)}; start it: sudo service sonm-optimus start`);
+}
+
+function doStep(step: PlannedStep, d: ApplyDeps, out: ApplyOutcome): Promise<StepResult> {
+  if (step.id === 'stop-optimus') return stopOptimus(step, d);
+  if (step.id === 'purge') return purge(step, d);
+  if (step.id === 'run-script') return runScript(step, d);
+  return verifyStep(d, out);
+}
+
+/**
+ * Runs `steps` in order, skipping those the journal records as done (verification always runs).
+ * Each step's start and end are written to the journal before and after it. Returns what
+ * happened; never throws for a failed step (a journal that cannot be written does throw).
+ */
 export async function applyPlan(steps: PlannedStep[], d: ApplyDeps): Promise<ApplyOutcome> {
   const j = d.journal;
   const out: ApplyOutcome = { ok: false, steps: [], scriptExit: null, verification: null, failure: null, warnings: [] };
-  const save = (): void => writeJournal(d.stateDir, j);
-  const shown = (s: PlannedStep): string[] => (s.id === 'run-script' ? s.args.map((a) => (a.length > 200 ? `<script ${j.scriptSha256.slice(0, 12)}…, ${a.length} bytes>` : a)) : s.args);
-  const restartOptimus = async (): Promise<void> => {
-    const cmd = d.isRoot ? { c: 'service', a: ['sonm-optimus', 'start'] } : { c: 'sudo', a: ['-n', 'service', 'sonm-optimus', 'start'] };
-    const r = await d.exec(cmd.c, cmd.a, { timeoutMs: 60_000 });
-    logExec(j.logPath, r, cmd.a);
-    out.warnings.push(r.exitCode === 0 ? 'sonm-optimus was started again; the rig is as it was' : `could not start sonm-optimus again: ${describeExec(r)}; start it: sudo service sonm-optimus start`);
-  };
-
   for (const step of steps) {
     const done = j.steps[step.id];
     if (done?.ok && step.id !== 'verify') {
       out.steps.push({ id: step.id, title: step.title, result: `done earlier (${done.finishedAt})`, ms: 0, ok: true });
       continue;
     }
-    const started = Date.now();
-    j.steps[step.id] = { startedAt: d.now().toISOString() };
-    save();
+    const started = d.clock.now();
+    j.steps[step.id] = { startedAt: started.toISOString() };
+    writeJournal(d.stateDir, j);
     await d.onStep(step.id, 'start', step.title);
-    const finish = async (ok: boolean, result: string, extra: Partial<{ exitCode: number | null }> = {}): Promise<StepOutcome> => {
-      j.steps[step.id] = { ...j.steps[step.id]!, finishedAt: d.now().toISOString(), ok, detail: result, ...extra };
-      save();
-      const o = { id: step.id, title: step.title, result, ms: Date.now() - started, ok };
-      out.steps.push(o);
-      await d.onStep(step.id, 'end', `${ok ? '✔' : '✖'} ${step.title}: ${result}`);
-      return o;
-    };
-
-    if (step.id === 'stop-optimus') {
-      const r = await d.exec(step.command, step.args, { timeoutMs: 120_000 });
-      logExec(j.logPath, r, step.args);
-      if (r.exitCode !== 0) {
-        await finish(false, describeExec(r));
-        out.failure = `could not stop sonm-optimus (${(r.stderr || r.stdout).trim().split('\n')[0] || describeExec(r)}); nothing was changed`;
-        return out;
-      }
-      await finish(true, 'stopped');
-    } else if (step.id === 'purge') {
-      const r = await d.exec(step.command, step.args, { timeoutMs: 180_000 });
-      logExec(j.logPath, r, step.args);
-      // purge exits 0 even when some plans failed: only its output tells.
-      const parsed = r.timedOut || r.notFound ? { error: describeExec(r) } : parsePurgeResult(r.stdout);
-      if ('error' in parsed || parsed.failed.length > 0) {
-        const why = 'error' in parsed ? parsed.error : parsed.failed.map((f) => `plan ${f.id}: ${f.err}`).join('; ');
-        await finish(false, why);
-        await restartOptimus();
-        out.failure = `the purge did not remove every ask plan (${why}); the upgrade stopped before SONM's script ran`;
-        return out;
-      }
-      await finish(true, `${parsed.ok.length} plan${parsed.ok.length === 1 ? '' : 's'} removed`);
-    } else if (step.id === 'run-script') {
-      const env: Record<string, string> = { HOME: d.isRoot ? '/root' : process.env.HOME ?? '/root', SUDO_USER: d.rigUser, DEBIAN_FRONTEND: 'noninteractive' };
-      const r = await d.exec(step.command, step.args, { timeoutMs: d.scriptTimeoutMs, cwd: d.scriptCwd, env });
-      logExec(j.logPath, r, shown(step));
-      out.scriptExit = r.exitCode;
-      if (r.timedOut || r.notFound || r.spawnError) {
-        await finish(false, describeExec({ ...r, args: shown(step) }), { exitCode: r.exitCode });
-        out.failure = `SONM's script did not finish (${describeExec({ ...r, args: shown(step) })}); see ${j.logPath}, then run the upgrade again to carry on`;
-        return out;
-      }
-      // Record, but do not judge: verification decides.
-      await finish(true, `exited ${r.exitCode}`, { exitCode: r.exitCode });
-    } else {
-      const deadline = Date.now() + d.waitMs;
-      let v = await d.check();
-      while ((!v.ok || v.pending.length > 0) && Date.now() < deadline) {
-        await d.sleep(Math.min(10_000, Math.max(0, deadline - Date.now())));
-        v = await d.check();
-      }
-      out.verification = v;
-      if (!v.ok) {
-        await finish(false, v.problems.join('; '));
-        out.failure = `the upgrade did not verify: ${v.problems.join('; ')}. See ${j.logPath}; fix what it names, then run the upgrade again`;
-        return out;
-      }
-      await finish(true, v.pending.length ? `verified; still pending: ${v.pending.length}` : 'verified');
-      if (out.scriptExit !== null && out.scriptExit !== 0) out.warnings.push(`SONM's script exited ${out.scriptExit}, but the result verified (its last step, a Docker image pull, can fail after a complete upgrade)`);
-    }
+    const r = await doStep(step, d, out);
+    if (step.id === 'run-script') out.scriptExit = r.exitCode ?? null;
+    const finished = d.clock.now();
+    const extra = r.exitCode !== undefined ? { exitCode: r.exitCode } : {};
+    const record = { finishedAt: finished.toISOString(), ok: r.ok, detail: r.result, ...extra };
+    j.steps[step.id] = { ...j.steps[step.id]!, ...record };
+    writeJournal(d.stateDir, j);
+    const ms = finished.getTime() - started.getTime();
+    out.steps.push({ id: step.id, title: step.title, result: r.result, ms, ok: r.ok });
+    await d.onStep(step.id, 'end', `${r.ok ? '✔' : '✖'} ${step.title}: ${r.result}`);
+    if (r.ok) continue;
+    if (r.rollback) await rollback(d, out);
+    out.failure = r.failure ?? `${step.title} failed`;
+    return out;
   }
   out.ok = true;
   return out;

@@ -6,36 +6,46 @@
 import { createHash } from 'node:crypto';
 import { transportProblem } from '../lib/url.js';
 
-export const ANNOUNCED_SCRIPT_URL = 'https://raw.githubusercontent.com/sonm-io/autodeploy/master/sonm-auto-deploy-supplier.sh';
 export const MAX_SCRIPT_BYTES = 1024 * 1024;
 
 export class DownloadError extends Error {}
 
-export interface DownloadedScript { url: string; text: string; sha256: string; bytes: number }
+/** `body` holds the bytes as received: they are what is hashed, saved and run. */
+export interface DownloadedScript { url: string; text: string; body: Buffer; sha256: string; bytes: number }
 
 /** Checks on the bytes themselves, pure. Returns what is wrong, or null. */
 export function scriptProblem(text: string): string | null {
   if (text.length === 0) return 'the script is empty';
   const first = text.slice(0, text.indexOf('\n') >= 0 ? text.indexOf('\n') : text.length);
   if (!first.startsWith('#!')) return `its first line is not a shebang: ${JSON.stringify(first.slice(0, 60))}`;
-  if (/<\s*(!doctype\s+html|html[\s>]|head[\s>]|body[\s>])/i.test(text)) return 'it contains HTML: an error page, not a script';
+  const html = /<\s*(!doctype\s+html|html[\s>]|head[\s>]|body[\s>])/i;
+  if (html.test(text)) return 'it contains HTML: an error page, not a script';
   if (text.includes('\0')) return 'it contains NUL bytes: not a shell script';
   return null;
 }
 
+/**
+ * GETs `url` (https, or http to loopback) within `timeoutMs` for headers and for the body.
+ * Returns the bytes, their text, SHA-256 (hex) and size. Throws DownloadError, with the reason
+ * in one line, for a refused URL, a status other than 200, more than MAX_SCRIPT_BYTES, a body
+ * cut short, or bytes that are not a shell script (scriptProblem).
+ */
 export async function downloadScript(url: string, timeoutMs: number): Promise<DownloadedScript> {
   const problem = transportProblem(url);
   if (problem) throw new DownloadError(problem);
   const { request } = await import('undici'); // loaded only here: it costs ~130 ms of start-up
   let res;
   try {
-    res = await request(url, { method: 'GET', headersTimeout: timeoutMs, bodyTimeout: timeoutMs, headers: { 'user-agent': 'sonm-rewards' } });
+    const headers = { 'user-agent': 'sonm-rewards' };
+    res = await request(url, { method: 'GET', headersTimeout: timeoutMs, bodyTimeout: timeoutMs, headers });
   } catch (e) {
     throw new DownloadError(`cannot fetch ${url}: ${(e as Error).message}`);
   }
   if (res.statusCode !== 200) {
     await res.body.dump().catch(() => undefined);
-    const where = res.statusCode >= 300 && res.statusCode < 400 && res.headers.location ? ` (redirected to ${String(res.headers.location)}; pass --script-url if you trust it)` : '';
+    const redirected = res.statusCode >= 300 && res.statusCode < 400 && res.headers.location;
+    const to = String(res.headers.location);
+    const where = redirected ? ` (redirected to ${to}; pass --script-url if you trust it)` : '';
     throw new DownloadError(`${url} answered ${res.statusCode}${where}`);
   }
   const declared = Number(res.headers['content-length']);
@@ -56,11 +66,13 @@ export async function downloadScript(url: string, timeoutMs: number): Promise<Do
     }
   } catch (e) {
     if (e instanceof DownloadError) throw e;
-    throw new DownloadError(`the download of ${url} broke off after ${size} bytes (${(e as Error).message}): a partial script is never run`);
+    const why = (e as Error).message;
+    const what = `the download of ${url} broke off after ${size} bytes (${why})`;
+    throw new DownloadError(`${what}: a partial script is never run`);
   }
   const buf = Buffer.concat(chunks);
   const text = buf.toString('utf8');
   const bad = scriptProblem(text);
   if (bad) throw new DownloadError(`${url} is not a shell script: ${bad}`);
-  return { url, text, sha256: createHash('sha256').update(buf).digest('hex'), bytes: buf.length };
+  return { url, text, body: buf, sha256: createHash('sha256').update(buf).digest('hex'), bytes: buf.length };
 }

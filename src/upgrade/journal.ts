@@ -6,9 +6,15 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../lib/atomic.js';
-import type { StepId } from './plan.js';
+import type { StepId } from './steps.js';
 
-export interface StepRecord { startedAt: string; finishedAt?: string; ok?: boolean; exitCode?: number | null; detail?: string }
+export interface StepRecord {
+  startedAt: string;
+  finishedAt?: string;
+  ok?: boolean;
+  exitCode?: number | null;
+  detail?: string;
+}
 
 export interface UpgradeJournal {
   id: string;
@@ -23,10 +29,12 @@ export interface UpgradeJournal {
   outcome?: 'verified' | 'failed' | 'rolled-back';
 }
 
+/** `<stateDir>/upgrade/journal.json`. */
 export function journalPath(stateDir: string): string {
   return join(stateDir, 'upgrade', 'journal.json');
 }
 
+/** The journal, or null when there is none or it cannot be parsed (then it is started afresh). */
 export function readJournal(stateDir: string): UpgradeJournal | null {
   const p = journalPath(stateDir);
   if (!existsSync(p)) return null;
@@ -37,6 +45,7 @@ export function readJournal(stateDir: string): UpgradeJournal | null {
   }
 }
 
+/** Writes the journal atomically (src/lib/atomic.ts). Throws when the state directory is not writable. */
 export function writeJournal(stateDir: string, j: UpgradeJournal): void {
   writeFileAtomic(journalPath(stateDir), `${JSON.stringify(j, null, 2)}\n`);
 }

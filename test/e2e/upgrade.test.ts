@@ -5,10 +5,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type Server } from 'node:http';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawn } from 'node:child_process';
-import { fixture, makeRig, ROOT, runCli, type Rig } from '../helpers/rig.js';
+import { spawn, spawnSync } from 'node:child_process';
+import { fixture, FIXTURES, makeRig, ROOT, runCli, tempDir, type Rig } from '../helpers/rig.js';
+import { startService } from '../helpers/service.js';
 import type { FakeCase } from '../helpers/fake-tools.js';
 
 const MASTER = '0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed';
@@ -20,7 +21,7 @@ function standInScript(rig: Rig, opts: { exit?: number; install?: boolean; sleep
   return [
     '#!/bin/bash',
     '# Test stand-in for SONM\'s sonm-auto-deploy-supplier.sh',
-    `printf '%s\\n' "$0" "$1" "$SUDO_USER" "$(pwd)" "$(id -u)" > '${t}/script-ran'`,
+    `printf '%s\\n' "$0" "$1" "$SUDO_USER" "$(pwd)" "$(id -u)" "$#" > '${t}/script-ran'`,
     opts.sleep ? `sleep ${opts.sleep}` : '',
     opts.install === false ? '' : `cp '${t}/dpkg-0.4.25' '${t}/out/dpkg-query.0.out'; cp '${t}/status-0.4.25' '${t}/out/sonmcli.0.out'`,
     `exit ${opts.exit ?? 0}`,
@@ -49,8 +50,11 @@ type Mode = { kind: 'ok'; body: string } | { kind: 'status'; status: number } | 
 let server: Server;
 let base = '';
 const modes = new Map<string, Mode>();
+/** Requests per path: a URL the agent must never fetch stays at 0. */
+const hits = new Map<string, number>();
 beforeAll(async () => {
   server = createServer((req, res) => {
+    hits.set(req.url ?? '', (hits.get(req.url ?? '') ?? 0) + 1);
     const m = modes.get(req.url ?? '') ?? { kind: 'status', status: 404 };
     if (m.kind === 'ok') { res.writeHead(200, { 'content-type': 'text/plain' }); res.end(m.body); }
     else if (m.kind === 'status') { res.writeHead(m.status); res.end(`error ${m.status}`); }
@@ -129,7 +133,11 @@ describe('refusals change nothing', () => {
     expect(r.stdout).toContain(`sha256 ${createHash('sha256').update(body).digest('hex')}`);
     expect(r.stdout).toContain('["service","sonm-optimus","stop"]');
     expect(r.stdout).toContain('["sudo","-n","-u","rig","-H","--","sonmcli","worker","ask-plan","purge","--json","--timeout=2m"]');
-    expect(r.stdout).toMatch(new RegExp(`\\["bash","-c","<script sha256 [0-9a-f]{12}…>","-s","${MASTER}"\\]`));
+    // Issue 9: the script runs from its saved file (no E2BIG), with $0 and $1 as announced.
+    const sha = createHash('sha256').update(body).digest('hex');
+    const saved = join(rig.stateDir, 'upgrade', `sonm-auto-deploy-supplier-${sha.slice(0, 12)}.sh`);
+    expect(r.stdout).toContain(JSON.stringify(['bash', '-c', `eval "$(< '${saved}')"`, '-s', MASTER]));
+    expect(createHash('sha256').update(readFileSync(saved)).digest('hex')).toBe(sha);
     expect(r.stdout).toContain('the purge will close 1 spot deal: 84117');
     expect(r.stdout).toContain('Dry run: nothing was changed.');
     expect(changed(rig)).toEqual(nothingChanged);
@@ -215,5 +223,134 @@ describe('applying', () => {
     expect(r.stdout).toMatch(/resuming the upgrade started/);
     expect(changed(rig)).toMatchObject({ stopped: 1, purged: 1 });
     expect(r.stdout).toMatch(/stop sonm-optimus +done earlier/);
+  });
+});
+
+/** `script` grown to exactly `bytes` with comment lines after its shebang (ASCII only). */
+function padded(script: string, bytes: number): string {
+  const [shebang, ...rest] = script.split('\n');
+  const lines: string[] = [];
+  // Each line adds its length plus a newline; the last may be empty.
+  for (let need = bytes - Buffer.byteLength(script); need > 0; need -= Math.min(need, 80)) {
+    lines.push(Math.min(need, 80) === 1 ? '' : '#'.padEnd(Math.min(need, 80) - 1, '-'));
+  }
+  const out = [shebang, ...lines, ...rest].join('\n');
+  if (Buffer.byteLength(out) !== bytes) throw new Error(`padded to ${Buffer.byteLength(out)}, not ${bytes}`);
+  return out;
+}
+
+describe('issue 9: any script the download accepts also runs, from its file', () => {
+  it('a 600 KiB text given to `bash -c` as one argument fails with E2BIG (why the file is run)', () => {
+    const r = spawnSync('bash', ['-c', padded('#!/bin/bash\nexit 0\n', 600 * 1024), '-s', MASTER]);
+    expect((r.error as NodeJS.ErrnoException | undefined)?.code).toBe('E2BIG');
+  });
+
+  // 128 KiB is the first size Linux refuses as one argument (MAX_ARG_STRLEN counts the NUL);
+  // 1 MiB is the largest the download check accepts. Deterministic, so each size runs once.
+  it.each([['128 KiB', 128 * 1024], ['600 KiB', 600 * 1024], ['1 MiB', 1024 * 1024]])(
+    'a %s script runs to completion: argv0 "-s", then the master, nothing after', async (_n, bytes) => {
+      const rig = upgradeRig();
+      const body = padded(standInScript(rig), bytes);
+      const r = await runCli(rig, ['upgrade', '--master', MASTER, '--script-url', serve({ kind: 'ok', body }), '--yes', '--wait', '0']);
+      expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+      expect(r.stdout).toContain(`${bytes} bytes, sha256 ${createHash('sha256').update(body).digest('hex')}`);
+      const [zero, one, , , uid, argc] = readFileSync(join(rig.tools.dir, 'script-ran'), 'utf8').trim().split('\n');
+      expect({ zero, one, uid, argc }).toEqual({ zero: '-s', one: MASTER, uid: '0', argc: '1' });
+      expect(r.stdout).toMatch(/Upgraded and verified/);
+    });
+});
+
+/** A rig from a case in test/fixtures/real-rigs/ (copied from shared/cases/real-rigs, see its README). */
+function realRig(name: string): { rig: Rig; args: string[] } {
+  const dir = join(FIXTURES, 'real-rigs', name);
+  const read = (f: string): string => readFileSync(join(dir, f), 'utf8');
+  const rig = upgradeRig({ askPlans: read('sonmcli.ask-plan-list.json'), deal: read('sonmcli.deal-status.json'), versions: read('dpkg-query.stdout') });
+  const etc = rig.env.SONM_REWARDS_SONM_CONFIG_DIR!;
+  for (const f of readdirSync(join(dir, 'etc-sonm'))) copyFileSync(join(dir, 'etc-sonm', f), join(etc, f));
+  return { rig, args: read('args.txt').trim().split(/\s+/) };
+}
+
+describe('issue 8: deals, not plans', () => {
+  it('real rig: a spot deal on a 24 h ask plan is no forward deal; the run stops at the closed port', async () => {
+    const { rig, args } = realRig('upgrade-spot-deal-on-timed-plan');
+    const r = await runCli(rig, args);
+    expect(r.stderr).not.toMatch(/forward/);
+    expect(rig.tools.callsOf('sonmcli').some((c) => c.args.join(' ').startsWith('deal status 84300'))).toBe(true);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/cannot fetch http:\/\/127\.0\.0\.1:9\/sonm-auto-deploy-supplier\.sh.*Nothing was changed\./);
+    expect(changed(rig)).toEqual(nothingChanged);
+  });
+
+  it('real rig, with a script to fetch: the dry run plans to close spot deal 84300', async () => {
+    const { rig, args } = realRig('upgrade-spot-deal-on-timed-plan');
+    const url = serve({ kind: 'ok', body: standInScript(rig) });
+    const r = await runCli(rig, args.map((a) => (a.startsWith('http://127.0.0.1:9/') ? url : a)));
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('the purge will close 1 spot deal: 84300');
+    expect(r.stdout).toContain('deal 84300 is spot although its ask plan 3d2e6a90-1c4b-4f57-9d0e-6b1f2a3c4d5e is forward (24 h)');
+    expect(changed(rig)).toEqual(nothingChanged);
+  });
+
+  // Neighbours, from sonm-io/core v0.4.25 insonmnia/worker/salesman/salesman.go RemoveAskPlan:
+  // a plan with an order and no deal has its order cancelled (cancelOrder), whatever the plan's
+  // duration; closeDeal refuses only `DEAL_ACCEPTED && Duration != 0`, so a forward deal that
+  // has closed does not stop the purge (plans outliving their closed deal: sonm-io/core#1428).
+  it.each<[string, string, string, string]>([
+    ['a 24 h plan with an order and no deal', 'sonmcli/askplans-forward-order-only.json', 'sonmcli/deal-forward.json',
+      'the purge will cancel 1 order not yet in a deal: 1250900'],
+    ['a 24 h plan whose forward deal has closed', 'sonmcli/askplans-forward.json', 'sonmcli/deal-forward-closed.json',
+      'the purge will remove 1 plan whose deal has closed: 84200'],
+  ])('%s: no refusal, the plan says what the purge does', async (_name, askPlans, deal, note) => {
+    const rig = upgradeRig({ askPlans: fixture(askPlans), deal: fixture(deal) });
+    const r = await runCli(rig, ['upgrade', '--master', MASTER, '--script-url', serve({ kind: 'ok', body: standInScript(rig) }), '--dry-run']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(note);
+    expect(changed(rig)).toEqual(nothingChanged);
+  });
+});
+
+describe('issue 9: a service may vouch for a hash, never choose the script (the real service)', () => {
+  const sha = (body: string): string => createHash('sha256').update(body).digest('hex');
+  async function withPlatform(platform: (url: string, body: string) => Record<string, unknown>) {
+    const rig = upgradeRig();
+    const body = standInScript(rig);
+    const url = serve({ kind: 'ok', body });
+    const svc = await startService(tempDir('svc-'), { platform: platform(url, body) });
+    try {
+      const r = await runCli(rig, ['upgrade', '--master', MASTER, '--script-url', url, '--dry-run'], {
+        env: { SONM_REWARDS_SERVICE: svc.url },
+      });
+      return { rig, r, body, svcUrl: svc.url };
+    } finally {
+      await svc.stop();
+    }
+  }
+
+  it('a service naming another installer: never fetched, its hash not applied, ours shown', async () => {
+    const evil = '#!/bin/bash\ntouch /tmp/pwned\n';
+    const evilUrl = serve({ kind: 'ok', body: evil });
+    const { rig, r, body, svcUrl } = await withPlatform(() => (
+      { targetVersion: '0.4.25', installerUrl: evilUrl, installerSha256: sha(evil) }));
+    expect(r.code, r.stderr).toBe(0);
+    expect(hits.get(new URL(evilUrl).pathname) ?? 0).toBe(0);
+    expect(r.stdout).toContain(`${svcUrl} names ${evilUrl} as the installer: only the announcement or --script-url`);
+    expect(r.stdout).toContain(`sha256 ${sha(body)} (not pinned;`);
+    expect(changed(rig)).toEqual(nothingChanged);
+  });
+
+  it('a service pin for the script in use that disagrees: refused, the hash shown, nothing changed', async () => {
+    const { rig, r, body, svcUrl } = await withPlatform((url) => (
+      { targetVersion: '0.4.25', installerUrl: url, installerSha256: 'e'.repeat(64) }));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`the script's SHA-256 is ${sha(body)}, but ${svcUrl} pins ${'e'.repeat(64)}: it was not run`);
+    expect(r.stdout).toContain(`sha256 ${sha(body)} (not run)`);
+    expect(changed(rig)).toEqual(nothingChanged);
+  });
+
+  it('a service pin that agrees is shown as such', async () => {
+    const { r, svcUrl } = await withPlatform((url, body) => (
+      { targetVersion: '0.4.25', installerUrl: url, installerSha256: sha(body) }));
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`(pinned by ${svcUrl}, matches;`);
   });
 });
