@@ -97,6 +97,11 @@ describe('receipts signed by the service', () => {
       expect(status.code).toBe(0);
       expect(status.stdout).toContain(`! the service ${svc.url} now signs with key ${second}, not the pinned key ${first}`);
       expect(status.stdout).toContain(`sonm-rewards enroll --accept-service-key ${second}`);
+      // With a service configured, status links to the rig's and the master's dashboard pages.
+      const rigId = new UptimeStore(rig.stateDir).state().enrolled!.rigId;
+      expect(status.stdout).toContain(`Dashboard: ${svc.url}/rigs/${rigId}`);
+      expect(status.stdout).toContain(`${svc.url}/masters/0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed (all rigs of the master)`);
+      expect((await runCli(rig, ['status'], { env: clock.env() })).stdout).not.toContain('Dashboard:');
       expect(JSON.parse((await runCli(rig, ['status', '--json'], { env: env() })).stdout).counts.pending).toBe(1);
 
       const wrong = await runCli(rig, ['enroll', '--accept-service-key', 'notThatKey'], { env: env() });
