@@ -13,7 +13,9 @@ export async function verifyProofCommand(ctx: CommandContext, file: string): Pro
   try {
     text = readFileSync(file === '-' ? 0 : file, 'utf8');
   } catch (e) {
-    throw new UsageError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new UsageError(
+      `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
   }
   let bundle: unknown;
   try {
@@ -26,13 +28,20 @@ export async function verifyProofCommand(ctx: CommandContext, file: string): Pro
     ctx.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
     return v.ok ? EXIT.OK : EXIT.REFUSED;
   }
-  for (const f of v.failures) ctx.stdout.write(`✖ ${f.reportId}${f.index >= 0 ? ` (entry ${f.index + 1})` : ''}: ${f.why}\n`);
+  for (const f of v.failures)
+    ctx.stdout.write(`✖ ${f.reportId}${f.index >= 0 ? ` (entry ${f.index + 1})` : ''}: ${f.why}\n`);
   const keys = v.keyIds.join(', ') || 'none';
   if (v.ok) {
-    ctx.stdout.write(`✔ all ${v.verified} receipts hold: ${v.creditedHours} credited hours, $${v.usd.toFixed(2)}, signed by service key ${keys}.\n`);
-    ctx.stdout.write("  Compare the key id with the service's published key (GET /.well-known/jwks.json, or /v1/platform).\n");
+    ctx.stdout.write(
+      `✔ all ${v.verified} receipts hold: ${v.creditedHours} credited hours, $${v.usd.toFixed(2)}, signed by service key ${keys}.\n`,
+    );
+    ctx.stdout.write(
+      "  Compare the key id with the service's published key (GET /.well-known/jwks.json, or /v1/platform).\n",
+    );
     return EXIT.OK;
   }
-  ctx.stdout.write(`${v.failures.length} receipt(s) do not hold; ${v.verified} do (service key ${keys}).\n`);
+  ctx.stdout.write(
+    `${v.failures.length} receipt(s) do not hold; ${v.verified} do (service key ${keys}).\n`,
+  );
   return EXIT.REFUSED;
 }

@@ -5,14 +5,27 @@
  * but cannot be read stops the service: a new key would break every pin the rigs hold.
  */
 import { chmodSync, existsSync, readFileSync } from 'node:fs';
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  type KeyObject,
+} from 'node:crypto';
 import { writeFileAtomic } from '../lib/atomic.js';
 import { rawPublicKey } from '../protocol/ids.js';
-import { serviceKeyId, signTreeHead, type ReceiptHead, type ServiceKey } from '../protocol/receipt.js';
+import {
+  serviceKeyId,
+  signTreeHead,
+  type ReceiptHead,
+  type ServiceKey,
+} from '../protocol/receipt.js';
 import type { ReportResult } from '../protocol/types.js';
 import type { Program } from '../program/definitions.js';
 
-export interface ServiceSigningKey extends ServiceKey { privateKey: KeyObject }
+export interface ServiceSigningKey extends ServiceKey {
+  privateKey: KeyObject;
+}
 
 export class ServiceKeyError extends Error {}
 
@@ -37,21 +50,32 @@ export function loadServiceKey(path: string | null, create: boolean): ServiceSig
   try {
     key = createPrivateKey(readFileSync(path, 'utf8'));
   } catch (e) {
-    throw new ServiceKeyError(`the service key ${path} cannot be read (${(e as Error).message}); restore it: a new key breaks every rig's pin`);
+    throw new ServiceKeyError(
+      `the service key ${path} cannot be read (${(e as Error).message}); restore it: a new key breaks every rig's pin`,
+    );
   }
-  if (key.asymmetricKeyType !== 'ed25519') throw new ServiceKeyError(`the service key ${path} is ${key.asymmetricKeyType}, not Ed25519`);
+  if (key.asymmetricKeyType !== 'ed25519')
+    throw new ServiceKeyError(`the service key ${path} is ${key.asymmetricKeyType}, not Ed25519`);
   try {
     chmodSync(path, 0o600);
-  } catch { /* a read-only key file is fine */ }
+  } catch {
+    /* a read-only key file is fine */
+  }
   return fromPrivate(key);
 }
 
 /** The public half as published: GET /v1/platform's serviceKey. */
-export const publicServiceKey = (k: ServiceSigningKey): ServiceKey => ({ keyId: k.keyId, publicKey: k.publicKey, alg: 'ed25519' });
+export const publicServiceKey = (k: ServiceSigningKey): ServiceKey => ({
+  keyId: k.keyId,
+  publicKey: k.publicKey,
+  alg: 'ed25519',
+});
 
 /** A JSON Web Key Set (RFC 7517; OKP keys per RFC 8037) with the service key: /.well-known/jwks.json. */
 export function jwks(k: ServiceSigningKey): { keys: Record<string, string>[] } {
-  return { keys: [{ kty: 'OKP', crv: 'Ed25519', x: k.publicKey, kid: k.keyId, use: 'sig', alg: 'EdDSA' }] };
+  return {
+    keys: [{ kty: 'OKP', crv: 'Ed25519', x: k.publicKey, kid: k.keyId, use: 'sig', alg: 'EdDSA' }],
+  };
 }
 
 /**
@@ -61,8 +85,15 @@ export function jwks(k: ServiceSigningKey): { keys: Record<string, string>[] } {
  */
 export class ReceiptSigner {
   private readonly programs: { ids: string; sha256: string };
-  constructor(private readonly key: ServiceSigningKey, programs: Program[], programsBody: string) {
-    this.programs = { ids: programs.map((p) => p.id).join(','), sha256: createHash('sha256').update(programsBody).digest('base64url') };
+  constructor(
+    private readonly key: ServiceSigningKey,
+    programs: Program[],
+    programsBody: string,
+  ) {
+    this.programs = {
+      ids: programs.map((p) => p.id).join(','),
+      sha256: createHash('sha256').update(programsBody).digest('base64url'),
+    };
   }
 
   /** The signed head for `results`, where `results[i]` answers the report whose content hash is `contentHashes[i]`. */

@@ -37,27 +37,62 @@ export interface ProofBundle {
  * The bundle for hours in [from, to) (ISO 8601 strings): every final answer with a receipt,
  * oldest first. `records` are the results log's records, `reports` the reports log's.
  */
-export function buildProof(input: { records: ResultRecord[]; reports: HourlyReport[]; state: AgentState; from: string; to: string; now: Date }): ProofBundle {
+export function buildProof(input: {
+  records: ResultRecord[];
+  reports: HourlyReport[];
+  state: AgentState;
+  from: string;
+  to: string;
+  now: Date;
+}): ProofBundle {
   const byId = new Map(input.reports.map((r) => [r.reportId, r]));
   const seen = new Set<string>();
   const entries: ProofEntry[] = [];
   let unsigned = 0;
   for (const rec of input.records) {
-    if (rec.hour < input.from || rec.hour >= input.to || rec.status === 'expired' || seen.has(rec.reportId)) continue;
+    if (
+      rec.hour < input.from ||
+      rec.hour >= input.to ||
+      rec.status === 'expired' ||
+      seen.has(rec.reportId)
+    )
+      continue;
     seen.add(rec.reportId);
-    if (!rec.receipt || !rec.credited) { unsigned++; continue; }
-    const result = { reportId: rec.reportId, status: rec.status as ReportResult['status'], ...(rec.reason ? { reason: rec.reason } : {}), credited: rec.credited };
+    if (!rec.receipt || !rec.credited) {
+      unsigned++;
+      continue;
+    }
+    const result = {
+      reportId: rec.reportId,
+      status: rec.status as ReportResult['status'],
+      ...(rec.reason ? { reason: rec.reason } : {}),
+      credited: rec.credited,
+    };
     entries.push({ report: byId.get(rec.reportId) ?? null, result, receipt: rec.receipt });
   }
   entries.sort((a, b) => (a.result.reportId < b.result.reportId ? -1 : 1));
   const pin = input.state.serviceKey;
-  const keys: ServiceKey[] = pin ? [{ keyId: pin.keyId, publicKey: pin.publicKey, alg: 'ed25519' }, ...(pin.previous ?? [])] : [];
-  const credited = entries.filter((e) => e.result.credited.usd > 0 && e.result.status !== 'rejected');
+  const keys: ServiceKey[] = pin
+    ? [{ keyId: pin.keyId, publicKey: pin.publicKey, alg: 'ed25519' }, ...(pin.previous ?? [])]
+    : [];
+  const credited = entries.filter(
+    (e) => e.result.credited.usd > 0 && e.result.status !== 'rejected',
+  );
   return {
-    format: PROOF_FORMAT, exportedAt: input.now.toISOString(), rigId: input.state.enrolled?.rigId ?? null,
-    master: input.state.enrolled?.master ?? null, service: input.state.enrolled?.service ?? pin?.service ?? null, serviceKeys: keys,
-    from: input.from, to: input.to, entries,
-    totals: { hours: entries.length, creditedHours: credited.length, usd: Math.round(credited.reduce((s, e) => s + e.result.credited.usd, 0) * 10_000) / 10_000 },
+    format: PROOF_FORMAT,
+    exportedAt: input.now.toISOString(),
+    rigId: input.state.enrolled?.rigId ?? null,
+    master: input.state.enrolled?.master ?? null,
+    service: input.state.enrolled?.service ?? pin?.service ?? null,
+    serviceKeys: keys,
+    from: input.from,
+    to: input.to,
+    entries,
+    totals: {
+      hours: entries.length,
+      creditedHours: credited.length,
+      usd: Math.round(credited.reduce((s, e) => s + e.result.credited.usd, 0) * 10_000) / 10_000,
+    },
     unsigned,
   };
 }
@@ -79,9 +114,25 @@ export interface ProofVerdict {
  */
 export function verifyProof(bundle: unknown): ProofVerdict {
   const b = bundle as Partial<ProofBundle> | null;
-  const verdict: ProofVerdict = { ok: false, failures: [], verified: 0, creditedHours: 0, usd: 0, keyIds: [] };
-  if (!b || b.format !== PROOF_FORMAT || !Array.isArray(b.entries) || !Array.isArray(b.serviceKeys)) {
-    verdict.failures.push({ reportId: '-', index: -1, why: `not a ${PROOF_FORMAT} bundle (export one with \`sonm-rewards status --proof\`)` });
+  const verdict: ProofVerdict = {
+    ok: false,
+    failures: [],
+    verified: 0,
+    creditedHours: 0,
+    usd: 0,
+    keyIds: [],
+  };
+  if (
+    !b ||
+    b.format !== PROOF_FORMAT ||
+    !Array.isArray(b.entries) ||
+    !Array.isArray(b.serviceKeys)
+  ) {
+    verdict.failures.push({
+      reportId: '-',
+      index: -1,
+      why: `not a ${PROOF_FORMAT} bundle (export one with \`sonm-rewards status --proof\`)`,
+    });
     return verdict;
   }
   const keys = new Map(b.serviceKeys.map((k) => [k?.keyId, k]));
@@ -91,9 +142,18 @@ export function verifyProof(bundle: unknown): ProofVerdict {
     const fail = (why: string) => verdict.failures.push({ reportId, index, why });
     try {
       const key = keys.get(e.receipt?.keyId);
-      if (!key) return fail(`signed by key ${String(e.receipt?.keyId)}, which is not among the bundle's service keys`);
-      if (e.report && e.report.reportId !== e.result.reportId) return fail(`the report is ${e.report.reportId}, the result is for ${e.result.reportId}`);
-      const problem = checkReceipt(e.result, e.receipt, key, e.report ? reportFingerprint(e.report).hash : null);
+      if (!key)
+        return fail(
+          `signed by key ${String(e.receipt?.keyId)}, which is not among the bundle's service keys`,
+        );
+      if (e.report && e.report.reportId !== e.result.reportId)
+        return fail(`the report is ${e.report.reportId}, the result is for ${e.result.reportId}`);
+      const problem = checkReceipt(
+        e.result,
+        e.receipt,
+        key,
+        e.report ? reportFingerprint(e.report).hash : null,
+      );
       if (problem) return fail(problem.detail);
       verdict.verified++;
       if (e.result.credited.usd > 0 && e.result.status !== 'rejected') {

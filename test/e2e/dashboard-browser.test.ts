@@ -17,7 +17,16 @@ import { httpRequest } from '../../src/lib/http.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = join(ROOT, 'docs', 'screenshots');
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 let svc: RunningService;
 let fleet: DemoFleet;
@@ -28,7 +37,10 @@ let page: Page;
 async function ledger(rig: TestRig, from: string, to: string) {
   const r = await rig.send('GET', `/v1/rigs/${rig.rigId}/ledger?from=${from}&to=${to}`);
   expect(r.status).toBe(200);
-  return r.json as { hours: { hour: string; usd: number; connected: boolean }[]; totals: { hours: number; creditedHours: number; usd: number } };
+  return r.json as {
+    hours: { hour: string; usd: number; connected: boolean }[];
+    totals: { hours: number; creditedHours: number; usd: number };
+  };
 }
 
 const text = (sel: string) => page.locator(sel).first().innerText();
@@ -36,9 +48,17 @@ const dollars = (s: string) => Number(s.replace('$', ''));
 
 describe.skipIf(!existsSync(CHROMIUM))('the dashboard in chromium', () => {
   beforeAll(async () => {
-    svc = await startService(tempDir('dash-'), { programs: [activeProgram('2026-01-01T00:00:00Z')], demand: { 'RTX 2080 Ti': 10, 'GTX 1080 Ti': 2 } });
+    svc = await startService(tempDir('dash-'), {
+      programs: [activeProgram('2026-01-01T00:00:00Z')],
+      demand: { 'RTX 2080 Ti': 10, 'GTX 1080 Ti': 2 },
+    });
     fleet = await makeDemoFleet(svc.url);
-    browser = await chromium.launchPersistentContext(tempDir('chromium-'), { executablePath: CHROMIUM, args: ARGS, headless: true, viewport: { width: 1200, height: 900 } });
+    browser = await chromium.launchPersistentContext(tempDir('chromium-'), {
+      executablePath: CHROMIUM,
+      args: ARGS,
+      headless: true,
+      viewport: { width: 1200, height: 900 },
+    });
     page = await browser.newPage();
     mkdirSync(SHOTS, { recursive: true });
   }, 60_000);
@@ -60,7 +80,10 @@ describe.skipIf(!existsSync(CHROMIUM))('the dashboard in chromium', () => {
       expect(await row.getAttribute('class')).toBe(m.belowTarget ? 'alert' : '');
     }
     // 12 RTX 2080 Ti credited now (the stopped rig earns nothing) against 2 × 10 wanted.
-    expect(json.models.find((m: { model: string }) => m.model === 'RTX 2080 Ti')).toMatchObject({ gpus: 12, belowTarget: true });
+    expect(json.models.find((m: { model: string }) => m.model === 'RTX 2080 Ti')).toMatchObject({
+      gpus: 12,
+      belowTarget: true,
+    });
     const supply = page.locator('svg.chart polyline.supply');
     expect(await supply.count()).toBe(2);
     expect(Number(await supply.first().getAttribute('data-points'))).toBe(168);
@@ -83,16 +106,24 @@ describe.skipIf(!existsSync(CHROMIUM))('the dashboard in chromium', () => {
       const row = page.locator(`tr[data-rig="${rig.rigId}"]`);
       expect(dollars(await row.locator('[data-field=usd-month]').innerText())).toBeCloseTo(usd, 2);
       const last24 = await ledger(rig, hoursAgo(24), hoursAgo(0));
-      expect(await row.locator('[data-field=share24h]').innerText()).toBe(`${Math.round((last24.hours.filter((h) => h.connected).length / 24) * 100)}%`);
+      expect(await row.locator('[data-field=share24h]').innerText()).toBe(
+        `${Math.round((last24.hours.filter((h) => h.connected).length / 24) * 100)}%`,
+      );
     }
     expect(dollars(await text('[data-field=usd-month-total]'))).toBeCloseTo(total, 2);
     const first = page.locator('tbody tr').first();
     expect(await first.getAttribute('data-rig')).toBe(fleet.stopped.rigId);
-    expect(await first.innerText()).toMatch(/earning nothing since .* not connected in 80% of the hour/);
-    expect(await page.locator(`tr[data-rig="${fleet.failing.rigId}"]`).innerText()).toMatch(/not eligible[\s\S]*ram[\s\S]*RAM 12 GB: 16 GB needed/);
+    expect(await first.innerText()).toMatch(
+      /earning nothing since .* not connected in 80% of the hour/,
+    );
+    expect(await page.locator(`tr[data-rig="${fleet.failing.rigId}"]`).innerText()).toMatch(
+      /not eligible[\s\S]*ram[\s\S]*RAM 12 GB: 16 GB needed/,
+    );
     const bars = page.locator('svg.chart rect.bar');
     expect(await bars.count()).toBe(30);
-    const values = await bars.evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-value'))));
+    const values = await bars.evaluateAll((els) =>
+      els.map((e) => Number(e.getAttribute('data-value'))),
+    );
     expect(values.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
     await page.screenshot({ path: join(SHOTS, 'master.png'), fullPage: true });
   });
@@ -124,7 +155,12 @@ describe.skipIf(!existsSync(CHROMIUM))('the dashboard in chromium', () => {
   });
 
   it('the pages run no script: the numbers are there with JavaScript off', async () => {
-    const ctx = await chromium.launchPersistentContext(tempDir('chromium-nojs-'), { executablePath: CHROMIUM, args: ARGS, headless: true, javaScriptEnabled: false });
+    const ctx = await chromium.launchPersistentContext(tempDir('chromium-nojs-'), {
+      executablePath: CHROMIUM,
+      args: ARGS,
+      headless: true,
+      javaScriptEnabled: false,
+    });
     try {
       const p = await ctx.newPage();
       await p.goto(`${svc.url}/masters/${MASTER_A.toLowerCase()}`);

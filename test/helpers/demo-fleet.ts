@@ -11,15 +11,29 @@ import { TestRig, hoursAgo } from './service.js';
 export const MASTER_A = '0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed';
 export const MASTER_B = '0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359';
 
-export interface DemoFleet { rigs: TestRig[]; stopped: TestRig; failing: TestRig }
+export interface DemoFleet {
+  rigs: TestRig[];
+  stopped: TestRig;
+  failing: TestRig;
+}
 
 const gpus = (rig: TestRig, n: number, model: string, pci: string) =>
-  Array.from({ length: n }, (_, i) => ({ uuid: `GPU-${rig.rigId}-${i}`, pciDeviceId: pci, model, qualifying: true }));
+  Array.from({ length: n }, (_, i) => ({
+    uuid: `GPU-${rig.rigId}-${i}`,
+    pciDeviceId: pci,
+    model,
+    qualifying: true,
+  }));
 
 function check(eligible: boolean, failing: { id: string; message: string }[] = []) {
   return {
-    schemaVersion: 1, checkedAt: new Date().toISOString(), eligible,
-    checks: [{ id: 'arch', status: 'pass', message: 'x86_64' }, ...failing.map((f) => ({ ...f, status: 'fail' }))],
+    schemaVersion: 1,
+    checkedAt: new Date().toISOString(),
+    eligible,
+    checks: [
+      { id: 'arch', status: 'pass', message: 'x86_64' },
+      ...failing.map((f) => ({ ...f, status: 'fail' })),
+    ],
     programs: [{ id: 'test-program', qualifies: eligible }],
   };
 }
@@ -27,22 +41,48 @@ function check(eligible: boolean, failing: { id: string; message: string }[] = [
 /** Enrol the fleet with the service at `url` and deliver `days` days of hours up to the last complete one. */
 export async function makeDemoFleet(url: string, days = 3): Promise<DemoFleet> {
   const specs = [
-    { master: MASTER_A, n: 6, model: 'RTX 2080 Ti', pci: '1e07', stopAt: null as number | null, elig: check(true) },
+    {
+      master: MASTER_A,
+      n: 6,
+      model: 'RTX 2080 Ti',
+      pci: '1e07',
+      stopAt: null as number | null,
+      elig: check(true),
+    },
     { master: MASTER_A, n: 6, model: 'RTX 2080 Ti', pci: '1e07', stopAt: null, elig: check(true) },
     { master: MASTER_A, n: 6, model: 'RTX 2080 Ti', pci: '1e07', stopAt: 5, elig: check(true) },
-    { master: MASTER_A, n: 2, model: 'GTX 1080 Ti', pci: '1b06', stopAt: null, elig: check(false, [{ id: 'ram', message: 'RAM 12 GB: 16 GB needed' }]) },
+    {
+      master: MASTER_A,
+      n: 2,
+      model: 'GTX 1080 Ti',
+      pci: '1b06',
+      stopAt: null,
+      elig: check(false, [{ id: 'ram', message: 'RAM 12 GB: 16 GB needed' }]),
+    },
     { master: MASTER_B, n: 4, model: 'GTX 1080 Ti', pci: '1b06', stopAt: null, elig: check(true) },
   ];
   const rigs: TestRig[] = [];
   for (const s of specs) {
     const rig = new TestRig(url);
-    const enrolled = await rig.send('POST', '/v1/rigs', { publicKey: rig.publicKey, masterAddress: s.master, workerAddress: null, agentVersion: 'demo', hardware: { qualifyingGpus: s.n, gpus: gpus(rig, s.n, s.model, s.pci) } });
+    const enrolled = await rig.send('POST', '/v1/rigs', {
+      publicKey: rig.publicKey,
+      masterAddress: s.master,
+      workerAddress: null,
+      agentVersion: 'demo',
+      hardware: { qualifyingGpus: s.n, gpus: gpus(rig, s.n, s.model, s.pci) },
+    });
     if (enrolled.status !== 201) throw new Error(`enrol: ${enrolled.status} ${enrolled.body}`);
     const reports = [];
     for (let h = days * 24; h >= 1; h--) {
       // The stopped rig: master confirmation lost `stopAt` hours ago; every rig misses one hour a day.
       const down = (s.stopAt !== null && h <= s.stopAt) || h % 24 === 7;
-      reports.push(rig.report(hoursAgo(h), { connectedSamples: down ? 4 : 12, minQualifyingGpus: s.n, gpus: gpus(rig, s.n, s.model, s.pci) }));
+      reports.push(
+        rig.report(hoursAgo(h), {
+          connectedSamples: down ? 4 : 12,
+          minQualifyingGpus: s.n,
+          gpus: gpus(rig, s.n, s.model, s.pci),
+        }),
+      );
     }
     for (let i = 0; i < reports.length; i += 500) {
       const r = await rig.send('POST', '/v1/reports', { reports: reports.slice(i, i + 500) });

@@ -6,11 +6,15 @@
 
 /** Escape text for HTML element content and quoted attribute values. */
 export function esc(s: string | number | null | undefined): string {
-  return String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+  return String(s ?? '').replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
+  );
 }
 
 /** The Content-Security-Policy of every page: no scripts, no remote anything. */
-export const PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+export const PAGE_CSP =
+  "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 const STYLE = `
 body{font:14px/1.4 system-ui,sans-serif;margin:0 auto;max-width:1100px;padding:16px;color:#1b1f24}
@@ -28,18 +32,24 @@ code{font-size:12px}.badge{padding:1px 6px;border-radius:8px;font-size:12px}
 
 /** A whole page: `body` is already-escaped HTML. */
 export function page(title: string, body: string): string {
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">`
-    + `<title>${esc(title)} · SONM rewards</title><style>${STYLE}</style></head><body>`
-    + `<nav><a href="/">Fleet</a><span class="muted">SONM rewards · read-only dashboard</span></nav>${body}</body></html>`;
+  return (
+    `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">` +
+    `<title>${esc(title)} · SONM rewards</title><style>${STYLE}</style></head><body>` +
+    `<nav><a href="/">Fleet</a><span class="muted">SONM rewards · read-only dashboard</span></nav>${body}</body></html>`
+  );
 }
 
 /** The page for something the service does not know (served with 404), or a malformed address (400). */
 export function notFoundPage(title: string, detail: string): string {
-  return page(title, `<h1>${esc(title)}</h1><p>${esc(detail)}</p><p><a href="/">Back to the fleet</a></p>`);
+  return page(
+    title,
+    `<h1>${esc(title)}</h1><p>${esc(detail)}</p><p><a href="/">Back to the fleet</a></p>`,
+  );
 }
 
 /** "2019-05-01T12:00:00Z" → "2019-05-01 12:00 UTC". */
-export const utc = (iso: string | null): string => (iso ? `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC` : 'never');
+export const utc = (iso: string | null): string =>
+  iso ? `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC` : 'never';
 
 /** US dollars with cents. */
 export const usd = (v: number): string => `$${v.toFixed(2)}`;

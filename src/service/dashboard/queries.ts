@@ -20,7 +20,12 @@ export interface RigProfile {
   gpus: { model: string; count: number }[];
   qualifyingGpus: number | null;
   /** The latest `check` verdict it sent, with the rules that failed; null when none was sent. */
-  verdict: { receivedAt: string; checkedAt: string | null; eligible: boolean; failing: { id: string; message: string }[] } | null;
+  verdict: {
+    receivedAt: string;
+    checkedAt: string | null;
+    eligible: boolean;
+    failing: { id: string; message: string }[];
+  } | null;
   /** The hour of its latest stored report, or null. */
   lastReportHour: string | null;
 }
@@ -29,7 +34,14 @@ export interface RigProfile {
  * One rig's hours of one UTC day with one outcome: 'credited' (paid), else the reason of the
  * first program that gave one (not-connected, not-eligible, …), else 'not-credited'.
  */
-export interface LedgerDay { rigId: string; day: string; outcome: string; hours: number; connectedHours: number; usd: number }
+export interface LedgerDay {
+  rigId: string;
+  day: string;
+  outcome: string;
+  hours: number;
+  connectedHours: number;
+  usd: number;
+}
 
 export interface DashboardReads {
   /** The rigs of a master (address compared without case), or one rig; ordered by rig id. */
@@ -42,7 +54,7 @@ export interface DashboardReads {
 
 /** The outcome of one ledger hour, as LedgerDay defines it (the JS twin of the SQL below). */
 export function outcomeOf(h: Pick<LedgerHour, 'usd' | 'programs'>): string {
-  return h.usd > 0 ? 'credited' : h.programs.find((p) => p.reason)?.reason ?? 'not-credited';
+  return h.usd > 0 ? 'credited' : (h.programs.find((p) => p.reason)?.reason ?? 'not-credited');
 }
 
 /** ledger() hours summed as ledgerDays() sums them: for the rig page, and for the test that ties the two. */
@@ -78,29 +90,69 @@ export function dashboardReads(db: Database.Database): DashboardReads {
           WHERE j.value ->> 'reason' IS NOT NULL LIMIT 1), 'not-credited') END AS outcome,
         COUNT(*) AS hours, SUM(connected) AS connectedHours, round(SUM(usd), 4) AS usd
       FROM reports WHERE report_id >= ? AND report_id < ? GROUP BY day, outcome ORDER BY day || outcome`),
-    fleetDays: db.prepare(`SELECT day, model, ${HOUR_SUMS} FROM gpu_claims WHERE day >= ? GROUP BY day, model ORDER BY day, model`).raw(),
+    fleetDays: db
+      .prepare(
+        `SELECT day, model, ${HOUR_SUMS} FROM gpu_claims WHERE day >= ? GROUP BY day, model ORDER BY day, model`,
+      )
+      .raw(),
   };
-  type Row = Omit<RigProfile, 'gpus' | 'qualifyingGpus' | 'verdict'> & { hardware: string | null; receivedAt: string | null; checkedAt: string | null; eligible: number | null; body: string | null };
+  type Row = Omit<RigProfile, 'gpus' | 'qualifyingGpus' | 'verdict'> & {
+    hardware: string | null;
+    receivedAt: string | null;
+    checkedAt: string | null;
+    eligible: number | null;
+    body: string | null;
+  };
   const toProfile = (row: Row): RigProfile => {
-    const hw = safeJson(row.hardware) as { qualifyingGpus?: number; gpus?: { model: string | null }[] } | null;
+    const hw = safeJson(row.hardware) as {
+      qualifyingGpus?: number;
+      gpus?: { model: string | null }[];
+    } | null;
     const counts = new Map<string, number>();
-    for (const g of hw?.gpus ?? []) counts.set(g.model ?? 'unknown', (counts.get(g.model ?? 'unknown') ?? 0) + 1);
-    const body = safeJson(row.body) as { checks?: { id: string; status: string; message?: string }[] } | null;
+    for (const g of hw?.gpus ?? [])
+      counts.set(g.model ?? 'unknown', (counts.get(g.model ?? 'unknown') ?? 0) + 1);
+    const body = safeJson(row.body) as {
+      checks?: { id: string; status: string; message?: string }[];
+    } | null;
     return {
-      rigId: row.rigId, master: row.master, worker: row.worker, enrolledAt: row.enrolledAt, lastReportHour: row.lastReportHour,
+      rigId: row.rigId,
+      master: row.master,
+      worker: row.worker,
+      enrolledAt: row.enrolledAt,
+      lastReportHour: row.lastReportHour,
       gpus: [...counts].map(([model, count]) => ({ model, count })),
       qualifyingGpus: typeof hw?.qualifyingGpus === 'number' ? hw.qualifyingGpus : null,
-      verdict: row.receivedAt === null ? null : {
-        receivedAt: row.receivedAt, checkedAt: row.checkedAt, eligible: row.eligible === 1,
-        failing: (body?.checks ?? []).filter((c) => c.status === 'fail').map((c) => ({ id: c.id, message: c.message ?? '' })),
-      },
+      verdict:
+        row.receivedAt === null
+          ? null
+          : {
+              receivedAt: row.receivedAt,
+              checkedAt: row.checkedAt,
+              eligible: row.eligible === 1,
+              failing: (body?.checks ?? [])
+                .filter((c) => c.status === 'fail')
+                .map((c) => ({ id: c.id, message: c.message ?? '' })),
+            },
     };
   };
   return {
-    rigProfiles: (by) => ('master' in by ? (q.byMaster.all(by.master) as Row[]) : (q.byRig.all(by.rigId) as Row[])).map(toProfile),
-    ledgerDays: (rigIds, from, to) => rigIds.flatMap((rigId) =>
-      (q.days.all(reportIdFor(rigId, from), reportIdFor(rigId, to)) as Omit<LedgerDay, 'rigId'>[]).map((d) => ({ rigId, ...d }))),
-    fleetDays: (fromDay) => (q.fleetDays.all(fromDay) as (string | number)[][]).map(([day, model, ...gpus]) => ({ day: day as string, model: model as string, gpus: gpus as number[] })),
+    rigProfiles: (by) =>
+      ('master' in by
+        ? (q.byMaster.all(by.master) as Row[])
+        : (q.byRig.all(by.rigId) as Row[])
+      ).map(toProfile),
+    ledgerDays: (rigIds, from, to) =>
+      rigIds.flatMap((rigId) =>
+        (
+          q.days.all(reportIdFor(rigId, from), reportIdFor(rigId, to)) as Omit<LedgerDay, 'rigId'>[]
+        ).map((d) => ({ rigId, ...d })),
+      ),
+    fleetDays: (fromDay) =>
+      (q.fleetDays.all(fromDay) as (string | number)[][]).map(([day, model, ...gpus]) => ({
+        day: day as string,
+        model: model as string,
+        gpus: gpus as number[],
+      })),
   };
 }
 
