@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { encodeRecord } from '../dist/uptime/journal.js';
 import { hourOf } from '../dist/protocol/report-id.js';
 import { httpRequest } from '../dist/lib/http.js';
+import { openSqliteStore } from '../dist/service/store.js';
 import { agentEnv as rigEnv, fakeTools } from './lib/fake-rig.mjs';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -17,7 +18,7 @@ const SERVICE = join(ROOT, 'bin', 'sonm-rewards-service.js');
 const TMP = mkdtempSync(join(ROOT, '.tmp-bench-'));
 const NODE = process.execPath;
 const quick = process.argv.includes('--quick');
-// --only agent|service: run one half (the service half takes a minute or two).
+// --only agent|service|package: run one part (the service part takes a minute or two).
 const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : null;
 const want = (part) => only === null || only === part;
 const REPS = quick ? 5 : 11;
@@ -123,8 +124,8 @@ function startProc(argv) {
 async function stopProc(h) { await new Promise((r) => { h.p.once('exit', r); h.p.kill('SIGTERM'); }); }
 const startService = (db) => startProc([NODE, SERVICE, '--listen', '127.0.0.1:0', '--db', db, '--programs', join(TMP, 'programs.json'), '--log-level', 'warn']);
 const startBaseline = () => startProc([NODE, join(ROOT, 'scripts', 'bench', 'baseline-server.mjs')]);
-function load(url, mode, rigs, perRig, conc, warmup) {
-  const r = spawnSync(NODE, [join(ROOT, 'scripts', 'bench', 'load.mjs'), url, mode, String(rigs), String(perRig), String(conc), String(warmup)], { maxBuffer: 64 << 20 });
+function load(url, mode, rigs, perRig, conc, warmup, db) {
+  const r = spawnSync(NODE, [join(ROOT, 'scripts', 'bench', 'load.mjs'), url, mode, String(rigs), String(perRig), String(conc), String(warmup), ...(db ? [db] : [])], { maxBuffer: 64 << 20 });
   if (r.status !== 0) throw new Error(r.stderr.toString());
   return JSON.parse(r.stdout.toString());
 }
@@ -136,8 +137,14 @@ async function serviceRounds(mode, rigs, perRig, conc, warmup) {
   // Five rounds, medians: on this VM the same run varies by a quarter from minute to minute.
   for (let i = 0; i < (quick ? 1 : 5); i++) {
     const b = await startBaseline(); base.push(load(b.url, mode, rigs, perRig, conc, warmup)); await stopProc(b);
-    const s = await startService(join(TMP, `${mode}-${i}.db`)); const r = load(s.url, mode, rigs, perRig, conc, warmup); await stopProc(s);
+    const db = join(TMP, `${mode}-${i}.db`);
+    const s = await startService(db); const r = load(s.url, mode, rigs, perRig, conc, warmup, db); await stopProc(s);
     if (Object.keys(r.statuses).some((k) => k !== '200')) throw new Error(`service answered ${JSON.stringify(r.statuses)}`);
+    // Every timed report must have been paid: a benchmark of refusals would measure the wrong path.
+    const check = openSqliteStore(db);
+    const unpaid = check.counts().reports - check.rigs({}).reduce((n, rig) => n + check.ledger(rig.rigId, '2010-01-01T00:00:00Z', '2030-01-01T00:00:00Z').filter((h) => h.usd > 0).length, 0);
+    check.close();
+    if (unpaid > 0) throw new Error(`${unpaid} reports of the ${mode} round were not paid`);
     svc.push(r);
   }
   return { svc, base };
@@ -185,7 +192,6 @@ if (want('service')) {
   // A store of 10,000 rigs, 6 GPUs each: the master's 50 rigs with 30 days of hours, every other
   // rig with the last 24 hours (built in process through the store's own ingestion). Pages are
   // timed over HTTP against the JSON ledger call (one rig, 30 days) in the same run.
-  const { openSqliteStore } = await import('../dist/service/store.js');
   const { parsePrograms } = await import('../dist/program/definitions.js');
   const { rawPublicKey: rawKey, rigIdFromPublicKey: rigIdOf } = await import('../dist/protocol/ids.js');
   const { reportIdFor: idFor } = await import('../dist/protocol/report-id.js');
@@ -205,7 +211,10 @@ if (want('service')) {
     const rigId = mine ? rigIdOf(x) : `r${String(i).padStart(21, '0')}`;
     if (i === 0) ledgerRig = { rigId, privateKey };
     const gpus = Array.from({ length: 6 }, (_, g) => ({ uuid: `GPU-${rigId}-${g}`, pciDeviceId: i % 3 ? '1b06' : '1e07', model: i % 3 ? 'GTX 1080 Ti' : 'RTX 2080 Ti', qualifying: true }));
-    store.enroll({ publicKey: x ?? 'x', masterAddress: mine ? master : `0x${String(i % 2000).padStart(40, '0')}`, workerAddress: null, agentVersion: 'bench', hardware: { qualifyingGpus: 6, gpus } }, rigId, now);
+    // Enrolled, with a verdict listing its GPUs, before its first hour (the service pays no hour before either).
+    const before = new Date(current - 800 * 3_600_000);
+    store.enroll({ publicKey: x ?? 'x', masterAddress: mine ? master : `0x${String(i % 2000).padStart(40, '0')}`, workerAddress: null, agentVersion: 'bench', hardware: { qualifyingGpus: 6, gpus } }, rigId, before);
+    store.saveVerdict(rigId, { checkedAt: before.toISOString(), eligible: true, programs: programs.map((p) => ({ id: p.id, qualifies: true })), gpus }, before);
     const hours = mine ? 720 : 24;
     const reports = [];
     for (let h = hours; h >= 1; h--) {
@@ -264,6 +273,33 @@ if (want('agent')) {
     b.push(st.ms);
   }
   record('status over 30 days of samples', `${median(b).toFixed(0)} ms`, `node -e 0 ${median(a).toFixed(0)} ms`, (median(b) / median(a)).toFixed(2), '≤ 200 ms', median(b) <= 200);
+}
+
+// ---------- 6. the installed .deb (npm run release, then sudo dpkg -i release/*.deb) ----------
+// Its own runtime against this Node's `node -e 0`: the same bounds as the development agent's.
+const PACKAGED = '/usr/bin/sonm-rewards';
+const packaged = existsSync(PACKAGED) && readFileSync(PACKAGED, 'utf8').startsWith('#!/usr/lib/sonm-rewards/bin/node');
+if (want('package') && !packaged) console.log('skip  the .deb: /usr/bin/sonm-rewards is not the package; run `npm run release` and `sudo dpkg -i release/*.deb`');
+if (want('package') && packaged) {
+  const a = []; const b = [];
+  for (let i = 0; i < REPS * 2; i++) { a.push(wallMs([NODE, '-e', '0'], baseEnv).ms); b.push(wallMs([PACKAGED, '--version'], baseEnv).ms); }
+  const ratio = median(b) / median(a);
+  record('packaged sonm-rewards --version (its own Node and glibc)', `${median(b).toFixed(0)} ms`, `node -e 0 ${median(a).toFixed(0)} ms`, ratio.toFixed(2), '≤ 1.5', ratio <= 1.5);
+  const tools = fakeTools(join(TMP, 'slow-tools-deb'), { nvidia: 0.6, sonmcli: 0.3, dpkg: 0.05 });
+  const c = []; const d = [];
+  for (let i = 0; i < REPS; i++) {
+    c.push(wallMs([NODE, '-e', '0'], baseEnv).ms);
+    const r = wallMs([PACKAGED, 'check', '--json'], agentEnv(tools, join(TMP, 'check-state-deb')));
+    if (r.status !== 0 && r.status !== 1) throw new Error(`packaged check failed: ${r.stderr}`);
+    d.push(r.ms);
+  }
+  const ideal = 600 + median(c);
+  record('packaged check (tools as slow as the real ones)', `${median(d).toFixed(0)} ms`, `0.6 s + node -e 0 = ${ideal.toFixed(0)} ms`, (median(d) / ideal).toFixed(2), '≤ 1.3', median(d) / ideal <= 1.3);
+  const info = join(ROOT, 'release', 'build-info.json');
+  if (existsSync(info)) {
+    const bi = JSON.parse(readFileSync(info, 'utf8'));
+    record(`.deb size (${bi.deb}, ${bi.runtime})`, `${(bi.bytes / 1e6).toFixed(1)} MB`, 'the limit', (bi.bytes / 32e6).toFixed(2), '≤ 32 MB', bi.bytes <= 32e6, `installed ${(bi.installedKiB / 1024).toFixed(1)} MiB; npm run release's packaging took ${bi.seconds} s (after the build)`);
+  }
 }
 
 rmSync(TMP, { recursive: true, force: true });

@@ -4,6 +4,7 @@
 //   dist/agent/tick.cjs  the timer's `report` alone (CommonJS, one file): built-in modules are then
 //                        required only when reached, and no ES module loader is set up at all
 // The service is not bundled: it runs from tsc's output in dist/.
+import { writeFileSync } from 'node:fs';
 import { build } from 'esbuild';
 
 // Loaded lazily from node_modules, as they are: heavy, and CommonJS with exports that a bundle's
@@ -11,8 +12,9 @@ import { build } from 'esbuild';
 const external = ['systeminformation', 'undici', 'better-sqlite3', 'fastify', 'ajv'];
 const common = { bundle: true, platform: 'node', target: 'node20', sourcemap: false, logLevel: 'warning', external };
 
-await build({
+const main = await build({
   ...common,
+  metafile: true,
   entryPoints: { main: 'src/cli/main.ts' },
   outdir: 'dist/agent',
   splitting: true,
@@ -21,8 +23,9 @@ await build({
   banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
 });
 
-await build({
+const tick = await build({
   ...common,
+  metafile: true,
   entryPoints: ['src/cli/tick.ts'],
   outfile: 'dist/agent/tick.cjs',
   format: 'cjs',
@@ -32,3 +35,8 @@ await build({
   define: { 'import.meta.url': '__importMetaUrl' },
   banner: { js: "const __importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
 });
+
+// The files each bundle holds: the release (scripts/release.mjs) ships the licences of the npm
+// packages inlined here.
+const inputs = [...new Set([main, tick].flatMap((r) => Object.keys(r.metafile.inputs)))].sort();
+writeFileSync('dist/agent/inputs.json', `${JSON.stringify(inputs, null, 1)}\n`);

@@ -3,9 +3,12 @@
 // whose window includes today, then drives a simulated rig (fake nvidia-smi/sonmcli/dpkg-query
 // on PATH, six RTX 2080 Ti): check, enrol, three hours of 5-minute samples, delivery, status,
 // the service's ledger and fleet view, the proof of credited hours, and the dashboard's URL (on a
-// terminal the service keeps running until Ctrl-C, so the pages can be opened). Needs a build.
+// terminal the service keeps running until Ctrl-C, so the pages can be opened). Needs a build
+// (npm run build) and libfaketime (Debian `faketime`): the service pays no hour that ended before
+// the rig enrolled, so the service and the agent's enrolment run on a clock set three hours back,
+// then moved to now.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, agentEnv, fakeTools } from './lib/fake-rig.mjs';
 import { runTick } from '../dist/commands/report.js';
@@ -19,6 +22,19 @@ const say = (s) => process.stdout.write(`\n\x1b[1m== ${s}\x1b[0m\n`);
 const BIN = join(ROOT, 'bin', 'sonm-rewards.cjs');
 const MASTER = '0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed';
 
+// One clock for the service and the agent's commands, read by libfaketime from a file.
+const libfaketime = readdirSync('/usr/lib').map((d) => join('/usr/lib', d, 'faketime', 'libfaketime.so.1')).find(existsSync);
+if (!libfaketime) throw new Error('npm run demo needs libfaketime: apt-get install faketime');
+const clockFile = join(dir, 'clock');
+const setClock = (ms) => {
+  const iso = new Date(ms).toISOString();
+  writeFileSync(`${clockFile}.tmp`, `@${iso.slice(0, 10)} ${iso.slice(11, 19)}\n`);
+  renameSync(`${clockFile}.tmp`, clockFile);
+};
+const clockEnv = { LD_PRELOAD: libfaketime, FAKETIME_TIMESTAMP_FILE: clockFile, FAKETIME_NO_CACHE: '1', FAKETIME_DONT_FAKE_MONOTONIC: '1' };
+const hour0 = Math.floor(Date.now() / 3_600_000) * 3_600_000 - 3 * 3_600_000;
+setClock(hour0 + 10_000);
+
 // A demo program: the first program's rules, its window moved around today, admission open.
 const base = JSON.parse(readFileSync(join(ROOT, 'programs', 'default.json'), 'utf8')).programs[0];
 const start = new Date(Date.now() - 30 * 86_400_000).toISOString();
@@ -27,13 +43,13 @@ writeFileSync(join(dir, 'programs.json'), JSON.stringify({ programs: [program] }
 writeFileSync(join(dir, 'demand.json'), JSON.stringify({ 'GTX 1080 Ti': 400, 'RTX 2080 Ti': 2 }));
 
 say('Start the reference rewards service');
-const svc = spawn(process.execPath, [join(ROOT, 'bin', 'sonm-rewards-service.js'), '--listen', '127.0.0.1:0', '--db', join(dir, 'rewards.db'), '--programs', join(dir, 'programs.json'), '--demand', join(dir, 'demand.json'), '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'inherit'] });
+const svc = spawn(process.execPath, [join(ROOT, 'bin', 'sonm-rewards-service.js'), '--listen', '127.0.0.1:0', '--db', join(dir, 'rewards.db'), '--programs', join(dir, 'programs.json'), '--demand', join(dir, 'demand.json'), '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...clockEnv } });
 const url = await new Promise((resolve) => { let out = ''; svc.stdout.on('data', (d) => { out += d; if (out.includes('\n')) resolve(out.split('\n')[0].trim()); }); });
 console.log(`sonm-rewards-service listening on ${url}`);
 
 const state = join(dir, 'rig-state');
 const tools = fakeTools(join(dir, 'tools'));
-const env = agentEnv(tools, state, { SONM_REWARDS_SERVICE: url });
+const env = agentEnv(tools, state, { SONM_REWARDS_SERVICE: url, ...clockEnv });
 const cli = (args) => {
   console.log(`$ sonm-rewards ${args.join(' ')}`);
   const r = spawnSync(process.execPath, [BIN, ...args], { env, encoding: 'utf8' });
@@ -47,12 +63,12 @@ try {
   say('1. Does the rig qualify? (six RTX 2080 Ti, SONM 0.4.25, the worker connected)');
   cli(['check', '--programs', join(dir, 'programs.json')]);
 
-  say('2. Enrol the rig: an Ed25519 key is made on first use; the rig id is derived from it');
+  say(`2. Enrol the rig at ${new Date(hour0).toISOString().slice(11, 16)} UTC: an Ed25519 key is made on first use; the rig id is derived from it`);
   cli(['enroll', '--master', MASTER.toLowerCase()]);
+  setClock(Date.now());
 
   say('3. Three past hours of 5-minute ticks (simulated clock; in hour 2 the master confirmation lapses for 20 minutes)');
   process.env.PATH = env.PATH; // the probe runs the fake tools
-  const hour0 = Math.floor(Date.now() / 3_600_000) * 3_600_000 - 3 * 3_600_000;
   let t = hour0;
   const ctx = {
     settings: { ...resolveSettings({}, { ...env, SONM_REWARDS_SERVICE: '' }, true), service: null },

@@ -1,6 +1,10 @@
 // Load generator for the service benchmark, run as its own process so that it does not share
 // an event loop with what it measures. Usage:
-//   node scripts/bench/load.mjs <url> <mode: batch|single> <rigs> <requestsPerRig> <concurrency> [warmupPerRig]
+//   node scripts/bench/load.mjs <url> <mode: batch|single> <rigs> <requestsPerRig> <concurrency> [warmupPerRig] [db]
+// With [db] (the service's database), each rig is first enrolled, with a verdict listing its six
+// GPUs, as of 2010 straight into the database (the operator command's way in, beside the running
+// service): the service pays no hour before enrolment, nor a GPU that no verdict lists, and the
+// generated hours start in 2011. Enrolling again over HTTP then answers 200.
 // Prints one JSON line about the timed requests: {reports, requests, seconds, latenciesMs: [...], statuses}.
 //
 // The first warmupPerRig requests of every rig are sent before the clock starts: a server that
@@ -20,7 +24,7 @@ import { signRequest } from '../../dist/protocol/signing.js';
 import { rawPublicKey, rigIdFromPublicKey } from '../../dist/protocol/ids.js';
 import { reportIdFor } from '../../dist/protocol/report-id.js';
 
-const [url, mode, rigsArg, perRigArg, concArg, warmArg] = process.argv.slice(2);
+const [url, mode, rigsArg, perRigArg, concArg, warmArg, seedDb] = process.argv.slice(2);
 const rigs = Number(rigsArg);
 const warmupPerRig = Number(warmArg ?? 0);
 const perRig = Number(perRigArg) + warmupPerRig;
@@ -49,6 +53,16 @@ function send(method, path, body, key, keyid) {
   });
 }
 
+/** Enrol `id` and save its verdict as of 2010, directly in the service's database. */
+async function seed(db, id) {
+  const { openSqliteStore } = await import('../../dist/service/store.js');
+  const store = openSqliteStore(db);
+  const at = new Date(Date.UTC(2010, 0, 1));
+  store.enroll({ publicKey: id.x, masterAddress: '0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed', workerAddress: null, agentVersion: 'bench', hardware: {} }, id.rigId, at);
+  store.saveVerdict(id.rigId, { checkedAt: at.toISOString(), eligible: true, programs: [], gpus: id.gpus.map((uuid) => ({ uuid, pciDeviceId: '1b06', qualifying: true })) }, at);
+  store.close();
+}
+
 const identities = [];
 for (let i = 0; i < rigs; i++) {
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
@@ -56,6 +70,7 @@ for (let i = 0; i < rigs; i++) {
   const rigId = rigIdFromPublicKey(x);
   const id = { key: privateKey, x, rigId, gpus: Array.from({ length: 6 }, (_, g) => gpuUuid(rigId, g)) };
   identities.push(id);
+  if (seedDb) await seed(seedDb, id);
   const r = await send('POST', '/v1/rigs', { publicKey: x, masterAddress: '0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed', workerAddress: null, agentVersion: 'bench', hardware: {} }, privateKey, id.rigId);
   if (r.status !== 201 && r.status !== 200) throw new Error(`enrol answered ${r.status}`);
 }

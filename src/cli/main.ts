@@ -124,6 +124,16 @@ async function run(argv: string[]): Promise<number> {
       exitCode = await timerCommand(context(cmd), action, opts);
     });
 
+  program
+    .command('configure')
+    .description('set the rewards service (--service) and rig user for every run, in the config file (root)')
+    .option('--rig-user <user>', 'the OS user whose ~/.sonm/cli.yaml sonmcli uses')
+    .action(async (opts, cmd) => {
+      const { configureCommand } = await import('../commands/configure.js');
+      const service = (cmd.optsWithGlobals() as GlobalFlags).service;
+      exitCode = configureCommand(context(cmd), { ...opts, service });
+    });
+
   try {
     await program.parseAsync(argv, { from: 'user' });
     return exitCode;

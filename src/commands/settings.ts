@@ -40,8 +40,8 @@ export interface GlobalFlags {
   textfileDir?: string;
 }
 
-const CONFIG_KEYS = ['service', 'stateDir', 'sonmConfigDir', 'interval', 'textfileDir', 'rigUser', 'deliveryTimeoutMs', 'tickDeadlineMs', 'tickAttempts', 'maxStateBytes', 'nvidiaTimeoutMs', 'sonmcliTimeoutMs'] as const;
-type ConfigKey = (typeof CONFIG_KEYS)[number];
+export const CONFIG_KEYS = ['service', 'stateDir', 'sonmConfigDir', 'interval', 'textfileDir', 'rigUser', 'deliveryTimeoutMs', 'tickDeadlineMs', 'tickAttempts', 'maxStateBytes', 'nvidiaTimeoutMs', 'sonmcliTimeoutMs'] as const;
+export type ConfigKey = (typeof CONFIG_KEYS)[number];
 
 function envName(key: string): string {
   return `SONM_REWARDS_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
@@ -63,7 +63,12 @@ export function defaultStateDir(env: NodeJS.ProcessEnv, isRoot: boolean): string
   return join(base, 'sonm-rewards');
 }
 
-function readConfigFile(path: string): Partial<Record<ConfigKey, unknown>> {
+/**
+ * The configuration file as an object of known keys; {} when it does not exist.
+ * Throws UsageError (exit 2) for unreadable or invalid JSON, a non-object or an unknown key, so
+ * that a typo never silently does nothing (README "Configuration").
+ */
+export function readConfigFile(path: string): Partial<Record<ConfigKey, unknown>> {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -103,7 +108,8 @@ export function resolveSettings(flags: GlobalFlags, env: NodeJS.ProcessEnv, isRo
   const service = (pick('service', flags.service) as string | undefined) || null;
   if (service) {
     const problem = transportProblem(service);
-    if (problem) throw new UsageError(`--service: ${problem}`);
+    const from = flags.service !== undefined ? '--service' : env.SONM_REWARDS_SERVICE ? 'SONM_REWARDS_SERVICE' : `"service" in ${configPath}`;
+    if (problem) throw new UsageError(`${from}: ${problem}`);
   }
   const intervalRaw = pick('interval') ?? 300;
   const intervalSeconds = parseInterval(intervalRaw);

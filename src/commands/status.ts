@@ -7,6 +7,7 @@ import { summarize, type StatusSummary } from '../uptime/summary.js';
 import type { Paint } from '../lib/paint.js';
 import { buildProof } from '../uptime/proof.js';
 import { keyChangeText } from '../uptime/receipts.js';
+import { NO_SERVICE_NEXT_STEP } from './configure.js';
 
 /** The dashboard pages of this rig and its master on `service` (src/service/dashboard/). */
 export function dashboardLinks(service: string | null, enrolled: StatusSummary['enrolled']): { rig: string; master: string } | null {
@@ -80,5 +81,6 @@ export async function statusCommand(ctx: CommandContext, opts: { days?: string; 
   const links = dashboardLinks(ctx.settings.service, summary.enrolled);
   if (ctx.json) ctx.stdout.write(`${JSON.stringify({ ...summary, receipts, dashboard: links }, null, 2)}\n`);
   else ctx.stdout.write(renderStatus(summary, await makePaint(ctx.color), { links, receipts }));
+  if (!ctx.json && !ctx.settings.service) ctx.stdout.write(`Next: ${NO_SERVICE_NEXT_STEP}\n`);
   return EXIT.OK;
 }

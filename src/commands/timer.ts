@@ -11,6 +11,8 @@ import { describeExec, execTool } from '../lib/exec.js';
 import { resolveRigUser, parsePasswd } from '../lib/rig-user.js';
 import { readFileSync } from 'node:fs';
 import { renderServiceUnit, renderTimerUnit, SERVICE_UNIT, TIMER_UNIT, type UnitOptions } from '../uptime/units.js';
+import { NO_SERVICE_NEXT_STEP } from './configure.js';
+import { packagedUnitsAt, packagedTimerCommand } from './timer-packaged.js';
 import { UptimeStore } from '../uptime/store.js';
 
 export interface TimerOptions { interval?: string; unitDir?: string; dryRun?: boolean }
@@ -39,7 +41,7 @@ function unitOptions(ctx: CommandContext, intervalSeconds: number): UnitOptions 
     readWritePaths.push(s.stateDir);
   }
   const binPath = resolve(fileURLToPath(new URL('../../bin/sonm-rewards.cjs', import.meta.url)));
-  return { nodePath: process.execPath, binPath, intervalSeconds, environment, readWritePaths };
+  return { exec: [process.execPath, binPath], intervalSeconds, environment, readWritePaths, writer: 'timer install' };
 }
 
 async function systemctl(args: string[]): Promise<void> {
@@ -51,7 +53,10 @@ export async function timerCommand(ctx: CommandContext, action: string, opts: Ti
   if (!['install', 'uninstall', 'status'].includes(action)) throw new UsageError(`unknown timer action "${action}": use install, uninstall or status`);
   const intervalSeconds = opts.interval ? parseInterval(opts.interval) : ctx.settings.intervalSeconds;
   if (!intervalSeconds || 3600 % intervalSeconds !== 0 || intervalSeconds < 60) throw new UsageError(`--interval "${opts.interval}" must be whole minutes that divide an hour (1m to 60m), such as 5m`);
-  const unitDir = opts.unitDir ?? '/etc/systemd/system';
+  // Installed from the .deb: its units are the only ones; install/uninstall enable or disable them.
+  const packaged = opts.unitDir ? null : packagedUnitsAt();
+  if (packaged && action !== 'status') return packagedTimerCommand(ctx, action, opts, intervalSeconds, packaged);
+  const unitDir = opts.unitDir ?? packaged ?? '/etc/systemd/system';
   const servicePath = join(unitDir, SERVICE_UNIT);
   const timerPath = join(unitDir, TIMER_UNIT);
 
@@ -99,6 +104,6 @@ export async function timerCommand(ctx: CommandContext, action: string, opts: Ti
   const last = store.readSamples(new Date(ctx.now().getTime() - 86_400_000).toISOString().slice(0, 10)).samples.at(-1) ?? null;
   const out = { installed: existsSync(timerPath), active: props.ActiveState ?? null, enabled: props.UnitFileState ?? null, nextRun: props.NextElapseUSecRealtime || null, lastRun: props.LastTriggerUSec || null, lastSample: last?.t ?? null };
   if (ctx.json) ctx.stdout.write(`${JSON.stringify(out)}\n`);
-  else ctx.stdout.write(`timer: ${out.installed ? 'installed' : 'not installed'} in ${unitDir}, ${out.active ?? 'state unknown'}${out.enabled ? `, ${out.enabled}` : ''}\nnext run: ${out.nextRun ?? 'unknown'}\nlast run: ${out.lastRun ?? 'unknown'}\nlast sample: ${out.lastSample ?? 'none in the last 24 hours'}\n`);
+  else ctx.stdout.write(`timer: ${out.installed ? 'installed' : 'not installed'} in ${unitDir}, ${out.active ?? 'state unknown'}${out.enabled ? `, ${out.enabled}` : ''}\nnext run: ${out.nextRun ?? 'unknown'}\nlast run: ${out.lastRun ?? 'unknown'}\nlast sample: ${out.lastSample ?? 'none in the last 24 hours'}\n${ctx.settings.service ? '' : `next: ${NO_SERVICE_NEXT_STEP}\n`}`);
   return out.installed && out.active === 'active' ? EXIT.OK : EXIT.NOT_ELIGIBLE;
 }

@@ -38,12 +38,20 @@ export interface Program {
   guaranteedUntil: string;
   extendableUntil: string;
   endsAt: string | null;
-  admission: 'open' | 'suspended';
-  /** When admission was suspended: hours before it still make a rig a member. */
+  /**
+   * Who may start earning (docs/threat-model.md): anyone enrolled (`open`), rigs an operator
+   * approved (`review`: hours are held until then), or only existing members (`suspended`).
+   */
+  admission: Admission;
+  /** When admission was suspended: members that joined before it keep earning. */
   admissionSuspendedAt: string | null;
+  /** At most this many rigs of one master address are members; null: no cap. */
+  maxRigsPerMaster: number | null;
   requirements: ProgramRequirements;
   reward: ProgramReward;
 }
+
+export type Admission = 'open' | 'review' | 'suspended';
 
 export class ProgramsFormatError extends Error {}
 
@@ -91,7 +99,10 @@ export function parseProgram(raw: unknown, path = 'program'): Program {
   const minSonmVersion = str(req, 'minSonmVersion', rp);
   if (!parseVersion(minSonmVersion)) fail(`${rp}.minSonmVersion`, `"${minSonmVersion}" is not a version like ${ANNOUNCED_SONM_VERSION}`);
   const admission = o.admission ?? 'open';
-  if (admission !== 'open' && admission !== 'suspended') fail(`${path}.admission`, 'must be "open" or "suspended"');
+  if (admission !== 'open' && admission !== 'review' && admission !== 'suspended') {
+    fail(`${path}.admission`, 'must be "open", "review" or "suspended"');
+  }
+  const maxRigsPerMaster = o.maxRigsPerMaster == null ? null : num(o, 'maxRigsPerMaster', path, 1);
   const endsAt = o.endsAt == null ? null : date(o, 'endsAt', path);
   const admissionSuspendedAt = o.admissionSuspendedAt == null ? null : date(o, 'admissionSuspendedAt', path);
   const minGpus = num(req, 'minGpus', rp, 1);
@@ -108,6 +119,7 @@ export function parseProgram(raw: unknown, path = 'program'): Program {
     endsAt,
     admission,
     admissionSuspendedAt,
+    maxRigsPerMaster,
     requirements: {
       architectures: archs as string[],
       minPhysicalCores: num(req, 'minPhysicalCores', rp, 1),

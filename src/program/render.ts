@@ -55,6 +55,7 @@ export function renderCheck(r: CheckResult, paint: Paint): string {
   const phase = { 'not-started': `starts ${w.start}`, guaranteed: `active, guaranteed until ${day(w.guaranteedUntil)}, may run until ${day(w.end)}`, extended: `active (extended), may run until ${day(w.end)}`, ended: `ended ${day(w.end)}` }[w.phase];
   out.push(`Program: ${phase}.`);
   if (r.program.admission === 'suspended') out.push('Admission of new suppliers is suspended: rigs already in the program keep earning; a new rig cannot join now.');
+  if (r.program.admission === 'review') out.push('New rigs are reviewed: hours are recorded and paid once an operator approves the rig.');
   const others = r.programs.filter((p) => p.id !== r.program.id);
   for (const p of others) out.push(`Also: ${p.name}: ${p.eligible ? 'eligible' : p.qualifies ? 'qualifies, not active' : 'not eligible'}.`);
   return `${out.join('\n')}\n`;

@@ -5,6 +5,7 @@
 import type { RigProbe } from '../probe/types.js';
 import type { CheckEvaluation, CheckItem, EvaluatedGpu } from './evaluate.js';
 import type { ProgramsSource } from './source.js';
+import type { Admission } from './definitions.js';
 
 export interface CheckResult {
   schemaVersion: 1;
@@ -14,7 +15,7 @@ export interface CheckResult {
     id: string;
     name: string;
     active: boolean;
-    admission: 'open' | 'suspended';
+    admission: Admission;
     window: { start: string; guaranteedUntil: string; end: string; phase: string };
   };
   checks: CheckItem[];

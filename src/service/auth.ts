@@ -16,17 +16,30 @@ export interface AuthInput {
   enrollingKey: string | null;
   lookupKey(rigId: string): string | null;
   nowSeconds: number;
+  /**
+   * When this service started (epoch s): requests signed before it are refused, because the
+   * nonces seen before a restart are not kept (docs/threat-model.md, "Replays").
+   */
+  startedSeconds: number;
 }
+
+/** The longest nonce accepted, in characters: a nonce is kept for NONCE_TTL_SECONDS. */
+export const MAX_NONCE_LENGTH = 64;
 
 export type AuthResult =
   | { ok: true; rigId: string; nonce: string }
-  | { ok: false; status: 400 | 401; slug: string; detail: string };
+  | { ok: false; status: 400 | 401 | 503; slug: string; detail: string; retryAfter?: number };
 
 const header = (h: AuthInput['headers'], name: string): string | undefined => {
   const v = h[name];
   return Array.isArray(v) ? v.join(', ') : v;
 };
 
+/**
+ * Authenticate one request (RFC 9421 over @method, @target-uri and content-digest; RFC 9530;
+ * docs/protocol.md): the signature, the clock window, the nonce and the start of the service.
+ * Returns the rig id, or why not as a problem's status, slug and detail. Never throws.
+ */
 export function authenticate(input: AuthInput, nonces: NonceCache): AuthResult {
   const parsed = parseSignatureHeaders(header(input.headers, 'signature-input'), header(input.headers, 'signature'));
   if ('error' in parsed) return { ok: false, status: 401, slug: 'bad-signature', detail: parsed.error };
@@ -35,6 +48,9 @@ export function authenticate(input: AuthInput, nonces: NonceCache): AuthResult {
   const needed = ['@method', '@target-uri', ...(input.rawBody && input.rawBody.length > 0 ? ['content-digest'] : [])];
   const missing = needed.filter((c) => !p.components.includes(c));
   if (missing.length) return { ok: false, status: 401, slug: 'bad-signature', detail: `the signature must cover ${missing.join(', ')}` };
+  if (p.nonce.length === 0 || p.nonce.length > MAX_NONCE_LENGTH) {
+    return { ok: false, status: 401, slug: 'bad-signature', detail: `the nonce must have 1 to ${MAX_NONCE_LENGTH} characters` };
+  }
   const skew = p.created - input.nowSeconds;
   if (Math.abs(skew) > CLOCK_WINDOW_SECONDS) {
     return { ok: false, status: 401, slug: 'clock-skew', detail: `the request was signed ${Math.abs(skew)} s ${skew > 0 ? 'in the future' : 'ago'}; the rig's clock and the service's differ by more than ${CLOCK_WINDOW_SECONDS} s (see the Date header)` };
@@ -71,7 +87,13 @@ export function authenticate(input: AuthInput, nonces: NonceCache): AuthResult {
     return { ok: false, status: 401, slug: 'bad-signature', detail: 'the stored key is unusable' };
   }
   if (!verifySignature(parsed, values, key)) return { ok: false, status: 401, slug: 'bad-signature', detail: 'the signature does not verify' };
-  if (!nonces.add(`${p.keyid}:${p.nonce}`, input.nowSeconds)) return { ok: false, status: 401, slug: 'replay', detail: 'this nonce was already used' };
+  if (p.created < input.startedSeconds) {
+    const retryAfter = input.startedSeconds - p.created;
+    return { ok: false, status: 503, slug: 'signed-before-start', retryAfter, detail: 'the request was signed before this service started; sign it again (a rig clock behind the service must wait until it passes the start)' };
+  }
+  const added = nonces.add(`${p.keyid}:${p.nonce}`, input.nowSeconds);
+  if (added === 'replay') return { ok: false, status: 401, slug: 'replay', detail: 'this nonce was already used' };
+  if (added === 'full') return { ok: false, status: 503, slug: 'busy', retryAfter: 5, detail: 'too many requests in the last few minutes; try again shortly' };
   return { ok: true, rigId: p.keyid, nonce: p.nonce };
 }
 
@@ -96,16 +118,21 @@ function keyObjectFor(raw: string): KeyObject {
  */
 export class NonceCache {
   private seen = new Map<string, number>();
-  add(nonce: string, nowSeconds: number): boolean {
+  /** `limit`: the most nonces kept at once; beyond it new requests are refused, never a nonce forgotten early. */
+  constructor(private readonly limit = 200_000) {}
+
+  /** Record `nonce` at `nowSeconds`: 'ok', 'replay' when it is still remembered, 'full' at the limit. */
+  add(nonce: string, nowSeconds: number): 'ok' | 'replay' | 'full' {
     for (const [k, exp] of this.seen) {
       if (exp >= nowSeconds) break;
       this.seen.delete(k);
     }
     const exp = this.seen.get(nonce);
-    if (exp !== undefined && exp >= nowSeconds) return false;
+    if (exp !== undefined && exp >= nowSeconds) return 'replay';
+    if (exp === undefined && this.seen.size >= this.limit) return 'full';
     this.seen.delete(nonce);
     this.seen.set(nonce, nowSeconds + NONCE_TTL_SECONDS);
-    return true;
+    return 'ok';
   }
 
   get size(): number {

@@ -23,6 +23,11 @@ function validator(): ValidateFunction {
   return validate;
 }
 
+/**
+ * Parse, validate (the ReportBatch schema) and fingerprint a report batch from its raw bytes.
+ * Returns the reports, or a problem (400 malformed or invalid, 413 over MAX_BATCH reports);
+ * never throws.
+ */
 export function readBatch(body: Uint8Array): { reports: FingerprintedReport[] } | BatchProblem {
   let value: unknown;
   try {

@@ -4,6 +4,9 @@ import type { Program } from '../program/definitions.js';
 import type { RewardsStore } from './store.js';
 import type { FingerprintedReport } from './thread-codec.js';
 
+/** How often queued operator actions are looked for, in ms. */
+export const ACTION_POLL_MS = 500;
+
 /** Where an authenticated, validated batch goes: its reports in, a result per report out. */
 export interface Ingestor {
   submit(reports: FingerprintedReport[], signer: string): Promise<ReportResult[]>;
@@ -18,7 +21,25 @@ export interface Ingestor {
 export class GroupCommit implements Ingestor {
   private queue: { reports: FingerprintedReport[]; signer: string; now: Date; resolve: (r: ReportResult[]) => void; reject: (e: Error) => void }[] = [];
   private scheduled = false;
-  constructor(private store: Pick<RewardsStore, 'ingestMany'>, private programs: Program[], private now: () => Date) {}
+  private timer: NodeJS.Timeout | null = null;
+
+  /**
+   * `store`: where batches go; `programs` credit them; `now` stamps them. With `pollActions`,
+   * operator actions queued in the database (src/service/operator.ts) are applied every
+   * ACTION_POLL_MS even when no report arrives (each group commit applies them first anyway).
+   */
+  constructor(private store: Pick<RewardsStore, 'ingestMany' | 'applyActions'>, private programs: Program[], private now: () => Date, pollActions = false) {
+    if (pollActions) {
+      this.timer = setInterval(() => {
+        try {
+          this.store.applyActions(this.programs, this.now());
+        } catch {
+          // The database is busy or closing: the next poll or group commit applies them.
+        }
+      }, ACTION_POLL_MS);
+      this.timer.unref();
+    }
+  }
 
   submit(reports: FingerprintedReport[], signer: string, now = this.now()): Promise<ReportResult[]> {
     return new Promise((resolve, reject) => {
@@ -47,5 +68,7 @@ export class GroupCommit implements Ingestor {
     });
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+  }
 }

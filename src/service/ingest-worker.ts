@@ -19,6 +19,7 @@ type Flat = ReturnType<typeof encodeReports>;
 interface Job { id: number; reports: Flat; signer: string; now: number }
 type Answer = { id: number; results: Flat } | { id: number; error: string };
 
+/** The HTTP thread's side of the ingest worker: sends batches, resolves each with its results. */
 export class WorkerIngestor implements Ingestor {
   private worker: Worker;
   private pending = new Map<number, { reportIds: string[]; resolve: (r: ReportResult[]) => void; reject: (e: Error) => void }>();
@@ -74,7 +75,7 @@ if (parentPort && workerData?.dbPath) {
   const port = parentPort;
   const { openSqliteStore } = await import('./store.js');
   const store = openSqliteStore(workerData.dbPath as string, workerData.synchronous as Synchronous);
-  const group = new GroupCommit(store, workerData.programs as Program[], () => new Date());
+  const group = new GroupCommit(store, workerData.programs as Program[], () => new Date(), true);
   port.on('message', (job: Job) => {
     group.submit(decodeReports(job.reports), job.signer, new Date(job.now)).then(
       (results) => port.postMessage({ id: job.id, results: encodeResults(results) } satisfies Answer),

@@ -1,25 +1,24 @@
 /** sonm-rewards-service: the reference rewards service's entry point. */
-import { readFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { acquireLock, LockBusyError, type Lock } from '../lib/lock.js';
 import { Command, CommanderError } from 'commander';
 import { builtInPrograms, parsePrograms, type Program } from '../program/definitions.js';
 import { openSqliteStore } from './store.js';
 import { WorkerIngestor } from './ingest-worker.js';
-import { ANNOUNCED_INSTALLER, buildServer, type PlatformInfo } from './server.js';
+import { ANNOUNCED_INSTALLER, buildServer, DEFAULT_LIMITS, type PlatformInfo } from './server.js';
+import { readJson, StartError } from './start-error.js';
+import { operatorMain } from './operator-cli.js';
 import { loadServiceKey, ServiceKeyError } from './receipts.js';
 
-class StartError extends Error {}
-
-function readJson(path: string, what: string): unknown {
-  try {
-    return JSON.parse(readFileSync(path, 'utf8'));
-  } catch (e) {
-    throw new StartError(`cannot read ${what} ${path}: ${(e as Error).message}`);
-  }
-}
-
+/**
+ * The binary: `sonm-rewards-service [options]` runs the service; `rigs …` and `disputes …` are
+ * the operator's command (src/service/operator-cli.ts). Exits 2 on bad arguments, 3 when the
+ * environment fails (README, "The reference rewards service").
+ */
 export async function main(argv = process.argv.slice(2)): Promise<void> {
+  if (argv[0] === 'rigs' || argv[0] === 'disputes') return operatorMain(argv);
+  // Requests signed before this process began may have been seen by the one before it.
+  const startedAt = new Date(Date.now() - process.uptime() * 1000);
   const cmd = new Command('sonm-rewards-service')
     .description('The reference SONM rewards service: verifies signed uptime reports and credits connected GPU-hours')
     .option('--listen <host:port>', 'address to listen on (port 0 picks a free one)', '127.0.0.1:8080')
@@ -30,6 +29,8 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     .option('--service-key <file>', 'Ed25519 key (PKCS#8 PEM) that signs receipts (default <db>.service-key, made on first start)')
     .option('--public-url <url>', 'the URL clients use, when behind a proxy (signatures cover it)')
     .option('--log-level <level>', 'pino log level (silent to disable)', 'info')
+    .option('--request-timeout <ms>', 'longest a request may take to arrive, headers and body', String(DEFAULT_LIMITS.requestTimeoutMs))
+    .option('--connections-per-address <n>', 'open connections allowed from one IP address (raise it behind a proxy)', String(DEFAULT_LIMITS.connectionsPerAddress))
     .option('--synchronous <mode>', 'SQLite durability: full (survives power loss) or normal (survives a crash of the service)', 'full')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s.startsWith('error:') ? `sonm-rewards-service: ${s}` : s) });
@@ -39,7 +40,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     if (e instanceof CommanderError) process.exit(e.code === 'commander.helpDisplayed' || e.code === 'commander.version' ? 0 : 2);
     throw e;
   }
-  const o = cmd.opts<{ listen: string; db: string; programs?: string; demand?: string; platform?: string; publicUrl?: string; logLevel: string; synchronous: string; serviceKey?: string }>();
+  const o = cmd.opts<{ listen: string; db: string; programs?: string; demand?: string; platform?: string; publicUrl?: string; logLevel: string; synchronous: string; requestTimeout: string; connectionsPerAddress: string; serviceKey?: string }>();
   try {
     const m = /^(.*):(\d+)$/.exec(o.listen);
     if (!m) throw new StartError(`--listen ${o.listen}: expected host:port, such as 127.0.0.1:8080`);
@@ -52,6 +53,9 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     const demand = o.demand ? (readJson(o.demand, '--demand') as Record<string, number>) : {};
     const platform: PlatformInfo = o.platform ? (readJson(o.platform, '--platform') as PlatformInfo) : { targetVersion: '0.4.25', installerUrl: ANNOUNCED_INSTALLER, installerSha256: null };
     if (o.synchronous !== 'full' && o.synchronous !== 'normal') throw new StartError(`--synchronous must be full or normal, got ${o.synchronous}`);
+    const limits = { requestTimeoutMs: Number(o.requestTimeout), connectionsPerAddress: Number(o.connectionsPerAddress) };
+    if (!Number.isInteger(limits.requestTimeoutMs) || limits.requestTimeoutMs < 100) throw new StartError('--request-timeout must be a whole number of ms, at least 100');
+    if (!Number.isInteger(limits.connectionsPerAddress) || limits.connectionsPerAddress < 1) throw new StartError('--connections-per-address must be a whole number, at least 1');
     // One process writes a database: the ingest worker keeps the GPU claims in memory, so a
     // second service on the same file could pay a uuid twice (docs/decisions.md).
     let lock: Lock | null = null;
@@ -67,10 +71,17 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     try {
       serviceKey = loadServiceKey(o.serviceKey ?? (o.db === ':memory:' ? null : `${o.db}.service-key`), !o.serviceKey);
     } catch (e) {
-      if (e instanceof ServiceKeyError) throw new StartError(e.message);
-      throw e;
+      if (!(e instanceof ServiceKeyError)) throw e;
+      lock?.release();
+      throw new StartError(e.message);
     }
-    const store = openSqliteStore(o.db, o.synchronous);
+    let store;
+    try {
+      store = openSqliteStore(o.db, o.synchronous);
+    } catch (e) {
+      lock?.release();
+      throw new Error(`--db ${o.db}: ${(e as Error).message}`);
+    }
     // Reports are ingested on a worker thread with its own connection; everything else here.
     // (An in-memory database cannot be shared between connections: it stays on this thread.)
     // A service whose writer has died cannot store a report: exit, for the supervisor to restart it.
@@ -82,7 +93,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
         process.exit(3);
       },
     });
-    const app = await buildServer({ store, programs, demand, platform, publicUrl: o.publicUrl, logLevel: o.logLevel, ingestor, serviceKey });
+    const app = await buildServer({ store, programs, demand, platform, publicUrl: o.publicUrl, logLevel: o.logLevel, ingestor, limits, startedAt, serviceKey });
     app.log.info({ keyId: serviceKey.keyId }, 'receipts are signed with this service key');
     // Signal handlers first: a supervisor may send SIGTERM the moment it reads the URL line.
     let closing = false;

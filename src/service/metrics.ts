@@ -19,7 +19,7 @@ export class Metrics {
   authFailure(slug: string): void {
     this.auth.set(slug, (this.auth.get(slug) ?? 0) + 1);
   }
-  render(counts: { rigs: number; reports: number; flags: number }): string {
+  render(counts: { rigs: number; reports: number; flags: number; disputes?: number }): string {
     const out: string[] = [];
     out.push('# HELP sonm_rewards_http_requests_total HTTP requests by route and status.', '# TYPE sonm_rewards_http_requests_total counter');
     for (const [k, v] of this.requests) out.push(`sonm_rewards_http_requests_total{${k}} ${v}`);
@@ -33,6 +33,9 @@ export class Metrics {
     out.push('# HELP sonm_rewards_rigs Enrolled rigs.', '# TYPE sonm_rewards_rigs gauge', `sonm_rewards_rigs ${counts.rigs}`);
     out.push('# HELP sonm_rewards_stored_reports Reports stored.', '# TYPE sonm_rewards_stored_reports gauge', `sonm_rewards_stored_reports ${counts.reports}`);
     out.push('# HELP sonm_rewards_gpu_claim_flags GPU uuids claimed by a second rig in the same hour.', '# TYPE sonm_rewards_gpu_claim_flags gauge', `sonm_rewards_gpu_claim_flags ${counts.flags}`);
+    if (counts.disputes !== undefined) {
+      out.push('# HELP sonm_rewards_open_disputes Parties to GPU-hours disputed and not yet resolved.', '# TYPE sonm_rewards_open_disputes gauge', `sonm_rewards_open_disputes ${counts.disputes}`);
+    }
     return `${out.join('\n')}\n`;
   }
 }

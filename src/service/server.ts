@@ -1,8 +1,11 @@
 /**
  * The reference rewards service: the whole protocol over fastify. Requests are validated against
  * the schemas of openapi/rewards.openapi.json; signed routes are authenticated before validation.
+ * Every resource a client can make it hold is bounded (docs/threat-model.md, "Bounded resources"):
+ * time per request, connections per address, body size per route, JSON depth, nonces.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import type { Socket } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { RewardsStore } from './store.js';
 import { loadOpenApi } from './openapi.js';
@@ -11,11 +14,14 @@ import { readBatch } from './batch.js';
 import { REJECT_TEXT } from './credit.js';
 import { authenticate, NonceCache } from './auth.js';
 import { Metrics } from './metrics.js';
-import { MAX_BODY_BYTES, type EnrollRequest } from '../protocol/types.js';
+import { CLOCK_WINDOW_SECONDS, MAX_BODY_BYTES, type EnrollRequest } from '../protocol/types.js';
+import { parseInstant } from './hours.js';
 import type { Program } from '../program/definitions.js';
-import { fleetView } from './fleet.js';
+import { fleetView, ledgerView } from './views.js';
 import { registerDashboard } from './dashboard/routes.js';
 import { jwks, publicServiceKey, ReceiptSigner, type ServiceSigningKey } from './receipts.js';
+import { jsonDepthExceeds } from './json-depth.js';
+import type { VerdictBody } from './store.js';
 
 export interface PlatformInfo { targetVersion: string; installerUrl: string; installerSha256: string | null }
 
@@ -33,9 +39,32 @@ export interface ServiceOptions {
   publicUrl?: string;
   now?: () => Date;
   logLevel?: string;
+  limits?: Partial<ServiceLimits>;
+  /** When this process started (default: now); requests signed before it are refused. */
+  startedAt?: Date;
   /** The service's own key: it signs every report result (src/service/receipts.ts). */
   serviceKey: ServiceSigningKey;
 }
+
+/** What one client can make the service hold (docs/threat-model.md, "Bounded resources"). */
+export interface ServiceLimits {
+  /** Whole request, headers and body, in ms; a slower one is answered 408 and closed. */
+  requestTimeoutMs: number;
+  /** Open connections from one IP address; more are closed at once. */
+  connectionsPerAddress: number;
+  /** Open connections in all. */
+  connections: number;
+  /** Nonces remembered at once (NONCE_TTL_SECONDS each). */
+  nonces: number;
+}
+
+export const DEFAULT_LIMITS: ServiceLimits = { requestTimeoutMs: 10_000, connectionsPerAddress: 32, connections: 4096, nonces: 200_000 };
+
+/** Per-route body limits in bytes, each a few times the largest real body of its route. */
+export const BODY_LIMITS = { enroll: 16 * 1024, eligibility: 64 * 1024, reports: MAX_BODY_BYTES } as const;
+
+/** The deepest JSON accepted in a body: real bodies are 4 levels deep. */
+export const MAX_JSON_DEPTH = 16;
 
 declare module 'fastify' {
   interface FastifyRequest { rawBody: Buffer | null; rigId: string | null }
@@ -64,9 +93,35 @@ function etagOf(body: string): string {
   return `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
 }
 
+/** Close connections beyond the per-address and total caps as they arrive. */
+function capConnections(app: FastifyInstance, limits: ServiceLimits): void {
+  const open = new Map<string, number>();
+  app.server.maxConnections = limits.connections;
+  app.server.on('connection', (socket: Socket) => {
+    const addr = socket.remoteAddress ?? '?';
+    const n = (open.get(addr) ?? 0) + 1;
+    if (n > limits.connectionsPerAddress) {
+      socket.destroy();
+      return;
+    }
+    open.set(addr, n);
+    socket.once('close', () => {
+      const left = (open.get(addr) ?? 1) - 1;
+      if (left === 0) open.delete(addr);
+      else open.set(addr, left);
+    });
+  });
+}
+
+/**
+ * Build the service (not yet listening) from `opts`: its store, programs, demand and limits.
+ * Returns the fastify instance; throws only if the OpenAPI document cannot be read.
+ */
 export async function buildServer(opts: ServiceOptions): Promise<FastifyInstance> {
   const now = opts.now ?? (() => new Date());
-  const nonces = new NonceCache();
+  const limits: ServiceLimits = { ...DEFAULT_LIMITS, ...opts.limits };
+  const startedSeconds = Math.floor((opts.startedAt ?? now()).getTime() / 1000);
+  const nonces = new NonceCache(limits.nonces);
   const knownKeys = new Map<string, string>();
   // Request ids: unique per process start, cheap to make (log lines and x-request-id carry them).
   const bootId = randomBytes(4).toString('hex');
@@ -74,18 +129,40 @@ export async function buildServer(opts: ServiceOptions): Promise<FastifyInstance
   const metrics = new Metrics();
   const app = Fastify({
     bodyLimit: MAX_BODY_BYTES,
+    requestTimeout: limits.requestTimeoutMs,
+    connectionTimeout: 60_000,
+    keepAliveTimeout: 30_000,
+    // Node checks the request timeout this often; its default (30 s) would let a slow body live on.
+    http: { connectionsCheckingInterval: Math.min(1000, limits.requestTimeoutMs), headersTimeout: limits.requestTimeoutMs },
     logger: opts.logLevel === 'silent' ? false : { level: opts.logLevel ?? 'info', stream: process.stderr },
     genReqId: () => `${bootId}-${(++requestCount).toString(36)}`,
     requestIdHeader: false,
     ajv: { customOptions: { allErrors: false, coerceTypes: false, removeAdditional: false } },
+    // A request too slow, or too malformed for HTTP itself, still gets a problem document.
+    clientErrorHandler: (err: Error & { code?: string }, socket: Socket) => {
+      if (!socket.writable) return;
+      const timeout = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+      const status = timeout ? 408 : err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+      const body = JSON.stringify({ type: `${PROBLEM_BASE}${timeout ? 'request-timeout' : 'bad-http'}`, title: timeout ? 'Request timeout' : 'Bad request', status,
+        detail: timeout ? `the request was not received within ${limits.requestTimeoutMs} ms` : 'the request is not valid HTTP/1.1' });
+      socket.end(`HTTP/1.1 ${status} ${timeout ? 'Request Timeout' : 'Bad Request'}\r\ncontent-type: application/problem+json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+    },
   });
   for (const [name, schema] of Object.entries(loadOpenApi().components.schemas)) app.addSchema({ $id: name, ...(rewriteRefs(schema) as object) });
+  capConnections(app, limits);
 
   app.decorateRequest('rawBody', null);
   app.decorateRequest('rigId', null);
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body, done) => {
     req.rawBody = body as Buffer;
+    if (jsonDepthExceeds(body as Buffer, MAX_JSON_DEPTH)) {
+      const err = new Error(`the body nests JSON deeper than ${MAX_JSON_DEPTH} levels`) as Error & { statusCode: number; code: string };
+      err.statusCode = 400;
+      err.code = 'MALFORMED_JSON';
+      done(err, undefined);
+      return;
+    }
     try {
       done(null, (body as Buffer).length === 0 ? null : JSON.parse((body as Buffer).toString('utf8')));
     } catch {
@@ -139,10 +216,13 @@ export async function buildServer(opts: ServiceOptions): Promise<FastifyInstance
         return key ?? null;
       },
       nowSeconds: Math.floor(now().getTime() / 1000),
+      startedSeconds,
     }, nonces);
     if (!result.ok) {
       metrics.authFailure(result.slug);
-      problem(reply, result.status, result.slug, result.slug === 'clock-skew' ? 'Clock skew' : result.status === 400 ? 'Bad request' : 'Unauthorized', result.detail, result.slug === 'clock-skew' ? { serverTime: now().toISOString() } : {});
+      if (result.retryAfter !== undefined) reply.header('retry-after', String(result.retryAfter));
+      const title = result.slug === 'clock-skew' ? 'Clock skew' : result.status === 400 ? 'Bad request' : result.status === 503 ? 'Unavailable' : 'Unauthorized';
+      problem(reply, result.status, result.slug, title, result.detail, result.slug === 'clock-skew' ? { serverTime: now().toISOString() } : {});
       return;
     }
     req.rigId = result.rigId;
@@ -151,7 +231,7 @@ export async function buildServer(opts: ServiceOptions): Promise<FastifyInstance
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string; validation?: unknown }, req, reply) => {
     if (err.validation) return problem(reply, 400, 'invalid-request', 'Bad request', err.message);
-    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return problem(reply, 413, 'body-too-large', 'Payload too large', `the body is larger than ${MAX_BODY_BYTES} bytes`);
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return problem(reply, 413, 'body-too-large', 'Payload too large', `the body is larger than ${req.routeOptions.bodyLimit ?? MAX_BODY_BYTES} bytes, this route's limit`);
     if (err.code === 'MALFORMED_JSON' || err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return problem(reply, err.statusCode ?? 400, 'malformed', 'Bad request', err.message);
     if (err.statusCode && err.statusCode < 500) return problem(reply, err.statusCode, 'bad-request', 'Bad request', err.message);
     req.log.error({ err }, 'internal error');
@@ -168,19 +248,26 @@ export async function buildServer(opts: ServiceOptions): Promise<FastifyInstance
   app.get('/v1/platform', cached(platformEtag, platformBody));
   app.get('/.well-known/jwks.json', cached(etagOf(jwksBody), jwksBody));
 
-  app.post('/v1/rigs', { config: { signed: true }, schema: { body: { $ref: 'Enroll#' } } }, async (req, reply) => {
+  app.post('/v1/rigs', { bodyLimit: BODY_LIMITS.enroll, config: { signed: true }, schema: { body: { $ref: 'Enroll#' } } }, async (req, reply) => {
     const body = req.body as EnrollRequest;
     const r = opts.store.enroll({ ...body, workerAddress: body.workerAddress ?? null }, req.rigId!, now());
     if (r.status === 'conflict') return problem(reply, 409, 'bound-to-another-master', 'Conflict', `this rig key is bound to master ${r.rig.master}; a key can serve one master`);
     return reply.code(r.status === 'created' ? 201 : 200).send({ rigId: r.rig.rigId, master: r.rig.master, enrolledAt: r.rig.enrolledAt, serviceKey: publicServiceKey(opts.serviceKey) });
   });
 
-  app.post('/v1/eligibility', { config: { signed: true }, schema: { body: { $ref: 'Eligibility#' } } }, async (req, reply) => {
-    opts.store.saveEligibility(req.rigId!, req.body as never, now());
+  // The rig's own verdict (check --json). Claims are paid only as far as it agrees
+  // (docs/threat-model.md); an older verdict never replaces a newer one.
+  app.post('/v1/eligibility', { bodyLimit: BODY_LIMITS.eligibility, config: { signed: true }, schema: { body: { $ref: 'Eligibility#' } } }, async (req, reply) => {
+    const body = req.body as VerdictBody;
+    const checked = parseInstant(body.checkedAt);
+    if (checked === null) return problem(reply, 400, 'invalid-request', 'Bad request', 'checkedAt must be a UTC instant such as 2019-04-15T12:00:00Z');
+    if (checked > now().getTime() + CLOCK_WINDOW_SECONDS * 1000) return problem(reply, 400, 'invalid-request', 'Bad request', 'checkedAt is in the future');
+    const saved = opts.store.saveVerdict(req.rigId!, body, now());
+    if (saved === 'stale') return problem(reply, 409, 'stale-verdict', 'Conflict', 'a verdict checked later than this one is already on file; it stays in force');
     return reply.code(204).send();
   });
 
-  const group: Ingestor = opts.ingestor ?? new GroupCommit(opts.store, opts.programs, now);
+  const group: Ingestor = opts.ingestor ?? new GroupCommit(opts.store, opts.programs, now, true);
   app.addHook('onClose', async () => { await group.close(); });
   // Report batches are the hot path: the body is buffered as bytes, authenticated, then parsed,
   // validated against the same OpenAPI schema and fingerprinted by readBatch (src/service/batch.ts).
@@ -203,12 +290,9 @@ export async function buildServer(opts: ServiceOptions): Promise<FastifyInstance
   app.get('/v1/rigs/:rigId/ledger', { config: { signed: true } }, async (req, reply) => {
     const { rigId } = req.params as { rigId: string };
     if (rigId !== req.rigId) return problem(reply, 403, 'forbidden', 'Forbidden', 'a rig may read only its own ledger');
-    const q = req.query as { from?: string; to?: string };
-    const to = q.to && !Number.isNaN(Date.parse(q.to)) ? new Date(q.to).toISOString() : new Date(now().getTime() + 3_600_000).toISOString();
-    const from = q.from && !Number.isNaN(Date.parse(q.from)) ? new Date(q.from).toISOString() : new Date(Date.parse(to) - 31 * 86_400_000).toISOString();
-    const hours = opts.store.ledger(rigId, from.replace('.000Z', 'Z'), to.replace('.000Z', 'Z'));
-    const usd = Math.round(hours.reduce((s, h) => s + h.usd, 0) * 10_000) / 10_000;
-    return { rigId, from, to, hours, totals: { hours: hours.length, creditedHours: hours.filter((h) => h.usd > 0).length, usd } };
+    const view = ledgerView(opts.store, rigId, req.query as Record<string, unknown>, now());
+    if ('slug' in view) return problem(reply, view.status, view.slug, 'Bad request', view.detail);
+    return view;
   });
 
   app.get('/v1/fleet', async () => fleetView(opts.store, opts.demand, now()));

@@ -1,290 +1,201 @@
 /**
- * All of the service's storage, behind one interface: SQLite (better-sqlite3) in WAL mode, one
- * transaction per batch, versioned migrations. A PostgreSQL store would implement RewardsStore.
+ * All of the service's storage, behind one interface: SQLite (better-sqlite3) in WAL mode, the
+ * schema of src/service/schema.ts, one transaction per group of batches. Ingestion itself is
+ * src/service/ingest.ts; operator actions are src/service/operator.ts. A PostgreSQL store would
+ * implement RewardsStore.
  */
 import Database from 'better-sqlite3';
 import type { EnrollRequest, HourlyReport, ReportResult } from '../protocol/types.js';
-import { reportFingerprint } from '../protocol/ids.js';
-import { hourOf, reportIdFor } from '../protocol/report-id.js';
 import type { Program } from '../program/definitions.js';
-import { creditReport, REJECT_TEXT, validateReport } from './credit.js';
+import { REJECT_TEXT, type GpuReason, type RigReview } from './credit.js';
 import { ClaimIndex, type ClaimLayer } from './claims.js';
-import type { FingerprintedReport } from './thread-codec.js';
+import { deadlineHours, ingestBatch, writeClaims, type IngestContext, type IngestDb } from './ingest.js';
+import { applyPendingActions, type ActionOutcome } from './operator.js';
+import { SCHEMA, SCHEMA_VERSION } from './schema.js';
+import { canonicalHour, HOUR_MS, parseInstant } from './hours.js';
+import { reportIdFor } from '../protocol/report-id.js';
 import { dashboardReads, type DashboardReads } from './dashboard/queries.js';
 
-/** The longest any program accepts reports for, in hours. */
-const deadlineHours = (programs: Program[]): number => Math.max(...programs.map((p) => p.reward.reportDeadlineHours), 1);
+export interface RigRecord {
+  rigId: string; publicKey: string; master: string; worker: string | null; enrolledAt: string;
+  review: RigReview; reviewedAt: string | null;
+}
 
-export interface RigRecord { rigId: string; publicKey: string; master: string; worker: string | null; enrolledAt: string }
-
-export interface LedgerHour { hour: string; reportId: string; seq: number; samples: number; connectedSamples: number; connected: boolean; gpus: number; usd: number; programs: { programId: string; gpus: number; usd: number; reason: string | null }[] }
+export interface LedgerHour {
+  hour: string; reportId: string; seq: number; samples: number; connectedSamples: number; connected: boolean;
+  gpus: number; usd: number; held: boolean;
+  programs: { programId: string; gpus: number; usd: number; reason: string | null }[];
+  unpaidGpus: { uuid: string; reason: GpuReason }[];
+}
 
 export interface FleetRow { model: string; devices: number; gpus: number }
+
+/** One party of a contested GPU-hour. */
+export interface DisputeRow { hour: string; uuid: string; rigId: string; reportId: string; openedAt: string; winner: string | null; resolvedAt: string | null }
+
+/** What the body of POST /v1/eligibility gives the store (check --json, docs/check-result.schema.json). */
+export interface VerdictBody {
+  checkedAt: string;
+  eligible: boolean;
+  programs: { id: string; qualifies: boolean }[];
+  gpus: { uuid: string | null; pciDeviceId: string | null; qualifying: boolean }[];
+}
 
 export interface RewardsStore extends DashboardReads {
   enroll(req: EnrollRequest, rigId: string, now: Date): { status: 'created' | 'same' | 'conflict'; rig: RigRecord };
   rig(rigId: string): RigRecord | null;
-  saveEligibility(rigId: string, body: { checkedAt?: string; eligible?: boolean; programs?: { id: string; qualifies: boolean }[] }, now: Date): void;
+  /** Store a verdict; 'stale' when the rig already sent one checked later, 'same' when as late. */
+  saveVerdict(rigId: string, body: VerdictBody, now: Date): 'saved' | 'same' | 'stale';
   ingest(reports: HourlyReport[], signerRigId: string, programs: Program[], now: Date): ReportResult[];
   /**
    * Group commit: several requests' batches in one transaction and one fsync, each in its own
-   * savepoint, so one failing batch rolls back alone. Returns each batch's results or its error.
+   * savepoint, so one failing batch rolls back alone. Operator actions queued since the last
+   * group are applied first. Returns each batch's results or its error.
    */
   ingestMany(items: { reports: HourlyReport[]; signer: string; now: Date }[], programs: Program[]): (ReportResult[] | Error)[];
+  /** Apply queued operator actions (src/service/operator.ts) on this connection. */
+  applyActions(programs: Program[], now: Date): ActionOutcome[];
+  /** Queue an operator action; returns its id. */
+  queueAction(action: string, args: Record<string, unknown>, now: Date): number;
+  /** The outcome of an applied action, or null while it waits. */
+  actionOutcome(id: number): string | null;
   ledger(rigId: string, from: string, to: string): LedgerHour[];
   /** A stored report as the rig sent it (its canonical text hashes to its content_hash), or null. */
   report(reportId: string): HourlyReport | null;
   fleet(hour: string): FleetRow[];
-  counts(): { rigs: number; reports: number; flags: number };
+  rigs(filter: { review?: RigReview }): (RigRecord & { heldHours: number })[];
+  disputes(all: boolean): DisputeRow[];
+  counts(): { rigs: number; reports: number; flags: number; disputes: number };
   close(): void;
 }
 
-export const MIGRATIONS: string[] = [
-  // 1: the first schema. A report id is "rpt-<rigId>-<YYYYMMDDHH>", so the primary key of reports
-  // also lists one rig's hours in order (the ledger reads it as a range). Per-program credits are
-  // kept with their report as JSON. (gpu_days is replaced by migration 2.)
-  `CREATE TABLE rigs (
-     rig_id TEXT PRIMARY KEY, public_key TEXT NOT NULL, master TEXT NOT NULL, worker TEXT,
-     agent_version TEXT, hardware TEXT, enrolled_at TEXT NOT NULL);
-   CREATE TABLE eligibility (
-     rig_id TEXT PRIMARY KEY REFERENCES rigs(rig_id), received_at TEXT NOT NULL, checked_at TEXT,
-     eligible INTEGER, programs TEXT NOT NULL, body TEXT NOT NULL);
-   CREATE TABLE reports (
-     report_id TEXT PRIMARY KEY, rig_id TEXT NOT NULL, hour TEXT NOT NULL,
-     seq INTEGER NOT NULL, content_hash TEXT NOT NULL, body TEXT NOT NULL, received_at TEXT NOT NULL,
-     samples INTEGER NOT NULL, connected_samples INTEGER NOT NULL, connected INTEGER NOT NULL,
-     gpus INTEGER NOT NULL, usd REAL NOT NULL, credits TEXT NOT NULL);
-   -- GPU claims: which rig was paid for a uuid in which hours, one row per uuid, UTC day and rig
-   -- with a 24-bit mask of hours. Exact like a row per GPU-hour, but a batch of consecutive hours
-   -- writes a few rows per GPU instead of one per hour. fleet_hours is the supply per hour.
-   -- (Both are replaced by gpu_claims in migration 2.)
-   CREATE TABLE gpu_days (
-     uuid TEXT NOT NULL, day TEXT NOT NULL, rig_id TEXT NOT NULL, hours INTEGER NOT NULL,
-     PRIMARY KEY (uuid, day, rig_id)) WITHOUT ROWID;
-   CREATE TABLE fleet_hours (
-     hour TEXT NOT NULL, model TEXT NOT NULL, rig_id TEXT NOT NULL, gpus INTEGER NOT NULL,
-     PRIMARY KEY (hour, model, rig_id)) WITHOUT ROWID;
-   CREATE TABLE claim_flags (
-     hour TEXT NOT NULL, uuid TEXT NOT NULL, rig_id TEXT NOT NULL, paid_rig_id TEXT NOT NULL,
-     report_id TEXT NOT NULL, flagged_at TEXT NOT NULL);
-   CREATE TABLE memberships (
-     rig_id TEXT NOT NULL, program_id TEXT NOT NULL, joined_at TEXT NOT NULL, PRIMARY KEY (rig_id, program_id));`,
-  // 2: GPU claims keyed by day, rig and uuid instead of uuid first, with each GPU's model. Keyed
-  // by uuid (random values), every small commit dirtied a page per GPU; now a rig's GPUs share a
-  // page and the rigs reporting one hour share that day's pages. The claims are read into memory
-  // by the connection that ingests (src/service/claims.ts), so nothing looks them up by uuid.
-  // The supply per hour is counted from them, so fleet_hours, one more row per report, goes.
-  // The backfill takes each GPU's model from the rig's stored reports of that day.
-  `CREATE TABLE gpu_claims (
-     day TEXT NOT NULL, rig_id TEXT NOT NULL, uuid TEXT NOT NULL, model TEXT NOT NULL, hours INTEGER NOT NULL,
-     PRIMARY KEY (day, rig_id, uuid)) WITHOUT ROWID;
-   INSERT INTO gpu_claims (day, rig_id, uuid, model, hours)
-     SELECT d.day, d.rig_id, d.uuid, coalesce((
-       SELECT g.value ->> 'model' FROM reports r, json_each(r.body, '$.gpus') g
-       WHERE r.report_id BETWEEN 'rpt-' || d.rig_id || '-' || replace(d.day, '-', '') || '00'
-                             AND 'rpt-' || d.rig_id || '-' || replace(d.day, '-', '') || '23'
-         AND g.value ->> 'uuid' = d.uuid LIMIT 1), 'unknown'), d.hours
-     FROM gpu_days d;
-   DROP TABLE gpu_days;
-   DROP TABLE fleet_hours;`,
-  // 3: a report's GPU list is stored once per distinct list (gpu_sets), not in every row: a rig
-  // reports the same GPUs hour after hour, and the list was three quarters of the row's bytes,
-  // so of what each commit wrote. The report's other fields get columns, and body goes: the
-  // canonical text, and so content_hash, is rebuilt exactly from the row (RewardsStore.report).
-  `CREATE TABLE gpu_sets (id INTEGER PRIMARY KEY, gpus TEXT NOT NULL UNIQUE);
-   ALTER TABLE reports ADD COLUMN interval_seconds INTEGER;
-   ALTER TABLE reports ADD COLUMN min_qualifying_gpus INTEGER;
-   ALTER TABLE reports ADD COLUMN worker_address TEXT;
-   ALTER TABLE reports ADD COLUMN sonm_version TEXT;
-   ALTER TABLE reports ADD COLUMN agent_version TEXT;
-   ALTER TABLE reports ADD COLUMN gpu_set INTEGER REFERENCES gpu_sets(id);
-   INSERT OR IGNORE INTO gpu_sets (gpus) SELECT json_extract(body, '$.gpus') FROM reports;
-   UPDATE reports SET interval_seconds = body ->> '$.intervalSeconds', min_qualifying_gpus = body ->> '$.minQualifyingGpus',
-     worker_address = body ->> '$.workerAddress', sonm_version = body ->> '$.sonmVersion', agent_version = body ->> '$.agentVersion',
-     gpu_set = (SELECT id FROM gpu_sets WHERE gpus = json_extract(reports.body, '$.gpus'));
-   ALTER TABLE reports DROP COLUMN body;`,
-];
-
 export type Synchronous = 'full' | 'normal';
 
+/** The database holds another schema than this version's; says what to do. */
+export class SchemaError extends Error {}
+
 /**
- * synchronous=FULL (the default): a commit is on disk before it is answered, and survives power
- * loss. NORMAL (in WAL mode) survives a crash of the service but may lose the last commits on
- * power loss; group commit makes FULL cheap enough that NORMAL is rarely worth it.
+ * Open (or create) the service's database at `path` (':memory:' for tests). synchronous=FULL
+ * (the default): a commit is on disk before it is answered, and survives power loss. NORMAL (in
+ * WAL mode) survives a crash of the service but may lose the last commits on power loss.
+ * Throws SchemaError for a database of another schema version.
  */
 export function openSqliteStore(path: string, synchronous: Synchronous = 'full'): RewardsStore {
   const db = new Database(path);
-  // 8 KiB pages: ~15% faster ingestion than 4 KiB here (takes effect when the file is created).
-  db.pragma('page_size = 8192');
+  db.pragma('page_size = 8192'); // ~15% faster ingestion than 4 KiB here (when the file is created)
   db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
   db.pragma('foreign_keys = ON');
   db.pragma('cache_size = -65536'); // 64 MiB: a 500-report batch must not spill the page cache mid-transaction
   db.pragma('busy_timeout = 5000');
-  migrate(db);
+  createOrCheckSchema(db, path);
 
-  const q = {
-    rig: db.prepare('SELECT rig_id AS rigId, public_key AS publicKey, master, worker, enrolled_at AS enrolledAt FROM rigs WHERE rig_id = ?'),
-    insertRig: db.prepare('INSERT INTO rigs (rig_id, public_key, master, worker, agent_version, hardware, enrolled_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
-    updateRig: db.prepare('UPDATE rigs SET worker = ?, agent_version = ?, hardware = ? WHERE rig_id = ?'),
-    upsertElig: db.prepare(`INSERT INTO eligibility (rig_id, received_at, checked_at, eligible, programs, body) VALUES (?, ?, ?, ?, ?, ?)
-      ON CONFLICT(rig_id) DO UPDATE SET received_at = excluded.received_at, checked_at = excluded.checked_at, eligible = excluded.eligible, programs = excluded.programs, body = excluded.body`),
-    elig: db.prepare('SELECT programs FROM eligibility WHERE rig_id = ?'),
-    memberships: db.prepare('SELECT program_id AS programId FROM memberships WHERE rig_id = ?'),
-    join: db.prepare('INSERT OR IGNORE INTO memberships (rig_id, program_id, joined_at) VALUES (?, ?, ?)'),
-    gpuSetByText: db.prepare('SELECT id FROM gpu_sets WHERE gpus = ?'),
-    insertGpuSet: db.prepare('INSERT INTO gpu_sets (gpus) VALUES (?)'),
-    report: db.prepare(`SELECT r.report_id AS reportId, r.rig_id AS rigId, r.hour, r.interval_seconds AS intervalSeconds, r.samples,
-      r.connected_samples AS connectedSamples, r.min_qualifying_gpus AS minQualifyingGpus, s.gpus, r.worker_address AS workerAddress,
-      r.sonm_version AS sonmVersion, r.agent_version AS agentVersion, r.seq FROM reports r JOIN gpu_sets s ON s.id = r.gpu_set WHERE r.report_id = ?`),
-    claimsSince: db.prepare('SELECT day, rig_id AS rigId, uuid, hours FROM gpu_claims WHERE day >= ?'),
-    ledger: db.prepare('SELECT report_id AS reportId, hour, seq, samples, connected_samples AS connectedSamples, connected, gpus, usd, credits FROM reports WHERE report_id >= ? AND report_id < ? ORDER BY report_id'),
-    // The GPUs credited in one hour, per model: the day's claims with that hour's bit set.
-    fleet: db.prepare('SELECT model, COUNT(DISTINCT rig_id) AS devices, COUNT(*) AS gpus FROM gpu_claims WHERE day = ? AND (hours >> ?) & 1 = 1 GROUP BY model ORDER BY model'),
-    counts: db.prepare('SELECT (SELECT COUNT(*) FROM rigs) AS rigs, (SELECT COUNT(*) FROM reports) AS reports, (SELECT COUNT(*) FROM claim_flags) AS flags'),
+  // Statements prepared once per SQL text; rows inserted as flat lists of values, CHUNK rows a statement.
+  const prepared = new Map<string, Database.Statement>();
+  const stmt = (sql: string): Database.Statement => {
+    let st = prepared.get(sql);
+    if (!st) prepared.set(sql, (st = db.prepare(sql)));
+    return st;
+  };
+  const marks = (n: number): string => Array(n).fill('?').join(',');
+  const CHUNK = 100;
+  const d: IngestDb = {
+    db,
+    stmt,
+    insertRows(table, columns, values, verb = 'INSERT', tail = '') {
+      const width = columns.length;
+      const head = `${verb} INTO ${table} (${columns.join(',')}) VALUES`;
+      for (let i = 0; i < values.length; i += CHUNK * width) {
+        const part = i === 0 && values.length <= CHUNK * width ? values : values.slice(i, i + CHUNK * width);
+        const rows = part.length / width;
+        stmt(`${head} ${Array(rows).fill(`(${marks(width)})`).join(',')}${tail}`).run(part);
+      }
+    },
+    selectIn<T>(head: string, values: unknown[]): T[] {
+      const out: T[] = [];
+      for (let i = 0; i < values.length; i += 500) {
+        const part = values.slice(i, i + 500);
+        for (const row of stmt(`${head} (${marks(part.length)})`).all(part) as T[]) out.push(row);
+      }
+      return out;
+    },
+    gpuSetId(gpus, pending) {
+      let id = gpuSets.get(gpus) ?? pending.get(gpus);
+      if (id !== undefined) return id;
+      const row = stmt('SELECT id FROM gpu_sets WHERE gpus = ?').get(gpus) as { id: number } | undefined;
+      id = row ? row.id : Number(stmt('INSERT INTO gpu_sets (gpus) VALUES (?)').run(gpus).lastInsertRowid);
+      pending.set(gpus, id);
+      return id;
+    },
+    report(reportId) {
+      const row = stmt(`SELECT r.report_id AS reportId, r.rig_id AS rigId, r.hour, r.interval_seconds AS intervalSeconds,
+        r.samples, r.connected_samples AS connectedSamples, r.min_qualifying_gpus AS minQualifyingGpus, s.gpus,
+        r.worker_address AS workerAddress, r.sonm_version AS sonmVersion, r.agent_version AS agentVersion, r.seq
+        FROM reports r JOIN gpu_sets s ON s.id = r.gpu_set WHERE r.report_id = ?`).get(reportId) as
+        (Omit<HourlyReport, 'gpus'> & { gpus: string }) | undefined;
+      return row ? { ...row, gpus: JSON.parse(row.gpus) as HourlyReport['gpus'] } : null;
+    },
   };
 
-  // Statements with many rows of parameters (or long IN lists) are prepared once per shape: per
-  // SQL head and number of rows, so a statement is never reused for another shape, and finding
-  // one costs no hashing of its whole text.
-  const shapes = new Map<string, Map<number, Database.Statement>>();
-  function shaped(head: string, n: number, build: () => string): Database.Statement {
-    let byCount = shapes.get(head);
-    if (!byCount) shapes.set(head, (byCount = new Map()));
-    let st = byCount.get(n);
-    if (!st) byCount.set(n, (st = db.prepare(build())));
-    return st;
-  }
-  const placeholders = (n: number): string => Array(n).fill('?').join(',');
-  const CHUNK = 100;
-  /** Insert rows given as one flat list of values, `columns.length` per row, CHUNK rows a statement. */
-  function insertRows(table: string, columns: string[], values: unknown[], verb = 'INSERT'): void {
-    const width = columns.length;
-    const head = `${verb} INTO ${table} (${columns.join(',')}) VALUES`;
-    for (let i = 0; i < values.length; i += CHUNK * width) {
-      const part = i === 0 && values.length <= CHUNK * width ? values : values.slice(i, i + CHUNK * width);
-      const rows = part.length / width;
-      shaped(head, rows, () => `${head} ${Array(rows).fill(`(${placeholders(width)})`).join(',')}`).run(part);
-    }
-  }
-  /** `${sqlHead} (?, …)${sqlTail}` over `values` in chunks of 500; `fixed` binds the tail's own placeholders. */
-  function selectIn<T>(sqlHead: string, sqlTail: string, values: unknown[], fixed: unknown[] = []): T[] {
-    const out: T[] = [];
-    for (let i = 0; i < values.length; i += 500) {
-      const part = values.slice(i, i + 500);
-      const rows = shaped(`${sqlHead}|${sqlTail}`, part.length, () => `${sqlHead} (${placeholders(part.length)})${sqlTail}`).all(fixed.length ? [...part, ...fixed] : part) as T[];
-      for (const row of rows) out.push(row);
-    }
-    return out;
-  }
-
-  // GPU lists, stored once each in gpu_sets. Ids found or made by a batch are remembered only once
-  // its transaction has committed (a rolled-back insert must not leave an id behind): a batch
-  // adds to its own map, which joins its group's when it succeeds, which joins gpuSets on commit.
+  // GPU lists already in gpu_sets (ids remembered only after their transaction committed).
   const gpuSets = new Map<string, number>();
-  function gpuSetId(gpus: string, pending: Map<string, number>, group: Map<string, number>): number {
-    let id = gpuSets.get(gpus) ?? group.get(gpus) ?? pending.get(gpus);
-    if (id !== undefined) return id;
-    const row = q.gpuSetByText.get(gpus) as { id: number } | undefined;
-    id = row ? row.id : Number(q.insertGpuSet.run(gpus).lastInsertRowid);
-    pending.set(gpus, id);
-    return id;
-  }
-
-  // GPU claims, in memory on the connection that ingests: read from gpu_claims on its first
-  // ingestion (the days a report can still be accepted for), then kept up to date by it.
+  // GPU claims, in memory on the connection that ingests: read on its first ingestion (the days
+  // a report can still be accepted for), then kept up to date by it.
   const claims = new ClaimIndex();
   let claimsLoaded = false;
   function prepareClaims(programs: Program[], now: Date): void {
-    const cutoff = hourOf(now.getTime() - (deadlineHours(programs) + 1) * 3_600_000).slice(0, 10);
+    const cutoff = canonicalHour(Math.floor(now.getTime() / HOUR_MS) * HOUR_MS - (deadlineHours(programs) + 1) * HOUR_MS).slice(0, 10);
     if (!claimsLoaded) {
-      for (const row of q.claimsSince.iterate(cutoff) as Iterable<{ day: string; rigId: string; uuid: string; hours: number }>) claims.load(row.uuid, row.day, row.rigId, row.hours);
+      type Row = { day: string; rigId: string; uuid: string; hours: number };
+      for (const row of stmt('SELECT day, rig_id AS rigId, uuid, hours FROM gpu_claims WHERE day >= ?').iterate(cutoff) as Iterable<Row>) {
+        claims.load(row.uuid, row.day, row.rigId, row.hours);
+      }
+      for (const row of stmt('SELECT DISTINCT hour, uuid FROM disputes WHERE resolved_at IS NULL').all() as { hour: string; uuid: string }[]) {
+        claims.markDisputed(row.uuid, row.hour);
+      }
       claimsLoaded = true;
     }
     claims.prune(cutoff);
   }
 
-  const ingestOne = db.transaction((reports: HourlyReport[], signer: string, programs: Program[], now: Date, layer: ClaimLayer, sets: Map<string, number>, groupSets: Map<string, number>): ReportResult[] => {
-    const nowIso = now.toISOString();
-    const deadline = deadlineHours(programs);
-    const memberOf = new Set((q.memberships.all(signer) as { programId: string }[]).map((m) => m.programId));
-    const eligRow = q.elig.get(signer) as { programs: string } | undefined;
-    const eligibility = eligRow ? new Map((JSON.parse(eligRow.programs) as { id: string; qualifies: boolean }[]).map((p) => [p.id, p.qualifies])) : null;
-
-    // One query for the reports already stored; the GPU claims are in memory.
-    const known = new Map<string, { hash: string; connected: number; gpus: number; usd: number }>();
-    for (const row of selectIn<{ id: string; hash: string; connected: number; gpus: number; usd: number }>('SELECT report_id AS id, content_hash AS hash, connected, gpus, usd FROM reports WHERE report_id IN', '', reports.map((r) => r.reportId))) known.set(row.id, row);
-
-    // Rows to insert, as flat lists of values (see insertRows).
-    const reportRows: unknown[] = [];
-    const flagRows: unknown[] = [];
-    const results: ReportResult[] = [];
-    const modelOf = new Map<string, string>(); // of each uuid this batch claims, for its gpu_claims row
-    for (const r of reports) {
-      const none = { connected: false, gpus: 0, usd: 0 };
-      const { hash, gpus: gpuList } = (r as Partial<FingerprintedReport>).fingerprint ?? reportFingerprint(r);
-      const existing = known.get(r.reportId);
-      if (existing) {
-        results.push(existing.hash === hash
-          ? { reportId: r.reportId, status: 'duplicate', credited: { connected: existing.connected === 1, gpus: existing.gpus, usd: existing.usd } }
-          : { reportId: r.reportId, status: 'rejected', reason: 'conflict', credited: none });
-        continue;
-      }
-      const invalid = validateReport(r, signer, now, deadline);
-      if (invalid) {
-        results.push({ reportId: r.reportId, status: 'rejected', reason: invalid, credited: none });
-        continue;
-      }
-      const claimedElsewhere = new Map<string, string>();
-      for (const g of r.gpus) {
-        const owner = layer.owner(g.uuid, r.hour);
-        if (owner !== null && owner !== r.rigId) claimedElsewhere.set(g.uuid, owner);
-      }
-      const out = creditReport(r, programs, { memberOf, eligibility, claimedElsewhere });
-      reportRows.push(r.reportId, r.rigId, r.hour, r.seq, hash, nowIso, r.samples, r.connectedSamples, out.connected ? 1 : 0, out.gpus, out.usd,
-        JSON.stringify(out.perProgram.map((c) => ({ programId: c.programId, gpus: c.gpus, usd: c.usd, reason: c.reason }))),
-        r.intervalSeconds, r.minQualifyingGpus, r.workerAddress, r.sonmVersion, r.agentVersion, gpuSetId(gpuList, sets, groupSets));
-      known.set(r.reportId, { hash, connected: out.connected ? 1 : 0, gpus: out.gpus, usd: out.usd }); // a second copy in this batch is a duplicate
-      for (const c of out.perProgram) {
-        if (c.joins && !memberOf.has(c.programId)) { q.join.run(r.rigId, c.programId, nowIso); memberOf.add(c.programId); }
-      }
-      for (const uuid of out.claimedUuids) {
-        layer.claim(uuid, r.hour, r.rigId);
-        if (!modelOf.has(uuid)) modelOf.set(uuid, r.gpus.find((g) => g.uuid === uuid)?.model ?? 'unknown');
-      }
-      for (const uuid of out.flaggedUuids) flagRows.push(r.hour, uuid, r.rigId, claimedElsewhere.get(uuid)!, r.reportId, nowIso);
-      const reason = out.usd > 0 ? undefined : out.perProgram.find((c) => c.reason)?.reason ?? undefined;
-      results.push({ reportId: r.reportId, status: 'accepted', ...(reason ? { reason } : {}), credited: { connected: out.connected, gpus: out.gpus, usd: out.usd } });
-    }
-    insertRows('reports', ['report_id', 'rig_id', 'hour', 'seq', 'content_hash', 'received_at', 'samples', 'connected_samples', 'connected', 'gpus', 'usd', 'credits',
-      'interval_seconds', 'min_qualifying_gpus', 'worker_address', 'sonm_version', 'agent_version', 'gpu_set'], reportRows);
-    const claimRows: unknown[] = [];
-    // One row per (day, rig, uuid) this batch claimed, with all of that day's hours.
-    for (const [uuid, day, rig] of layer.changed()) claimRows.push(day, rig, uuid, modelOf.get(uuid)!, layer.hoursOf(uuid, day, rig));
-    insertRows('gpu_claims', ['day', 'rig_id', 'uuid', 'model', 'hours'], claimRows, 'INSERT OR REPLACE');
-    insertRows('claim_flags', ['hour', 'uuid', 'rig_id', 'paid_rig_id', 'report_id', 'flagged_at'], flagRows);
-    return results;
-  });
+  /** A context for one transaction's work on `layer`. */
+  const context = (programs: Program[], now: Date, layer: ClaimLayer): IngestContext =>
+    ({ d, programs, now, layer, sets: new Map(), modelOf: new Map(), rigs: new Map() });
 
   type Item = { reports: HourlyReport[]; signer: string; now: Date };
   // Each batch in a savepoint, with its claims in a layer of their own: a batch that fails rolls
   // back alone, rows and claims. The group's claims join the index once the commit has succeeded.
-  const ingestGroup = db.transaction((items: Item[], programs: Program[], group: ClaimLayer, groupSets: Map<string, number>): (ReportResult[] | Error)[] =>
+  const ingestGroup = db.transaction((items: Item[], programs: Program[], group: ClaimLayer, groupSets: Map<string, number>) =>
     items.map((it) => {
-      const layer = group.child();
-      const sets = new Map<string, number>();
+      const ctx = context(programs, it.now, group.child());
       try {
-        const results = ingestOne(it.reports, it.signer, programs, it.now, layer, sets, groupSets);
-        layer.commit();
-        for (const [gpus, id] of sets) groupSets.set(gpus, id);
+        const results = db.transaction(() => {
+          const out = ingestBatch({ ...ctx, reports: it.reports, signer: it.signer });
+          writeClaims(d, ctx.layer, ctx.modelOf);
+          return out;
+        })();
+        ctx.layer.commit();
+        for (const [gpus, id] of ctx.sets) groupSets.set(gpus, id);
         return results;
       } catch (e) {
         return e as Error;
       }
     }));
+
+  function applyActions(programs: Program[], now: Date): ActionOutcome[] {
+    prepareClaims(programs, now);
+    const layer = claims.child();
+    const ctx = context(programs, now, layer);
+    const out = applyPendingActions(ctx, () => writeClaims(d, layer, ctx.modelOf));
+    layer.commit();
+    for (const o of out) if (o.resolved) claims.clearDisputed(o.resolved.uuid, o.resolved.hour);
+    for (const [gpus, id] of ctx.sets) gpuSets.set(gpus, id);
+    return out;
+  }
+
   function ingestMany(items: Item[], programs: Program[]): (ReportResult[] | Error)[] {
     if (items.length === 0) return [];
-    prepareClaims(programs, items[0]!.now);
+    applyActions(programs, items[0]!.now);
     const group = claims.child();
     const groupSets = new Map<string, number>();
     const out = ingestGroup(items, programs, group, groupSets);
@@ -294,54 +205,121 @@ export function openSqliteStore(path: string, synchronous: Synchronous = 'full')
     return out;
   }
 
+  const RIG_COLUMNS = `rig_id AS rigId, public_key AS publicKey, master, worker, enrolled_at AS enrolledAt,
+    review, reviewed_at AS reviewedAt`;
+  const rig = (rigId: string): RigRecord | null => (stmt(`SELECT ${RIG_COLUMNS} FROM rigs WHERE rig_id = ?`).get(rigId) as RigRecord | undefined) ?? null;
+
   return {
     enroll(req, rigId, now) {
-      const existing = q.rig.get(rigId) as RigRecord | undefined;
+      const existing = rig(rigId);
       if (existing) {
         if (existing.master.toLowerCase() !== req.masterAddress.toLowerCase()) return { status: 'conflict', rig: existing };
-        q.updateRig.run(req.workerAddress, req.agentVersion, JSON.stringify(req.hardware), rigId);
+        stmt('UPDATE rigs SET worker = ?, agent_version = ?, hardware = ? WHERE rig_id = ?')
+          .run(req.workerAddress, req.agentVersion, JSON.stringify(req.hardware), rigId);
         return { status: 'same', rig: existing };
       }
-      q.insertRig.run(rigId, req.publicKey, req.masterAddress, req.workerAddress, req.agentVersion, JSON.stringify(req.hardware), now.toISOString());
-      return { status: 'created', rig: q.rig.get(rigId) as RigRecord };
+      stmt('INSERT INTO rigs (rig_id, public_key, master, worker, agent_version, hardware, enrolled_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+        .run(rigId, req.publicKey, req.masterAddress, req.workerAddress, req.agentVersion, JSON.stringify(req.hardware), now.toISOString());
+      return { status: 'created', rig: rig(rigId)! };
     },
-    rig: (rigId) => (q.rig.get(rigId) as RigRecord | undefined) ?? null,
-    saveEligibility(rigId, body, now) {
-      const programs = Array.isArray(body.programs) ? body.programs.map((p) => ({ id: p.id, qualifies: p.qualifies })) : [];
-      q.upsertElig.run(rigId, now.toISOString(), body.checkedAt ?? null, body.eligible ? 1 : 0, JSON.stringify(programs), JSON.stringify(body));
-    },
+    rig,
+    saveVerdict: (rigId, body, now) => saveVerdict(stmt, db, rigId, body, now),
     ingest(reports, signer, programs, now) {
       const [out] = ingestMany([{ reports, signer, now }], programs);
       if (out instanceof Error) throw out;
       return out!;
     },
     ingestMany,
+    applyActions,
+    queueAction(action, args, now) {
+      return Number(stmt('INSERT INTO operator_actions (action, args, requested_at) VALUES (?, ?, ?)')
+        .run(action, JSON.stringify(args), now.toISOString()).lastInsertRowid);
+    },
+    actionOutcome(id) {
+      const row = stmt('SELECT applied_at AS at, outcome FROM operator_actions WHERE id = ?').get(id) as { at: string | null; outcome: string } | undefined;
+      return row?.at ? row.outcome : null;
+    },
     ledger(rigId, from, to) {
-      const rows = q.ledger.all(reportIdFor(rigId, from), reportIdFor(rigId, to)) as (Omit<LedgerHour, 'connected' | 'programs'> & { connected: number; credits: string })[];
-      return rows.map(({ credits, ...h }) => ({ ...h, connected: h.connected === 1, programs: JSON.parse(credits) as LedgerHour['programs'] }));
+      type Row = Omit<LedgerHour, 'connected' | 'programs' | 'held' | 'unpaidGpus'> & { connected: number; held: number; credits: string; unpaid: string | null };
+      const rows = stmt(`SELECT report_id AS reportId, hour, seq, samples, connected_samples AS connectedSamples, connected, gpus, usd,
+        credits, unpaid, held FROM reports WHERE report_id >= ? AND report_id < ? ORDER BY report_id`)
+        .all(reportIdFor(rigId, from), reportIdFor(rigId, to)) as Row[];
+      return rows.map(({ credits, unpaid, ...h }) => ({
+        ...h, connected: h.connected === 1, held: h.held === 1,
+        programs: JSON.parse(credits) as LedgerHour['programs'], unpaidGpus: unpaid ? JSON.parse(unpaid) as LedgerHour['unpaidGpus'] : [],
+      }));
     },
-    report(reportId) {
-      const row = q.report.get(reportId) as (Omit<HourlyReport, 'gpus'> & { gpus: string }) | undefined;
-      return row ? { ...row, gpus: JSON.parse(row.gpus) as HourlyReport['gpus'] } : null;
+    report: d.report,
+    // The GPUs credited in one hour, per model: the day's claims with that hour's bit set.
+    fleet: (hour) => stmt(`SELECT model, COUNT(DISTINCT rig_id) AS devices, COUNT(*) AS gpus FROM gpu_claims
+      WHERE day = ? AND (hours >> ?) & 1 = 1 GROUP BY model ORDER BY model`).all(hour.slice(0, 10), Number(hour.slice(11, 13))) as FleetRow[],
+    rigs(filter) {
+      const where = filter.review ? 'WHERE review = ?' : '';
+      return stmt(`SELECT ${RIG_COLUMNS}, (SELECT COUNT(*) FROM reports p WHERE p.rig_id = rigs.rig_id AND p.held = 1) AS heldHours
+        FROM rigs ${where} ORDER BY enrolled_at, rig_id`).all(...(filter.review ? [filter.review] : [])) as (RigRecord & { heldHours: number })[];
     },
-    fleet: (hour) => q.fleet.all(hour.slice(0, 10), Number(hour.slice(11, 13))) as FleetRow[],
-    counts: () => q.counts.get() as { rigs: number; reports: number; flags: number },
+    disputes(all) {
+      return stmt(`SELECT hour, uuid, rig_id AS rigId, report_id AS reportId, opened_at AS openedAt, winner, resolved_at AS resolvedAt
+        FROM disputes ${all ? '' : 'WHERE resolved_at IS NULL'} ORDER BY hour, uuid, opened_at`).all() as DisputeRow[];
+    },
+    counts: () => stmt(`SELECT (SELECT COUNT(*) FROM rigs) AS rigs, (SELECT COUNT(*) FROM reports) AS reports,
+      (SELECT COUNT(*) FROM claim_flags) AS flags, (SELECT COUNT(*) FROM disputes WHERE resolved_at IS NULL) AS disputes`)
+      .get() as { rigs: number; reports: number; flags: number; disputes: number },
     ...dashboardReads(db),
     close: () => db.close(),
   };
 }
 
-function migrate(db: Database.Database): void {
-  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
-  const applied = new Set((db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version));
-  MIGRATIONS.forEach((sql, i) => {
-    const version = i + 1;
-    if (applied.has(version)) return;
+/**
+ * Store a verdict (docs/threat-model.md, "Claims must agree with the rig's own verdict"): the GPUs
+ * listed as qualifying, with their PCI ids, and each program's answer. A verdict checked no later
+ * than the latest on file does not replace it. Verdicts within one minute of the previous one
+ * replace it, so the history stays bounded; history older than every deadline is dropped.
+ */
+function saveVerdict(stmt: (sql: string) => Database.Statement, db: Database.Database, rigId: string, body: VerdictBody, now: Date): 'saved' | 'same' | 'stale' {
+  const checked = parseInstant(body.checkedAt) ?? NaN;
+  const latest = stmt('SELECT checked_at AS c, received_at AS r FROM verdicts WHERE rig_id = ? ORDER BY received_at DESC LIMIT 1')
+    .get(rigId) as { c: string; r: string } | undefined;
+  if (latest && checked < Date.parse(latest.c)) return 'stale';
+  if (latest && checked === Date.parse(latest.c)) return 'same';
+  const gpus = body.gpus.filter((g) => g.qualifying && g.uuid && g.pciDeviceId).map((g) => [g.uuid!, g.pciDeviceId!.toLowerCase()]);
+  const programs = body.programs.map((p) => [p.id, p.qualifies]);
+  const nowIso = now.toISOString();
+  db.transaction(() => {
+    stmt('DELETE FROM verdicts WHERE rig_id = ? AND received_at >= ?').run(rigId, new Date(now.getTime() - 60_000).toISOString());
+    stmt('INSERT INTO verdicts (rig_id, received_at, checked_at, eligible, programs, gpus) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(rigId, nowIso, new Date(checked).toISOString(), body.eligible ? 1 : 0, JSON.stringify(programs), JSON.stringify(gpus));
+    const proofs = (stmt('SELECT COUNT(*) AS n FROM gpu_proofs WHERE rig_id = ?').get(rigId) as { n: number }).n;
+    if (proofs + gpus.length <= MAX_PROOFS_PER_RIG) {
+      for (const [uuid] of gpus) stmt('INSERT OR IGNORE INTO gpu_proofs (uuid, rig_id, proved_at) VALUES (?, ?, ?)').run(uuid, rigId, nowIso);
+    }
+    // Keep the verdicts a report can still be credited by: the last 9 days, and the one before them.
+    const keepFrom = new Date(now.getTime() - 9 * 24 * HOUR_MS).toISOString();
+    stmt(`DELETE FROM verdicts WHERE rig_id = ? AND received_at < (SELECT MAX(received_at) FROM verdicts WHERE rig_id = ? AND received_at < ?)`)
+      .run(rigId, rigId, keepFrom);
+  })();
+  return 'saved';
+}
+
+/**
+ * The most GPU uuids one rig can have proved (listed in a verdict): a rig has at most 64 GPUs, and
+ * a few swaps; a rig that lists more proves nothing new (its GPUs are still paid).
+ */
+export const MAX_PROOFS_PER_RIG = 256;
+
+/** Create the schema in an empty database; refuse one made with another schema version. */
+function createOrCheckSchema(db: Database.Database, path: string): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version === SCHEMA_VERSION) return;
+  const tables = (db.prepare("SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: number }).n;
+  if (version === 0 && tables === 0) {
     db.transaction(() => {
-      db.exec(sql);
-      db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(version, new Date().toISOString());
+      db.exec(SCHEMA);
+      db.pragma(`user_version = ${SCHEMA_VERSION}`);
     })();
-  });
+    return;
+  }
+  throw new SchemaError(`${path} has schema version ${version}, not ${SCHEMA_VERSION}: it was made by a development version of this service; start with a new database file`);
 }
 
 export { REJECT_TEXT };

@@ -30,6 +30,7 @@ export function encodeReports(reports: readonly FingerprintedReport[]): Flat {
   return out;
 }
 
+/** The reports again from encodeReports' flat array (the inverse; tested as a round trip). */
 export function decodeReports(flat: Flat): FingerprintedReport[] {
   const n = flat[0] as number;
   const out: FingerprintedReport[] = new Array(n);

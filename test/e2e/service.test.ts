@@ -8,7 +8,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, runBin, tempDir } from '../helpers/rig.js';
 import { activeProgram } from '../helpers/programs.js';
-import { hoursAgo, metric, startService, TestRig, type RunningService } from '../helpers/service.js';
+import { hoursAgo, metric, startService, startServiceInPast, TestRig, type RunningService } from '../helpers/service.js';
 import { httpRequest } from '../../src/lib/http.js';
 import { signRequest } from '../../src/protocol/signing.js';
 import { reportIdFor } from '../../src/protocol/report-id.js';
@@ -24,11 +24,14 @@ describe('hostile requests are refused, and nothing is stored or credited', () =
   // cannot change what the conflict case reuses.
   const stored = hoursAgo(2);
   beforeAll(async () => {
-    svc = await startService(tempDir('svc-'), { programs: [activeProgram()] });
+    const past = await startServiceInPast(tempDir('svc-'), 4, { programs: [activeProgram()] });
+    svc = past;
     a = new TestRig(svc.url);
     b = new TestRig(svc.url);
+    a.now = b.now = past.at;
     expect((await a.enroll()).status).toBe(201);
     expect((await b.enroll()).status).toBe(201);
+    past.present();
     const ok = await a.send('POST', '/v1/reports', { reports: [a.report(stored)] });
     expect(ok.json.results[0].status).toBe('accepted');
   });
@@ -110,15 +113,26 @@ describe('hostile requests are refused, and nothing is stored or credited', () =
     expect(await metric(svc.url, 'sonm_rewards_stored_reports')).toBe(1);
     expect(await metric(svc.url, 'sonm_rewards_rigs')).toBe(2);
     const ledger = await a.send('GET', `/v1/rigs/${a.rigId}/ledger`);
-    expect(ledger.json.totals).toEqual({ hours: 1, creditedHours: 1, usd: 0.1667 });
+    expect(ledger.json.totals).toEqual({ hours: 1, creditedHours: 1, heldHours: 0, disputedGpuHours: 0, usd: 0.1667 });
     expect(ledger.json.hours[0]).toMatchObject({ hour: stored, gpus: 2, connected: true });
   });
 });
 
 describe('crediting over HTTP', () => {
-  let svc: RunningService;
+  let svc: Awaited<ReturnType<typeof startServiceInPast>>;
+  /** Rigs enrolled (with their verdicts) 8 hours ago, before the hours they report. */
+  const rigs: TestRig[] = [];
+  const enrolled = (): TestRig => rigs.shift()!;
   beforeAll(async () => {
-    svc = await startService(tempDir('svc-'), { programs: [activeProgram()], demand: { 'GTX 1080 Ti': 1, 'RTX 2080 Ti': 10 } });
+    svc = await startServiceInPast(tempDir('svc-'), 8, { programs: [activeProgram()], demand: { 'GTX 1080 Ti': 1, 'RTX 2080 Ti': 10 } });
+    for (let i = 0; i < 3; i++) {
+      const r = new TestRig(svc.url);
+      r.now = svc.at;
+      await r.enroll();
+      r.now = () => Date.now();
+      rigs.push(r);
+    }
+    svc.present();
   });
   afterAll(async () => { await svc.stop(); });
 
@@ -139,8 +153,7 @@ describe('crediting over HTTP', () => {
   });
 
   it('10 of 12 pays, 9 of 12 does not; a resend is a duplicate; the ledger and fleet agree', async () => {
-    const r = new TestRig(svc.url);
-    await r.enroll();
+    const r = enrolled();
     const batch = [r.report(hoursAgo(3), { connectedSamples: 10 }), r.report(hoursAgo(2), { connectedSamples: 9 }), r.report(hoursAgo(1))];
     const first = await r.send('POST', '/v1/reports', { reports: batch });
     expect(first.json.results.map((x: any) => [x.status, x.credited.connected, x.credited.usd])).toEqual([['accepted', true, 0.1667], ['accepted', false, 0], ['accepted', true, 0.1667]]);
@@ -148,26 +161,21 @@ describe('crediting over HTTP', () => {
     expect(resend.json.results.map((x: any) => x.status)).toEqual(['duplicate', 'duplicate', 'duplicate']);
     expect(resend.json.results[0].credited.usd).toBe(0.1667);
     const ledger = await r.send('GET', `/v1/rigs/${r.rigId}/ledger`);
-    expect(ledger.json.totals).toEqual({ hours: 3, creditedHours: 2, usd: 0.3334 });
+    expect(ledger.json.totals).toEqual({ hours: 3, creditedHours: 2, heldHours: 0, disputedGpuHours: 0, usd: 0.3334 });
     const fleet = JSON.parse((await httpRequest(`${svc.url}/v1/fleet`, { timeoutMs: 5000 })).body);
     const gtx = fleet.models.find((m: any) => m.model === 'GTX 1080 Ti');
     expect(gtx).toMatchObject({ devices: 1, gpus: 2, demand: 1, ratio: 2, belowTarget: false });
     expect(fleet.models.find((m: any) => m.model === 'RTX 2080 Ti')).toMatchObject({ gpus: 0, demand: 10, ratio: 0, belowTarget: true });
   });
 
-  it('a GPU uuid claimed by two rigs in the same hour is paid once and flagged', async () => {
-    const r1 = new TestRig(svc.url);
-    const r2 = new TestRig(svc.url);
-    await r1.enroll();
-    await r2.enroll();
-    const shared = [{ uuid: 'GPU-shared', pciDeviceId: '1b06', model: 'GTX 1080 Ti', qualifying: true }];
+  it('a GPU uuid that a rig lists in no verdict of its own is not paid to it', async () => {
+    const r1 = enrolled();
+    const other = rigs[0]!;
     const h = hoursAgo(5);
-    const x = await r1.send('POST', '/v1/reports', { reports: [r1.report(h, { gpus: shared, minQualifyingGpus: 1 })] });
-    const y = await r2.send('POST', '/v1/reports', { reports: [r2.report(h, { gpus: shared, minQualifyingGpus: 1 })] });
-    expect(x.status, JSON.stringify(x.json)).toBe(200);
-    expect(x.json.results[0].credited.gpus).toBe(1);
-    expect(y.json.results[0].credited).toEqual({ connected: true, gpus: 0, usd: 0 });
-    expect(await metric(svc.url, 'sonm_rewards_gpu_claim_flags')).toBe(1);
+    const x = await r1.send('POST', '/v1/reports', { reports: [r1.report(h, { gpus: other.gpus(1), minQualifyingGpus: 1 })] });
+    expect(x.json.results[0]).toMatchObject({ status: 'accepted', reason: 'no-qualifying-gpus', credited: { usd: 0 } });
+    const ledger = await r1.send('GET', `/v1/rigs/${r1.rigId}/ledger?from=${h}`);
+    expect(ledger.json.hours[0].unpaidGpus).toEqual([{ uuid: other.gpus(1)[0]!.uuid, reason: 'not-in-verdict' }]);
   });
 
   it('exposes Prometheus metrics and a health check', async () => {
@@ -177,22 +185,31 @@ describe('crediting over HTTP', () => {
 });
 
 describe('admission and restarts', () => {
-  it('a member keeps earning after admission is suspended; a new rig is refused', async () => {
+  it('admission bypass: a member keeps earning after the suspension; a rig enrolled after it earns nothing, even for earlier hours', async () => {
     const dir = tempDir('svc-');
-    const open = await startService(dir, { programs: [activeProgram()] });
+    const H = 3_600_000;
+    const open = await startServiceInPast(dir, 6, { programs: [activeProgram()] });
     const member = new TestRig(open.url);
+    let t = open.at();
+    member.now = () => t;
     await member.enroll();
-    expect((await member.send('POST', '/v1/reports', { reports: [member.report(hoursAgo(4))] })).json.results[0].credited.gpus).toBe(2);
+    t += 1.5 * H;
+    open.clock.set(t);
+    expect((await member.send('POST', '/v1/reports', { reports: [member.report(hoursAgo(6))] })).json.results[0].credited.gpus).toBe(2);
     await open.stop();
-    const suspended = await startService(dir, { programs: [activeProgram('2026-01-01T00:00:00Z', { admission: 'suspended', admissionSuspendedAt: hoursAgo(3) })], dbPath: open.dbPath });
+    const suspendedAt = new Date(t + 0.5 * H).toISOString();
+    const suspended = await startServiceInPast(dir, 3, { programs: [activeProgram('2026-01-01T00:00:00Z', { admission: 'suspended', admissionSuspendedAt: suspendedAt })], dbPath: open.dbPath });
     try {
+      const newcomer = new TestRig(suspended.url);
+      newcomer.now = suspended.at;
+      await newcomer.enroll();
+      suspended.present();
       const m = new TestRig(suspended.url);
       Object.assign(m, { privateKey: member.privateKey, publicKey: member.publicKey, rigId: member.rigId, seq: member.seq });
       expect((await m.send('POST', '/v1/reports', { reports: [m.report(hoursAgo(1))] })).json.results[0].credited.gpus).toBe(2);
-      const newcomer = new TestRig(suspended.url);
-      await newcomer.enroll();
-      const r = await newcomer.send('POST', '/v1/reports', { reports: [newcomer.report(hoursAgo(1))] });
-      expect(r.json.results[0]).toMatchObject({ status: 'accepted', reason: 'admission-suspended', credited: { usd: 0 } });
+      newcomer.now = () => Date.now();
+      const r = await newcomer.send('POST', '/v1/reports', { reports: [newcomer.report(hoursAgo(5)), newcomer.report(hoursAgo(1)), newcomer.report(hoursAgo(2))] });
+      expect(r.json.results.map((x: any) => [x.reason, x.credited.usd])).toEqual([['before-enrolment', 0], ['admission-suspended', 0], ['admission-suspended', 0]]);
     } finally {
       await suspended.stop();
     }
@@ -235,9 +252,15 @@ describe('admission and restarts', () => {
 describe('a crash in the middle of a batch', () => {
   it('SIGKILL mid-batch: each batch is stored whole or not at all; the resend is duplicates; nothing is credited twice', async () => {
     const dir = tempDir('svc-');
-    let svc = await startService(dir, { programs: [activeProgram()] });
+    const past = await startServiceInPast(dir, 165, { programs: [activeProgram()] });
+    let svc: RunningService = past;
     const rig = new TestRig(svc.url);
+    rig.now = past.at;
     await rig.enroll();
+    await svc.stop();
+    rig.now = () => Date.now();
+    svc = await startService(dir, { programs: [activeProgram()], dbPath: svc.dbPath });
+    Object.assign(rig, { url: svc.url });
     // Four batches of 40 hourly reports, sent at once; the service is killed while they are in flight.
     const batches = Array.from({ length: 4 }, (_, b) => Array.from({ length: 40 }, (_, i) => rig.report(hoursAgo(1 + b * 40 + i))));
     for (let round = 0; round < 3; round++) {

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
-import { fixture, FIXTURES, makeRig, ROOT, runCli, tempDir, type Rig } from '../helpers/rig.js';
+import { agentArgv, fixture, FIXTURES, makeRig, runCli, tempDir, type Rig } from '../helpers/rig.js';
 import { startService } from '../helpers/service.js';
 import type { FakeCase } from '../helpers/fake-tools.js';
 
@@ -207,7 +207,8 @@ describe('applying', () => {
   it('interrupted during the script (SIGKILL): a second run carries on without stopping or purging again', async () => {
     const rig = upgradeRig();
     const slow = serve({ kind: 'ok', body: standInScript(rig, { sleep: 30, install: false }) });
-    const child = spawn(process.execPath, [join(ROOT, 'bin', 'sonm-rewards.cjs'), 'upgrade', '--master', MASTER, '--script-url', slow, '--yes', '--wait', '0'], { env: rig.env, stdio: 'ignore', detached: true });
+    const [cmd, ...pre] = agentArgv();
+    const child = spawn(cmd!, [...pre, 'upgrade', '--master', MASTER, '--script-url', slow, '--yes', '--wait', '0'], { env: rig.env, stdio: 'ignore', detached: true });
     const marker = join(rig.tools.dir, 'script-ran');
     for (let i = 0; i < 200 && !existsSync(marker); i++) await new Promise((r) => setTimeout(r, 50));
     expect(existsSync(marker)).toBe(true);

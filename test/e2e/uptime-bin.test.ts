@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeRig, ROOT, runCli, type Rig } from '../helpers/rig.js';
+import { agentArgv, makeRig, ROOT, runCli, type Rig } from '../helpers/rig.js';
 import { activeProgram, writePrograms } from '../helpers/programs.js';
 import { startService, TestRig } from '../helpers/service.js';
 import { FakeClockFile } from '../helpers/fake-clock.js';
@@ -50,7 +50,7 @@ describe('report, as the timer runs it', () => {
       clock.set(BASE + 13 * FIVE_MIN);
       expect((await runCli(rig, ['report'], { env: agentEnv(rig, clock, svc.url) })).code).toBe(0);
       const ledger = await asAgent(rig.stateDir, svc.url).send('GET', `/v1/rigs/${loadIdentity(rig.stateDir)!.rigId}/ledger?from=2026-06-01T00:00:00Z&to=2026-06-02T00:00:00Z`, undefined, { created: Math.floor((BASE + 13 * FIVE_MIN) / 1000) });
-      expect(ledger.json.totals).toEqual({ hours: 1, creditedHours: 1, usd: 0.5 });
+      expect(ledger.json.totals).toEqual({ hours: 1, creditedHours: 1, heldHours: 0, disputedGpuHours: 0, usd: 0.5 });
       expect(ledger.json.hours[0]).toMatchObject({ samples: 12, connectedSamples: 12, gpus: 6 });
       expect(store.results()).toHaveLength(1);
       const status = await runCli(rig, ['status', '--json'], { env: agentEnv(rig, clock, null) });
@@ -65,12 +65,12 @@ describe('report, as the timer runs it', () => {
     const clock = new FakeClockFile(join(rig.dir, 'clock'));
     clock.set(BASE);
     const svc = await startService(rig.dir, { programs: [activeProgram()], env: clock.env() });
-    const script = join(ROOT, 'bin', 'sonm-rewards.cjs');
     let completed = 0;
     try {
       for (let i = 0; i < 100; i++) {
         clock.set(BASE + i * FIVE_MIN);
-        const child = spawn(process.execPath, [script, 'report'], { env: agentEnv(rig, clock, svc.url), stdio: 'ignore' });
+        const [cmd, ...pre] = agentArgv();
+        const child = spawn(cmd!, [...pre, 'report'], { env: agentEnv(rig, clock, svc.url), stdio: 'ignore' });
         const killAfter = Math.floor(Math.random() * 450);
         const timer = setTimeout(() => child.kill('SIGKILL'), killAfter);
         const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));

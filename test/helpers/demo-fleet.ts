@@ -3,7 +3,7 @@
  * HTTP (TestRig), with check verdicts and hourly reports through POST /v1/reports, so every
  * figure on a page comes from the service's own crediting.
  *   master A: three rigs of 6 × RTX 2080 Ti; rig 3 stopped earning 5 hours ago (master not confirmed);
- *   master A: one rig of 2 × GTX 1080 Ti whose last check failed the RAM rule;
+ *   master A: one rig of 2 × GTX 1080 Ti whose last check says it no longer qualifies;
  *   master B: one rig of 4 × GTX 1080 Ti.
  */
 import { TestRig, hoursAgo } from './service.js';
@@ -25,73 +25,58 @@ const gpus = (rig: TestRig, n: number, model: string, pci: string) =>
     qualifying: true,
   }));
 
-function check(eligible: boolean, failing: { id: string; message: string }[] = []) {
+/** A verdict as check --json sends it (the fields the service reads), listing `list` as qualifying. */
+function verdict(rig: TestRig, eligible: boolean, list: ReturnType<typeof gpus>) {
   return {
     schemaVersion: 1,
-    checkedAt: new Date().toISOString(),
+    checkedAt: new Date(rig.now()).toISOString(),
     eligible,
-    checks: [
-      { id: 'arch', status: 'pass', message: 'x86_64' },
-      ...failing.map((f) => ({ ...f, status: 'fail' })),
-    ],
     programs: [{ id: 'test-program', qualifies: eligible }],
+    gpus: list.map((g, index) => ({ index, name: g.model, busId: null, memoryMiB: 11264, ...g })),
   };
 }
 
-/** Enrol the fleet with the service at `url` and deliver `days` days of hours up to the last complete one. */
-export async function makeDemoFleet(url: string, days = 3): Promise<DemoFleet> {
+async function post(rig: TestRig, path: string, body: unknown, want: number): Promise<void> {
+  const r = await rig.send('POST', path, body);
+  if (r.status !== want) throw new Error(`${path}: ${r.status} ${r.body}`);
+}
+
+/**
+ * Enrol the fleet with `svc` (started by startServiceInPast at least `days` days and an hour back,
+ * so that rigs enrol and send their verdicts before the hours they report), move its clock to
+ * now, and deliver `days` days of hours up to the last complete one.
+ */
+export async function makeDemoFleet(svc: { url: string; at(): number; present(): void }, days = 3): Promise<DemoFleet> {
   const specs = [
-    {
-      master: MASTER_A,
-      n: 6,
-      model: 'RTX 2080 Ti',
-      pci: '1e07',
-      stopAt: null as number | null,
-      elig: check(true),
-    },
-    { master: MASTER_A, n: 6, model: 'RTX 2080 Ti', pci: '1e07', stopAt: null, elig: check(true) },
-    { master: MASTER_A, n: 6, model: 'RTX 2080 Ti', pci: '1e07', stopAt: 5, elig: check(true) },
-    {
-      master: MASTER_A,
-      n: 2,
-      model: 'GTX 1080 Ti',
-      pci: '1b06',
-      stopAt: null,
-      elig: check(false, [{ id: 'ram', message: 'RAM 12 GB: 16 GB needed' }]),
-    },
-    { master: MASTER_B, n: 4, model: 'GTX 1080 Ti', pci: '1b06', stopAt: null, elig: check(true) },
+    { master: MASTER_A, n: 6, model: 'RTX 2080 Ti', pci: '1e07', stopAt: null as number | null, eligibleLater: true },
+    { master: MASTER_A, n: 6, model: 'RTX 2080 Ti', pci: '1e07', stopAt: null, eligibleLater: true },
+    { master: MASTER_A, n: 6, model: 'RTX 2080 Ti', pci: '1e07', stopAt: 5, eligibleLater: true },
+    { master: MASTER_A, n: 2, model: 'GTX 1080 Ti', pci: '1b06', stopAt: null, eligibleLater: false },
+    { master: MASTER_B, n: 4, model: 'GTX 1080 Ti', pci: '1b06', stopAt: null, eligibleLater: true },
   ];
-  const rigs: TestRig[] = [];
-  for (const s of specs) {
-    const rig = new TestRig(url);
-    const enrolled = await rig.send('POST', '/v1/rigs', {
-      publicKey: rig.publicKey,
-      masterAddress: s.master,
-      workerAddress: null,
-      agentVersion: 'demo',
-      hardware: { qualifyingGpus: s.n, gpus: gpus(rig, s.n, s.model, s.pci) },
-    });
-    if (enrolled.status !== 201) throw new Error(`enrol: ${enrolled.status} ${enrolled.body}`);
+  const rigs = specs.map(() => new TestRig(svc.url));
+  for (const [k, s] of specs.entries()) {
+    const rig = rigs[k]!;
+    rig.now = () => svc.at();
+    const list = gpus(rig, s.n, s.model, s.pci);
+    const hardware = { qualifyingGpus: s.n, gpus: list };
+    await post(rig, '/v1/rigs', { publicKey: rig.publicKey, masterAddress: s.master, workerAddress: null, agentVersion: 'demo', hardware }, 201);
+    await post(rig, '/v1/eligibility', verdict(rig, true, list), 204);
+  }
+  svc.present();
+  for (const [k, s] of specs.entries()) {
+    const rig = rigs[k]!;
+    rig.now = () => Date.now();
+    const list = gpus(rig, s.n, s.model, s.pci);
     const reports = [];
     for (let h = days * 24; h >= 1; h--) {
       // The stopped rig: master confirmation lost `stopAt` hours ago; every rig misses one hour a day.
       const down = (s.stopAt !== null && h <= s.stopAt) || h % 24 === 7;
-      reports.push(
-        rig.report(hoursAgo(h), {
-          connectedSamples: down ? 4 : 12,
-          minQualifyingGpus: s.n,
-          gpus: gpus(rig, s.n, s.model, s.pci),
-        }),
-      );
+      reports.push(rig.report(hoursAgo(h), { connectedSamples: down ? 4 : 12, minQualifyingGpus: s.n, gpus: list }));
     }
-    for (let i = 0; i < reports.length; i += 500) {
-      const r = await rig.send('POST', '/v1/reports', { reports: reports.slice(i, i + 500) });
-      if (r.status !== 200) throw new Error(`reports: ${r.status} ${r.body}`);
-    }
-    // The verdict after the reports: the failing rig's hours were credited before its check failed.
-    const e = await rig.send('POST', '/v1/eligibility', s.elig);
-    if (e.status !== 204) throw new Error(`eligibility: ${e.status} ${e.body}`);
-    rigs.push(rig);
+    for (let i = 0; i < reports.length; i += 500) await post(rig, '/v1/reports', { reports: reports.slice(i, i + 500) }, 200);
+    // A later check that fails: the hours before it stay credited, the rig page says it no longer qualifies.
+    if (!s.eligibleLater) await post(rig, '/v1/eligibility', verdict(rig, false, list), 204);
   }
   return { rigs, stopped: rigs[2]!, failing: rigs[3]! };
 }

@@ -2,7 +2,7 @@
  * A simulated rig for end-to-end tests: a sysroot with /proc and /sys files shaped like a real
  * machine's, fake SONM/NVIDIA tools first on PATH, and a runner for the built binary.
  */
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { spawn } from 'node:child_process';
 import { FakeTools, type FakeCase } from './fake-tools.js';
@@ -113,10 +113,23 @@ export function makeRig(spec: RigSpec = {}): Rig {
 
 export interface CliResult { code: number | null; stdout: string; stderr: string; ms: number }
 
+/**
+ * The argv that starts the agent: this Node and bin/sonm-rewards.cjs, unless
+ * SONM_REWARDS_TEST_AGENT names another agent executable (the packaged /usr/bin/sonm-rewards) and
+ * SONM_REWARDS_TEST_WRAPPER a command to run it under (the built tools/oldkernel). .ci/run runs
+ * the agent's end-to-end tests a second time that way (README "Install on a rig").
+ */
+export function agentArgv(): string[] {
+  const agent = process.env.SONM_REWARDS_TEST_AGENT;
+  const wrapper = process.env.SONM_REWARDS_TEST_WRAPPER;
+  for (const p of [agent, wrapper]) if (p && !existsSync(p)) throw new Error(`${p} (from SONM_REWARDS_TEST_AGENT/_WRAPPER) does not exist`);
+  return [...(wrapper ? [wrapper] : []), ...(agent ? [agent] : [process.execPath, join(ROOT, 'bin', 'sonm-rewards.cjs')])];
+}
+
 export function runBin(bin: 'sonm-rewards' | 'sonm-rewards-service', args: string[], opts: { env?: Record<string, string>; timeoutMs?: number; cwd?: string; uid?: number; gid?: number; prefix?: string[] } = {}): Promise<CliResult> {
   const started = Date.now();
-  const script = join(ROOT, 'bin', bin === 'sonm-rewards' ? 'sonm-rewards.cjs' : `${bin}.js`);
-  const argv = [...(opts.prefix ?? []), process.execPath, script, ...args];
+  const command = bin === 'sonm-rewards' ? agentArgv() : [process.execPath, join(ROOT, 'bin', `${bin}.js`)];
+  const argv = [...(opts.prefix ?? []), ...command, ...args];
   return new Promise((resolvePromise) => {
     const child = spawn(argv[0]!, argv.slice(1), { env: { ...opts.env }, cwd: opts.cwd ?? ROOT, stdio: ['ignore', 'pipe', 'pipe'], uid: opts.uid, gid: opts.gid });
     let stdout = '';

@@ -7,6 +7,7 @@ import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { ROOT } from './rig.js';
+import { FakeClockFile } from './fake-clock.js';
 import { httpRequest, type HttpResponse } from '../../src/lib/http.js';
 import { signRequest } from '../../src/protocol/signing.js';
 import { rawPublicKey, rigIdFromPublicKey } from '../../src/protocol/ids.js';
@@ -74,6 +75,8 @@ export class TestRig {
   readonly publicKey: string;
   readonly rigId: string;
   seq = 0;
+  /** The time this rig signs with and checks at (epoch ms): the fake clock's, when the service runs on one. */
+  now: () => number = () => Date.now();
   constructor(readonly url: string) {
     const { privateKey, publicKey } = generateKeyPairSync('ed25519');
     this.privateKey = privateKey;
@@ -83,7 +86,8 @@ export class TestRig {
 
   async send(method: 'GET' | 'POST', path: string, body?: unknown, tweak: { created?: number; keyid?: string; key?: KeyObject; rawBody?: string; headers?: Record<string, string>; signUrl?: string; signMethod?: string; unsigned?: boolean } = {}): Promise<HttpResponse & { json: any }> {
     const text = tweak.rawBody ?? (body === undefined ? undefined : JSON.stringify(body));
-    const signed = tweak.unsigned ? {} : signRequest({ method: tweak.signMethod ?? method, url: tweak.signUrl ?? `${this.url}${path}`, body: text, privateKey: tweak.key ?? this.privateKey, keyid: tweak.keyid ?? this.rigId, created: tweak.created });
+    const created = tweak.created ?? Math.floor(this.now() / 1000);
+    const signed = tweak.unsigned ? {} : signRequest({ method: tweak.signMethod ?? method, url: tweak.signUrl ?? `${this.url}${path}`, body: text, privateKey: tweak.key ?? this.privateKey, keyid: tweak.keyid ?? this.rigId, created });
     const headers: Record<string, string> = { 'content-type': 'application/json', ...signed, ...tweak.headers };
     if (text === undefined) delete headers['content-type'];
     const res = await httpRequest(`${this.url}${path}`, { method, headers, body: text, timeoutMs: 10_000 });
@@ -92,17 +96,53 @@ export class TestRig {
     return { ...res, json };
   }
 
-  enroll(master = '0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed') {
-    return this.send('POST', '/v1/rigs', { publicKey: this.publicKey, masterAddress: master, workerAddress: null, agentVersion: 'test', hardware: {} });
+  /** Enrol, then (unless `verdict` is false) send a verdict listing this rig's own two GPUs, as the agent does. */
+  async enroll(master = '0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed', verdict = true) {
+    const r = await this.send('POST', '/v1/rigs', { publicKey: this.publicKey, masterAddress: master, workerAddress: null, agentVersion: 'test', hardware: {} });
+    if (verdict && (r.status === 201 || r.status === 200)) {
+      const v = await this.verdict();
+      if (v.status !== 204) throw new Error(`verdict answered ${v.status}: ${JSON.stringify(v.json)}`);
+    }
+    return r;
+  }
+
+  /** Send an eligibility verdict (the shape of check --json that the service reads) listing `gpus` as qualifying. */
+  verdict(gpus: { uuid: string; pciDeviceId: string }[] = this.gpus(), over: { checkedAt?: string; qualifies?: boolean } = {}) {
+    return this.send('POST', '/v1/eligibility', {
+      schemaVersion: 1, checkedAt: over.checkedAt ?? new Date(this.now()).toISOString(), eligible: over.qualifies ?? true,
+      programs: [{ id: 'test-program', qualifies: over.qualifies ?? true }],
+      gpus: gpus.map((g, index) => ({ index, name: 'NVIDIA GeForce GTX 1080 Ti', model: 'GTX 1080 Ti', busId: null, memoryMiB: 11264, qualifying: true, ...g })),
+    });
+  }
+
+  /** This rig's own GPUs, as its reports list them. */
+  gpus(n = 2, pciDeviceId = '1b06'): { uuid: string; pciDeviceId: string; model: string; qualifying: boolean }[] {
+    return Array.from({ length: n }, (_, i) => ({ uuid: `GPU-${this.rigId}-${i}`, pciDeviceId, model: 'GTX 1080 Ti', qualifying: true }));
   }
 
   report(hour: string, over: Partial<HourlyReport> = {}): HourlyReport {
     return {
       reportId: reportIdFor(this.rigId, hour), rigId: this.rigId, hour, intervalSeconds: 300, samples: 12, connectedSamples: 12, minQualifyingGpus: 2,
-      gpus: [0, 1].map((i) => ({ uuid: `GPU-${this.rigId}-${i}`, pciDeviceId: '1b06', model: 'GTX 1080 Ti', qualifying: true })),
+      gpus: this.gpus(),
       workerAddress: null, sonmVersion: '0.4.25', agentVersion: 'test', seq: ++this.seq, ...over,
     };
   }
+}
+
+/**
+ * The service on a fake clock (libfaketime, test/helpers/fake-clock.ts) that starts `hoursBack`
+ * hours ago, so rigs can enrol and send verdicts in the past; `present()` moves it to now.
+ */
+export async function startServiceInPast(dir: string, hoursBack: number, opts: Parameters<typeof startService>[1] = {}): Promise<RunningService & { clock: FakeClockFile; present(): void; at(): number }> {
+  const clock = new FakeClockFile(join(dir, `clock-${Math.random().toString(36).slice(2)}`));
+  let at = Math.floor(Date.now() / 1000) * 1000 - hoursBack * 3_600_000;
+  clock.set(at);
+  const svc = await startService(dir, { ...opts, env: { ...opts.env, ...clock.env() } });
+  return Object.assign(svc, {
+    clock,
+    present() { at = Math.floor(Date.now() / 1000) * 1000; clock.set(at); },
+    at: () => at,
+  });
 }
 
 /** The start of the UTC hour `n` hours before now. */

@@ -94,3 +94,52 @@ describe('GPU claim index: days out of order', () => {
     expect(idx.owner('G1', '2026-06-03T01:00:00Z')).toBe('rigA');
   });
 });
+
+describe('taking claims back and disputes, layered like the transactions', () => {
+  const H = '2026-06-01T10:00:00Z';
+  it('a claim taken back in a batch layer is gone only once the layer commits, and its row is rewritten', () => {
+    const index = new ClaimIndex();
+    index.load('U', '2026-06-01', 'A', 1 << 10);
+    const batch = index.child();
+    batch.unclaim('U', H, 'A');
+    batch.claim('U', H, 'B');
+    expect([batch.owner('U', H), index.owner('U', H)]).toEqual(['B', 'A']);
+    expect([...batch.changed()].sort()).toEqual([['U', '2026-06-01', 'A'], ['U', '2026-06-01', 'B']].sort());
+    expect([batch.hoursOf('U', '2026-06-01', 'A'), batch.hoursOf('U', '2026-06-01', 'B')]).toEqual([0, 1 << 10]);
+    batch.commit();
+    expect(index.owner('U', H)).toBe('B');
+    expect(index.hoursOf('U', '2026-06-01', 'A')).toBe(0);
+  });
+
+  it('a rolled-back layer (never committed) leaves the claim and no dispute behind', () => {
+    const index = new ClaimIndex();
+    index.load('U', '2026-06-01', 'A', 1 << 10);
+    const batch = index.child();
+    batch.unclaim('U', H, 'A');
+    batch.markDisputed('U', H);
+    expect([batch.owner('U', H), batch.isDisputed('U', H)]).toEqual([null, true]);
+    expect([index.owner('U', H), index.isDisputed('U', H)]).toEqual(['A', false]);
+  });
+
+  it('a dispute marked in a batch reaches the index through its group, and can be cleared', () => {
+    const index = new ClaimIndex();
+    const group = index.child();
+    const batch = group.child();
+    batch.markDisputed('U', H);
+    batch.commit();
+    group.commit();
+    expect(index.isDisputed('U', H)).toBe(true);
+    index.clearDisputed('U', H);
+    expect(index.isDisputed('U', H)).toBe(false);
+  });
+
+  it('paidBefore: an earlier hour that day or an earlier day counts, the hour itself does not', () => {
+    const index = new ClaimIndex();
+    index.load('U', '2026-06-01', 'A', 1 << 10);
+    index.load('V', '2026-05-31', 'A', 1 << 23);
+    expect(index.paidBefore('U', H, 'A')).toBe(false);
+    expect(index.paidBefore('U', '2026-06-01T11:00:00Z', 'A')).toBe(true);
+    expect(index.paidBefore('V', '2026-06-01T00:00:00Z', 'A')).toBe(true);
+    expect(index.paidBefore('U', '2026-06-01T11:00:00Z', 'B')).toBe(false);
+  });
+});

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
-import { MIGRATIONS, openSqliteStore } from '../../src/service/store.js';
+import { openSqliteStore, SchemaError, type RewardsStore } from '../../src/service/store.js';
 import { parsePrograms } from '../../src/program/definitions.js';
 import { reportFingerprint } from '../../src/protocol/ids.js';
 import { reportIdFor } from '../../src/protocol/report-id.js';
@@ -18,9 +18,14 @@ const report = (hour: string, uuids: string[], rig = RIG): HourlyReport => ({
   reportId: reportIdFor(rig, hour), rigId: rig, hour, intervalSeconds: 300, samples: 12, connectedSamples: 12, minQualifyingGpus: uuids.length,
   gpus: uuids.map((uuid) => ({ uuid, pciDeviceId: '1b06', model: 'GTX 1080 Ti', qualifying: true })), workerAddress: null, sonmVersion: null, agentVersion: 't', seq: 1,
 });
-const enroll = (store: ReturnType<typeof openSqliteStore>, rig: string): void => {
-  store.enroll({ publicKey: `key-${rig}`, masterAddress: MASTER, workerAddress: null, agentVersion: 't', hardware: {} }, rig, now);
+const enrolledAt = new Date('2026-05-25T00:00:00Z');
+/** Enrol `rig` a week before `now`, with a verdict listing `uuids` (1b06) received then. */
+const enroll = (store: RewardsStore, rig: string, uuids = ['G1', 'G2', 'G3'], at = enrolledAt): void => {
+  store.enroll({ publicKey: `key-${rig}`, masterAddress: MASTER, workerAddress: null, agentVersion: 't', hardware: {} }, rig, at);
+  verdict(store, rig, uuids, at);
 };
+const verdict = (store: RewardsStore, rig: string, uuids: string[], at: Date): string =>
+  store.saveVerdict(rig, { checkedAt: at.toISOString(), eligible: true, programs: [], gpus: uuids.map((uuid) => ({ uuid, pciDeviceId: '1b06', qualifying: true })) }, at);
 const credited = (r: { status: string; credited: { gpus: number } }[]): [string, number][] => r.map((x) => [x.status, x.credited.gpus]);
 
 describe('SQLite store', () => {
@@ -52,7 +57,7 @@ describe('SQLite store', () => {
     store.close();
   });
 
-    it('GPU claims survive a restart: another rig reporting a paid uuid for that hour is flagged, not paid', () => {
+  it('GPU claims survive a restart: a second rig claiming a paid uuid with no better proof disputes it for both', () => {
     const db = join(tempDir('store-'), 'r.db');
     const first = openSqliteStore(db);
     enroll(first, RIG);
@@ -62,54 +67,92 @@ describe('SQLite store', () => {
     const again = openSqliteStore(db);
     const out = again.ingest([report('2026-06-01T10:00:00Z', ['G2', 'G3'], OTHER), report('2026-06-01T11:00:00Z', ['G2'], OTHER)], OTHER, programs, now);
     expect(credited(out)).toEqual([['accepted', 1], ['accepted', 1]]);
-    expect(again.counts().flags).toBe(1);
+    expect(again.disputes(false).map((x) => [x.hour, x.uuid, x.rigId])).toEqual([['2026-06-01T10:00:00Z', 'G2', RIG], ['2026-06-01T10:00:00Z', 'G2', OTHER]].sort((x, y) => x[2]!.localeCompare(y[2]!)));
+    // The first rig's payment for G2 at 10:00 is taken back: arrival order decided nothing.
+    const [h] = again.ledger(RIG, '2026-06-01T10:00:00Z', '2026-06-01T11:00:00Z');
+    expect([h!.gpus, h!.unpaidGpus]).toEqual([1, [{ uuid: 'G2', reason: 'disputed' }]]);
     again.close();
   });
 
-  it('two batches of one group commit claiming one uuid: the first is paid, the second flagged', () => {
+  it('two batches of one group commit claiming one uuid: disputed for both, paid to neither', () => {
     const store = openSqliteStore(':memory:');
     enroll(store, RIG);
     enroll(store, OTHER);
     const h = '2026-06-01T10:00:00Z';
-    const out = store.ingestMany([{ reports: [report(h, ['G1'])], signer: RIG, now }, { reports: [report(h, ['G1'], OTHER)], signer: OTHER, now }], programs);
-    expect(out.map((r) => credited(r as never))).toEqual([[['accepted', 1]], [['accepted', 0]]]);
-    expect(store.counts().flags).toBe(1);
+    store.ingestMany([{ reports: [report(h, ['G1'])], signer: RIG, now }, { reports: [report(h, ['G1'], OTHER)], signer: OTHER, now }], programs);
+    expect([RIG, OTHER].map((rig) => store.ledger(rig, h, '2026-06-01T11:00:00Z')[0]!.usd)).toEqual([0, 0]);
+    expect(store.counts().disputes).toBe(2);
     store.close();
   });
 
-  it('migrations 2 and 3 carry a version-1 database over: claims with their models, reports without body', () => {
-    const path = join(tempDir('store-'), 'v1.db');
-    const v1 = new Database(path);
-    v1.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
-    v1.exec(MIGRATIONS[0]!);
-    v1.prepare('INSERT INTO schema_migrations VALUES (1, ?)').run(now.toISOString());
-    const old = report('2026-06-01T10:00:00Z', ['G1', 'G2']);
-    const { text, hash } = reportFingerprint(old);
-    v1.prepare('INSERT INTO rigs (rig_id, public_key, master, worker, agent_version, hardware, enrolled_at) VALUES (?, ?, ?, NULL, ?, ?, ?)').run(RIG, 'k', MASTER, 't', '{}', now.toISOString());
-    v1.prepare(`INSERT INTO reports VALUES (?, ?, ?, 1, ?, ?, ?, 12, 12, 1, 2, 0.1667, '[]')`).run(old.reportId, RIG, old.hour, hash, text, now.toISOString());
-    // As version 1 stored it: G1 paid at 10:00 and 11:00 (bits 10 and 11), G2 at 10:00 only.
-    v1.prepare('INSERT INTO gpu_days VALUES (?, ?, ?, ?)').run('G1', '2026-06-01', RIG, (1 << 10) | (1 << 11));
-    v1.prepare('INSERT INTO gpu_days VALUES (?, ?, ?, ?)').run('G2', '2026-06-01', RIG, 1 << 10);
-    v1.prepare('INSERT INTO fleet_hours VALUES (?, ?, ?, 2)').run(old.hour, 'GTX 1080 Ti', RIG);
-    v1.close();
-
-    const store = openSqliteStore(path);
-    const check = new Database(path, { readonly: true });
-    expect(check.prepare('SELECT day, rig_id AS rig, uuid, model, hours FROM gpu_claims ORDER BY uuid').all()).toEqual([
-      { day: '2026-06-01', rig: RIG, uuid: 'G1', model: 'GTX 1080 Ti', hours: (1 << 10) | (1 << 11) },
-      { day: '2026-06-01', rig: RIG, uuid: 'G2', model: 'GTX 1080 Ti', hours: 1 << 10 }]);
-    expect(check.prepare("SELECT name FROM sqlite_master WHERE name IN ('gpu_days', 'fleet_hours')").all()).toEqual([]);
-    // Migration 3: the body became columns and a GPU set, from which the report is rebuilt exactly.
-    expect(check.prepare('SELECT version FROM schema_migrations ORDER BY version').all()).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }]);
-    expect(check.prepare("SELECT COUNT(*) AS n FROM pragma_table_info('reports') WHERE name = 'body'").get()).toEqual({ n: 0 });
-    expect(store.report(old.reportId)).toEqual(old);
-    check.close();
-    enroll(store, OTHER);
-    expect(credited(store.ingest([report('2026-06-01T10:00:00Z', ['G1', 'G3'], OTHER)], OTHER, programs, now))).toEqual([['accepted', 1]]);
-    expect(credited(store.ingest([report('2026-06-01T11:00:00Z', ['G1', 'G2'], OTHER)], OTHER, programs, now))).toEqual([['accepted', 1]]);
-    expect(store.fleet('2026-06-01T10:00:00Z')).toEqual([{ model: 'GTX 1080 Ti', devices: 2, gpus: 3 }]);
-    expect(store.fleet('2026-06-01T11:00:00Z')).toEqual([{ model: 'GTX 1080 Ti', devices: 2, gpus: 2 }]);
-    expect(store.fleet('2026-06-01T12:00:00Z')).toEqual([]);
+  it('front-running: the rig that proved a uuid first and was paid for it keeps it, whoever reports first', () => {
+    const store = openSqliteStore(':memory:');
+    enroll(store, RIG, ['G1']);
+    expect(credited(store.ingest([report('2026-06-01T09:00:00Z', ['G1'])], RIG, programs, now))).toEqual([['accepted', 1]]);
+    enroll(store, OTHER, ['G1'], new Date('2026-05-30T00:00:00Z')); // the attacker lists the victim's uuid later
+    const h = '2026-06-01T10:00:00Z';
+    expect(credited(store.ingest([report(h, ['G1'], OTHER)], OTHER, programs, now))).toEqual([['accepted', 1]]);
+    expect(credited(store.ingest([report(h, ['G1'])], RIG, programs, now))).toEqual([['accepted', 1]]);
+    const attacker = store.ledger(OTHER, h, '2026-06-01T11:00:00Z')[0]!;
+    expect([attacker.usd, attacker.unpaidGpus]).toEqual([0, [{ uuid: 'G1', reason: 'claimed-by-another-rig' }]]);
+    // An hour the victim has not reported yet is paid to the attacker only until the victim does.
+    const h2 = '2026-06-01T11:00:00Z';
+    store.ingest([report(h2, ['G1'], OTHER)], OTHER, programs, now);
+    store.ingest([report(h2, ['G1'])], RIG, programs, now);
+    expect([RIG, OTHER].map((rig) => store.ledger(rig, h2, '2026-06-01T12:00:00Z')[0]!.gpus)).toEqual([1, 0]);
+    expect(store.counts()).toMatchObject({ disputes: 0, flags: 2 });
     store.close();
+  });
+
+  it('resolving a dispute pays the winner once; resolving again or resending changes nothing', () => {
+    const store = openSqliteStore(':memory:');
+    enroll(store, RIG, ['G1']);
+    enroll(store, OTHER, ['G1']);
+    const h = '2026-06-01T10:00:00Z';
+    store.ingest([report(h, ['G1'])], RIG, programs, now);
+    store.ingest([report(h, ['G1'], OTHER)], OTHER, programs, now);
+    const paid = (): number[] => [RIG, OTHER].map((rig) => store.ledger(rig, h, '2026-06-01T11:00:00Z')[0]!.gpus);
+    expect(paid()).toEqual([0, 0]);
+    const id = store.queueAction('resolve', { hour: h, uuid: 'G1', winner: OTHER }, now);
+    store.applyActions(programs, now);
+    expect(store.actionOutcome(id)).toMatch(/^ok: G1 in .* resolved for/);
+    expect(paid()).toEqual([0, 1]);
+    const again = store.queueAction('resolve', { hour: h, uuid: 'G1', winner: RIG }, now);
+    store.applyActions(programs, now);
+    expect(store.actionOutcome(again)).toMatch(/^refused: .*already resolved/);
+    expect(credited(store.ingest([report(h, ['G1'], OTHER)], OTHER, programs, now))).toEqual([['duplicate', 1]]);
+    expect(paid()).toEqual([0, 1]);
+    expect(store.disputes(false)).toEqual([]);
+    store.close();
+  });
+
+  it('review: hours are held until approval; approval credits the held hours inside the deadline, once', () => {
+    const review = parsePrograms({ programs: [activeProgram('2026-01-01T00:00:00Z', { admission: 'review' })] });
+    const store = openSqliteStore(':memory:');
+    enroll(store, RIG, ['G1'], new Date('2026-05-20T00:00:00Z'));
+    const late = new Date('2026-05-27T00:30:00Z');
+    store.ingest([report('2026-05-20T10:00:00Z', ['G1'])], RIG, review, late);
+    expect(credited(store.ingest([report('2026-06-01T10:00:00Z', ['G1']), report('2026-06-01T11:00:00Z', ['G1'])], RIG, review, now)))
+      .toEqual([['accepted', 0], ['accepted', 0]]);
+    expect(store.rigs({ review: 'pending' }).map((r) => [r.rigId, r.heldHours])).toEqual([[RIG, 3]]);
+    const id = store.queueAction('approve', { rigId: RIG }, now);
+    store.applyActions(review, now);
+    expect(store.actionOutcome(id)).toBe('ok: rig AAAAAAAAAAAAAAAAAAAAAA approved; 2 held hours credited ($0.1666), 1 past the deadline');
+    expect(store.ledger(RIG, '2026-05-20T00:00:00Z', '2026-06-02T00:00:00Z').map((h) => [h.hour.slice(5, 13), h.gpus, h.held]))
+      .toEqual([['05-20T10', 0, false], ['06-01T10', 1, false], ['06-01T11', 1, false]]);
+    store.applyActions(review, now);
+    expect(store.rigs({}).map((r) => r.heldHours)).toEqual([0]);
+    store.close();
+  });
+
+  it('a database of another schema version is refused with what to do; an empty file gets the schema', () => {
+    const path = join(tempDir('store-'), 'old.db');
+    const old = new Database(path);
+    old.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
+    old.close();
+    expect(() => openSqliteStore(path)).toThrow(SchemaError);
+    expect(() => openSqliteStore(path)).toThrow(/schema version 0, not 4: .*start with a new database file/);
+    const fresh = openSqliteStore(join(tempDir('store-'), 'new.db'));
+    fresh.close();
   });
 });

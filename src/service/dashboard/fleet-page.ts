@@ -4,7 +4,7 @@
  * demand and the program's 2× target. Under-supplied models are marked and listed first.
  */
 import type { RewardsStore } from '../store.js';
-import { fleetView, type FleetView } from '../fleet.js';
+import { fleetView, type FleetView } from '../views.js';
 import { hourOf } from '../../protocol/report-id.js';
 import { lineChart } from './svg.js';
 import { esc, page, utc } from './html.js';

@@ -8,7 +8,7 @@ import { hourOf } from '../../protocol/report-id.js';
 import { barChart } from './svg.js';
 import { esc, page, usd, utc } from './html.js';
 import { outcomeText } from './reasons.js';
-import type { RigProfile } from './queries.js';
+import { outcomeOf, type RigProfile } from './queries.js';
 
 export interface RigRow {
   profile: RigProfile;
@@ -77,11 +77,11 @@ export function masterModel(store: RewardsStore, master: string, now: Date): Mas
     else if (latest.usd === 0) {
       let i = last24.length - 1;
       while (i > 0 && last24[i - 1]!.usd === 0) i--;
-      const reason = latest.programs.find((p) => p.reason)?.reason ?? 'not-credited';
+      const reason = outcomeOf(latest);
       stopped = { since: last24[i]!.hour, why: outcomeText(reason) };
     }
     if (profile.verdict && !profile.verdict.eligible && stopped)
-      stopped.why += `; its last check failed: ${profile.verdict.failing.map((f) => f.id).join(', ') || 'not eligible'}`;
+      stopped.why += `; its last check: not eligible${profile.verdict.notQualifying.length ? ` for ${profile.verdict.notQualifying.join(', ')}` : ''}`;
     return {
       profile,
       connectedShare24h: last24.filter((h) => h.connected).length / 24,
@@ -127,11 +127,12 @@ export function renderMaster(m: MasterModel): string {
       const gpus =
         p.gpus.map((g) => `${g.count} × ${esc(g.model)}`).join('<br>') ||
         '<span class="muted">not reported</span>';
-      const verdict = p.verdict
-        ? p.verdict.eligible
-          ? '<span class="badge good">eligible</span>'
-          : `<span class="badge bad">not eligible</span> ${p.verdict.failing.map((f) => `<br><code>${esc(f.id)}</code> ${esc(f.message)}`).join('')}`
-        : '<span class="muted">no check sent</span>';
+      const verdict =
+        (p.verdict
+          ? p.verdict.eligible
+            ? '<span class="badge good">eligible</span>'
+            : `<span class="badge bad">not eligible</span>${p.verdict.notQualifying.map((id) => `<br>for <code>${esc(id)}</code>`).join('')}`
+          : '<span class="muted">no check sent</span>') + `<br><span class="muted">operator review: ${esc(p.review)}</span>`;
       const state = r.stopped
         ? `<span class="bad">earning nothing since ${esc(utc(r.stopped.since))}: ${esc(r.stopped.why)}</span>`
         : '<span class="good">earning</span>';

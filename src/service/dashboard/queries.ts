@@ -19,20 +19,23 @@ export interface RigProfile {
   /** GPU models the rig reported at enrolment, with how many of each qualify. */
   gpus: { model: string; count: number }[];
   qualifyingGpus: number | null;
-  /** The latest `check` verdict it sent, with the rules that failed; null when none was sent. */
+  /** The operator's review of the rig: pending, approved or revoked. */
+  review: string;
+  /** The latest `check` verdict it sent, with the programs it does not qualify for; null when none was sent. */
   verdict: {
     receivedAt: string;
-    checkedAt: string | null;
+    checkedAt: string;
     eligible: boolean;
-    failing: { id: string; message: string }[];
+    notQualifying: string[];
   } | null;
   /** The hour of its latest stored report, or null. */
   lastReportHour: string | null;
 }
 
 /**
- * One rig's hours of one UTC day with one outcome: 'credited' (paid), else the reason of the
- * first program that gave one (not-connected, not-eligible, …), else 'not-credited'.
+ * One rig's hours of one UTC day with one outcome: 'held' (waiting for the operator's review),
+ * 'credited' (paid), 'disputed' (a GPU of it is contested), else the reason of the first program
+ * that gave one (not-connected, not-eligible, …), else the first unpaid GPU's, else 'not-credited'.
  */
 export interface LedgerDay {
   rigId: string;
@@ -53,8 +56,11 @@ export interface DashboardReads {
 }
 
 /** The outcome of one ledger hour, as LedgerDay defines it (the JS twin of the SQL below). */
-export function outcomeOf(h: Pick<LedgerHour, 'usd' | 'programs'>): string {
-  return h.usd > 0 ? 'credited' : (h.programs.find((p) => p.reason)?.reason ?? 'not-credited');
+export function outcomeOf(h: Pick<LedgerHour, 'usd' | 'programs' | 'held' | 'unpaidGpus'>): string {
+  if (h.held) return 'held';
+  if (h.usd > 0) return 'credited';
+  if (h.unpaidGpus.some((g) => g.reason === 'disputed')) return 'disputed';
+  return h.programs.find((p) => p.reason)?.reason ?? h.unpaidGpus[0]?.reason ?? 'not-credited';
 }
 
 /** ledger() hours summed as ledgerDays() sums them: for the rig page, and for the test that ties the two. */
@@ -77,17 +83,20 @@ const HOUR_SUMS = Array.from({ length: 24 }, (_, i) => `SUM((hours >> ${i}) & 1)
 
 /** The queries, prepared once on the store's connection. */
 export function dashboardReads(db: Database.Database): DashboardReads {
-  const profile = `SELECT r.rig_id AS rigId, r.master, r.worker, r.enrolled_at AS enrolledAt, r.hardware,
-      e.received_at AS receivedAt, e.checked_at AS checkedAt, e.eligible, e.body,
+  const profile = `SELECT r.rig_id AS rigId, r.master, r.worker, r.enrolled_at AS enrolledAt, r.hardware, r.review,
+      v.received_at AS receivedAt, v.checked_at AS checkedAt, v.eligible, v.programs,
       (SELECT hour FROM reports WHERE report_id > 'rpt-' || r.rig_id || '-' AND report_id < 'rpt-' || r.rig_id || '.'
         ORDER BY report_id DESC LIMIT 1) AS lastReportHour
-    FROM rigs r LEFT JOIN eligibility e ON e.rig_id = r.rig_id`;
+    FROM rigs r LEFT JOIN verdicts v ON v.rig_id = r.rig_id
+      AND v.received_at = (SELECT MAX(received_at) FROM verdicts WHERE rig_id = r.rig_id)`;
   const q = {
     byMaster: db.prepare(`${profile} WHERE lower(r.master) = lower(?) ORDER BY r.rig_id`),
     byRig: db.prepare(`${profile} WHERE r.rig_id = ?`),
     days: db.prepare(`SELECT substr(hour, 1, 10) AS day,
-        CASE WHEN usd > 0 THEN 'credited' ELSE coalesce((SELECT j.value ->> 'reason' FROM json_each(credits) j
-          WHERE j.value ->> 'reason' IS NOT NULL LIMIT 1), 'not-credited') END AS outcome,
+        CASE WHEN held = 1 THEN 'held' WHEN usd > 0 THEN 'credited'
+          WHEN EXISTS (SELECT 1 FROM json_each(unpaid) u WHERE u.value ->> 'reason' = 'disputed') THEN 'disputed'
+          ELSE coalesce((SELECT j.value ->> 'reason' FROM json_each(credits) j WHERE j.value ->> 'reason' IS NOT NULL LIMIT 1),
+            (SELECT u.value ->> 'reason' FROM json_each(unpaid) u LIMIT 1), 'not-credited') END AS outcome,
         COUNT(*) AS hours, SUM(connected) AS connectedHours, round(SUM(usd), 4) AS usd
       FROM reports WHERE report_id >= ? AND report_id < ? GROUP BY day, outcome ORDER BY day || outcome`),
     fleetDays: db
@@ -101,7 +110,7 @@ export function dashboardReads(db: Database.Database): DashboardReads {
     receivedAt: string | null;
     checkedAt: string | null;
     eligible: number | null;
-    body: string | null;
+    programs: string | null;
   };
   const toProfile = (row: Row): RigProfile => {
     const hw = safeJson(row.hardware) as {
@@ -111,15 +120,14 @@ export function dashboardReads(db: Database.Database): DashboardReads {
     const counts = new Map<string, number>();
     for (const g of hw?.gpus ?? [])
       counts.set(g.model ?? 'unknown', (counts.get(g.model ?? 'unknown') ?? 0) + 1);
-    const body = safeJson(row.body) as {
-      checks?: { id: string; status: string; message?: string }[];
-    } | null;
+    const programs = (safeJson(row.programs) as [string, boolean][] | null) ?? [];
     return {
       rigId: row.rigId,
       master: row.master,
       worker: row.worker,
       enrolledAt: row.enrolledAt,
       lastReportHour: row.lastReportHour,
+      review: (row as { review?: string }).review ?? 'pending',
       gpus: [...counts].map(([model, count]) => ({ model, count })),
       qualifyingGpus: typeof hw?.qualifyingGpus === 'number' ? hw.qualifyingGpus : null,
       verdict:
@@ -127,11 +135,9 @@ export function dashboardReads(db: Database.Database): DashboardReads {
           ? null
           : {
               receivedAt: row.receivedAt,
-              checkedAt: row.checkedAt,
+              checkedAt: row.checkedAt ?? row.receivedAt,
               eligible: row.eligible === 1,
-              failing: (body?.checks ?? [])
-                .filter((c) => c.status === 'fail')
-                .map((c) => ({ id: c.id, message: c.message ?? '' })),
+              notQualifying: programs.filter(([, q]) => !q).map(([id]) => id),
             },
     };
   };

@@ -9,6 +9,13 @@ export const OUTCOME_TEXT: Record<string, string> = {
   'admission-suspended': 'admission of new rigs suspended',
   'not-eligible': 'the rig reported it does not qualify',
   'not-credited': 'not credited',
+  'before-enrolment': 'before the rig enrolled',
+  revoked: 'the operator revoked the rig',
+  'no-verdict': 'no eligibility check on file for the hour',
+  'held-for-review': 'held until the operator reviews the rig',
+  'master-rig-cap': "over the master's rig limit",
+  'not-in-verdict': "a GPU not listed in the rig's own check",
+  'claimed-by-another-rig': 'its GPUs were paid to another rig for the hour',
 };
 
 /** The words for an outcome code; unknown codes are shown as they are. */

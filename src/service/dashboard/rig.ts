@@ -59,7 +59,7 @@ export function renderRig(m: RigModel): string {
   const verdict = p.verdict
     ? p.verdict.eligible
       ? 'eligible'
-      : `not eligible: ${p.verdict.failing.map((f) => `${f.id} (${f.message})`).join('; ')}`
+      : `not eligible${p.verdict.notQualifying.length ? ` for ${p.verdict.notQualifying.join(', ')}` : ''}`
     : 'no check sent';
   return page(
     `Rig ${p.rigId}`,
