@@ -74,18 +74,21 @@ function fixture(): RewardsStore {
 
 describe("dashboard reads agree with the JSON API's store calls", () => {
   it('ledgerDays sums exactly the hours ledger() lists, per day and outcome', () => {
-    // Rig C sent no verdict: its hours are not paid (no-verdict).
+    // Rig C sent no verdict: its hours are not paid (no-verdict). Rig D's hours come under a
+    // program that admits rigs on review: held until the operator approves it.
     const store = openSqliteStore(':memory:');
-    for (const rig of RIGS) {
+    const review = parsePrograms({ programs: [activeProgram('2026-05-20T00:00:00Z', { admission: 'review' })] });
+    const rigs = [...RIGS, 'DDDDDDDDDDDDDDDDDDDDDD'];
+    for (const rig of rigs) {
       join(store, rig, MASTER, 'GTX 1080 Ti', rig !== RIGS[2]);
-      store.ingest(HOURS.map((h, i) => report(rig, h, i % 7 === 3 ? 5 : 12)), rig, open, now);
+      store.ingest(HOURS.map((h, i) => report(rig, h, i % 7 === 3 ? 5 : 12)), rig, rig === rigs[3] ? review : open, now);
     }
     const from = '2026-05-31T00:00:00Z';
     const to = '2026-06-03T00:00:00Z';
-    const sql = store.ledgerDays(RIGS, from, to);
-    const js = RIGS.flatMap((rig) => summaryOf(rig, store.ledger(rig, from, to)));
+    const sql = store.ledgerDays(rigs, from, to);
+    const js = rigs.flatMap((rig) => summaryOf(rig, store.ledger(rig, from, to)));
     expect(sql).toEqual(js);
-    expect(new Set(sql.map((d) => d.outcome))).toEqual(new Set(['credited', 'not-connected', 'no-verdict']));
+    expect(new Set(sql.map((d) => d.outcome))).toEqual(new Set(['credited', 'not-connected', 'no-verdict', 'held']));
   });
 
   it('fleetDays counts, hour by hour, what fleet(hour) counts', () => {
