@@ -7,8 +7,8 @@ const argv = process.argv.slice(2);
 if (argv.length === 1 && argv[0] === '--version') {
   // --version must start as fast as node itself.
   process.stdout.write(`${require('../package.json').version}\n`);
-} else if (argv.filter((a) => a === 'report').length === 1 && argv.every((a) => ['report', '--verbose', '--json', '--no-color'].includes(a))) {
-  // The timer's `sonm-rewards report` (the same rule as isPlainTick in src/cli/runtime.ts).
+} else if (require('../dist/agent/plain-tick.cjs').isPlainTick(argv)) {
+  // The timer's `sonm-rewards report` (the rule is src/cli/plain-tick.ts).
   require('../dist/agent/tick.cjs').tick(argv);
 } else {
   import('../dist/agent/main.js').then((m) => m.main(argv));

@@ -4,13 +4,14 @@
 // Exits 1 if a target is missed. Needs a build (npm run build) and python3 (for getrusage).
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, generateKeyPairSync } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { encodeRecord } from '../dist/uptime/journal.js';
 import { hourOf } from '../dist/protocol/report-id.js';
 import { httpRequest } from '../dist/lib/http.js';
 import { openSqliteStore } from '../dist/service/store.js';
-import { agentEnv as rigEnv, fakeTools } from './lib/fake-rig.mjs';
+import { agentEnv as rigEnv, rigTools } from './lib/fake-tools.mjs';
+import { DAY_MS } from '../dist/lib/time.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const BIN = join(ROOT, 'bin', 'sonm-rewards.cjs');
@@ -71,7 +72,7 @@ if (want('agent')) {
 
 // ---------- 2. check with tools as slow as the real ones ----------
 if (want('agent')) {
-  const tools = fakeTools(join(TMP, 'slow-tools'), { nvidia: 0.6, sonmcli: 0.3, dpkg: 0.05 });
+  const tools = rigTools(join(TMP, 'slow-tools'), { delays: { nvidia: 0.6, sonmcli: 0.3, dpkg: 0.05 } });
   const a = []; const b = [];
   for (let i = 0; i < REPS; i++) {
     a.push(wallMs([NODE, '-e', '0'], baseEnv).ms);
@@ -84,13 +85,41 @@ if (want('agent')) {
   record('check (nvidia-smi 0.6 s, sonmcli 0.3 s ×2 in sequence, dpkg-query 0.05 s)', `${median(b).toFixed(0)} ms`, `0.6 s + node -e 0 = ${ideal.toFixed(0)} ms`, ratio.toFixed(2), '≤ 1.3', ratio <= 1.3, 'probes run side by side');
 }
 
+// ---------- 2b. the PCI bus scan (issue 8: at most 5 ms added to check and to the tick) ----------
+// In-process, on this machine's /sys and on a 64-device tree like a big rig's (8 GPUs with their
+// audio functions, 48 other devices), freshly written so in memory as sysfs is. The first scan
+// of a process (nothing cached, code not yet compiled) is what check and the tick pay.
+if (want('agent')) {
+  const { scanPciDisplayDevices } = await import('../dist/probe/pci.js');
+  const rigSys = join(TMP, 'pci-rig');
+  for (let i = 0; i < 64; i++) {
+    const gpu = i < 16;
+    const dir = join(rigSys, 'sys/bus/pci/devices', `0000:${(gpu ? 1 + (i >> 1) : i).toString(16).padStart(2, '0')}:00.${gpu ? i & 1 : 0}`);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'vendor'), gpu ? '0x10de\n' : '0x8086\n');
+    writeFileSync(join(dir, 'class'), gpu ? (i & 1 ? '0x040300\n' : '0x030000\n') : '0x060400\n');
+  }
+  for (const [label, sysroot] of [['this machine\'s /sys', ''], ['a rig of 8 GPUs, 64 devices', rigSys]]) {
+    const times = [];
+    let found = null;
+    for (let i = 0; i < REPS * 4; i++) {
+      const t0 = process.hrtime.bigint();
+      found = scanPciDisplayDevices({ sysroot });
+      times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+    const devices = existsSync(join(sysroot || '/', 'sys/bus/pci/devices')) ? readdirSync(join(sysroot || '/', 'sys/bus/pci/devices')).length : 0;
+    const worst = Math.max(times[0], median(times));
+    record(`PCI scan (${label}: ${devices} devices, ${found?.length ?? 0} NVIDIA display)`, `first ${times[0].toFixed(2)} ms, then ${median(times).toFixed(2)} ms`, 'none (added work)', '-', '≤ 5 ms', worst <= 5);
+  }
+}
+
 // ---------- 3. a tick's CPU and peak RSS ----------
 // The agent's own CPU (process.cpuUsage at exit, printed under --verbose) against the same
 // measure of `node -e 0`; the whole tree with its (fake) tools is shown too, from GNU time.
 const OWN_CPU = /cpu: (\d+) ms user, (\d+) ms system \(this process\), peak RSS (\d+) MB/;
 const NODE0_CPU = `process.on('exit', () => { const c = process.cpuUsage(); process.stderr.write('cpu: ' + Math.round(c.user / 1000) + ' ms user, ' + Math.round(c.system / 1000) + ' ms system (this process), peak RSS ' + Math.round(process.resourceUsage().maxRSS / 1024) + ' MB\\n'); })`;
 if (want('agent')) {
-  const tools = fakeTools(join(TMP, 'fast-tools'), {});
+  const tools = rigTools(join(TMP, 'fast-tools'));
   const state = join(TMP, 'tick-state');
   const own = (r) => { const m = OWN_CPU.exec(r.stderr); if (!m) throw new Error(`no cpu line: ${r.stderr}`); return { cpu: Number(m[1]) + Number(m[2]), rss: Number(m[3]) }; };
   const a = []; const b = []; const treeA = []; const treeB = [];
@@ -248,11 +277,11 @@ if (want('service')) {
 
 // ---------- 5. a 30-day backlog, then status over 30 days ----------
 if (want('agent')) {
-  const tools = fakeTools(join(TMP, 'fast-tools'), {});
+  const tools = rigTools(join(TMP, 'fast-tools'));
   const state = join(TMP, 'backlog-state');
   mkdirSync(join(state, 'samples'), { recursive: true });
   const now = Date.now();
-  const first = Date.parse(hourOf(now)) - 30 * 86_400_000;
+  const first = Date.parse(hourOf(now)) - 30 * DAY_MS;
   const byDay = new Map();
   for (let i = 0; i < 8640; i++) {
     const t = new Date(first + i * 300_000 + 20_000).toISOString();
@@ -288,7 +317,7 @@ if (want('package') && packaged) {
   for (let i = 0; i < REPS * 2; i++) { a.push(wallMs([NODE, '-e', '0'], baseEnv).ms); b.push(wallMs([PACKAGED, '--version'], baseEnv).ms); }
   const ratio = median(b) / median(a);
   record('packaged sonm-rewards --version (its own Node and glibc)', `${median(b).toFixed(0)} ms`, `node -e 0 ${median(a).toFixed(0)} ms`, ratio.toFixed(2), '≤ 1.5', ratio <= 1.5);
-  const tools = fakeTools(join(TMP, 'slow-tools-deb'), { nvidia: 0.6, sonmcli: 0.3, dpkg: 0.05 });
+  const tools = rigTools(join(TMP, 'slow-tools-deb'), { delays: { nvidia: 0.6, sonmcli: 0.3, dpkg: 0.05 } });
   const c = []; const d = [];
   for (let i = 0; i < REPS; i++) {
     c.push(wallMs([NODE, '-e', '0'], baseEnv).ms);

@@ -3,6 +3,8 @@
 //   dist/agent/main.js   every command (ESM; commands and heavy libraries stay lazily loaded chunks)
 //   dist/agent/tick.cjs  the timer's `report` alone (CommonJS, one file): built-in modules are then
 //                        required only when reached, and no ES module loader is set up at all
+//   dist/agent/plain-tick.cjs  the rule "is this argv the timer's plain tick" (src/cli/plain-tick.ts),
+//                        a few hundred bytes that bin/sonm-rewards.cjs requires to choose its path
 // The service is not bundled: it runs from tsc's output in dist/.
 import { writeFileSync } from 'node:fs';
 import { build } from 'esbuild';
@@ -34,6 +36,13 @@ const tick = await build({
   // Files next to the package (package.json, programs/) are found from the bundle's own location.
   define: { 'import.meta.url': '__importMetaUrl' },
   banner: { js: "const __importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+});
+
+await build({
+  ...common,
+  entryPoints: ['src/cli/plain-tick.ts'],
+  outfile: 'dist/agent/plain-tick.cjs',
+  format: 'cjs',
 });
 
 // The files each bundle holds: the release (scripts/release.mjs) ships the licences of the npm

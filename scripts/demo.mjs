@@ -10,7 +10,8 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, agentEnv, fakeTools } from './lib/fake-rig.mjs';
+import { ROOT, agentEnv, HEALTHY_SONMCLI, rigTools } from './lib/fake-tools.mjs';
+import { DAY_MS, HOUR_MS } from '../dist/lib/time.js';
 import { runTick } from '../dist/commands/report.js';
 import { resolveSettings } from '../dist/commands/settings.js';
 import { loadIdentity } from '../dist/protocol/identity.js';
@@ -32,13 +33,13 @@ const setClock = (ms) => {
   renameSync(`${clockFile}.tmp`, clockFile);
 };
 const clockEnv = { LD_PRELOAD: libfaketime, FAKETIME_TIMESTAMP_FILE: clockFile, FAKETIME_NO_CACHE: '1', FAKETIME_DONT_FAKE_MONOTONIC: '1' };
-const hour0 = Math.floor(Date.now() / 3_600_000) * 3_600_000 - 3 * 3_600_000;
+const hour0 = Math.floor(Date.now() / HOUR_MS) * HOUR_MS - 3 * HOUR_MS;
 setClock(hour0 + 10_000);
 
 // A demo program: the first program's rules, its window moved around today, admission open.
 const base = JSON.parse(readFileSync(join(ROOT, 'programs', 'default.json'), 'utf8')).programs[0];
-const start = new Date(Date.now() - 30 * 86_400_000).toISOString();
-const program = { ...base, id: 'demo-1080ti-2080ti', name: 'Demo: elevated rewards for GTX 1080 Ti / RTX 2080 Ti', start, guaranteedUntil: new Date(Date.now() + 60 * 86_400_000).toISOString(), extendableUntil: new Date(Date.now() + 335 * 86_400_000).toISOString(), admission: 'open', admissionSuspendedAt: null };
+const start = new Date(Date.now() - 30 * DAY_MS).toISOString();
+const program = { ...base, id: 'demo-1080ti-2080ti', name: 'Demo: elevated rewards for GTX 1080 Ti / RTX 2080 Ti', start, guaranteedUntil: new Date(Date.now() + 60 * DAY_MS).toISOString(), extendableUntil: new Date(Date.now() + 335 * DAY_MS).toISOString(), admission: 'open', admissionSuspendedAt: null };
 writeFileSync(join(dir, 'programs.json'), JSON.stringify({ programs: [program] }));
 writeFileSync(join(dir, 'demand.json'), JSON.stringify({ 'GTX 1080 Ti': 400, 'RTX 2080 Ti': 2 }));
 
@@ -48,7 +49,7 @@ const url = await new Promise((resolve) => { let out = ''; svc.stdout.on('data',
 console.log(`sonm-rewards-service listening on ${url}`);
 
 const state = join(dir, 'rig-state');
-const tools = fakeTools(join(dir, 'tools'));
+const tools = rigTools(join(dir, 'tools'));
 const env = agentEnv(tools, state, { SONM_REWARDS_SERVICE: url, ...clockEnv });
 const cli = (args) => {
   console.log(`$ sonm-rewards ${args.join(' ')}`);
@@ -69,6 +70,8 @@ try {
 
   say('3. Three past hours of 5-minute ticks (simulated clock; in hour 2 the master confirmation lapses for 20 minutes)');
   process.env.PATH = env.PATH; // the probe runs the fake tools
+  const unconfirmed = readFileSync(join(ROOT, 'test/fixtures/sonmcli/worker-status-unconfirmed.json'), 'utf8');
+  const UNCONFIRMED = { match: '*worker status*', stdout: unconfirmed };
   let t = hour0;
   const ctx = {
     settings: { ...resolveSettings({}, { ...env, SONM_REWARDS_SERVICE: '' }, true), service: null },
@@ -79,11 +82,11 @@ try {
   for (let i = 0; i < 36; i++) {
     t = hour0 + i * 300_000 + 20_000;
     const lapse = i >= 13 && i < 17;
-    fakeTools(tools, {}, lapse ? { workerStatusFile: join(ROOT, 'test/fixtures/sonmcli/worker-status-unconfirmed.json') } : {});
+    tools.tool('sonmcli', lapse ? [UNCONFIRMED, ...HEALTHY_SONMCLI] : HEALTHY_SONMCLI);
     const o = await runTick(ctx);
     if (i % 12 === 11 || lapse) console.log(`  ${new Date(t).toISOString().slice(11, 16)} UTC  ${o.sample.connected ? 'connected' : `not connected: ${o.sample.reason}`}`);
   }
-  fakeTools(tools);
+  tools.tool('sonmcli', HEALTHY_SONMCLI);
 
   say('4. A tick now (the timer would run it): it builds the three complete hours and delivers them, signed');
   cli(['report', '--verbose']);

@@ -1,13 +1,30 @@
 /**
- * The sonm-rewards entry point: commander wiring only. Every command returns an exit code or
- * throws a typed error; runtime.ts's finish() is the single place that maps errors to exit codes
- * and exits.
+ * The sonm-rewards entry point: commander wiring only. The commands, their options and their
+ * types are data in src/commands/table.ts; this file turns that table into commander's parser.
+ * Every command returns an exit code or throws a typed error; runtime.ts's finish() is the single
+ * place that maps errors to exit codes and exits.
+ *
+ * Adding a command or a flag is one entry in src/commands/table.ts; nothing changes here.
+ * bin/sonm-rewards.cjs answers `--version` and the timer's plain tick (src/cli/plain-tick.ts)
+ * before this file is loaded.
  */
+import type { Command as CommanderCommand } from 'commander';
 import { EXIT } from '../lib/errors.js';
 import type { CommandContext } from '../commands/context.js';
 import type { GlobalFlags } from '../commands/settings.js';
+import {
+  COMMANDS,
+  GLOBAL_OPTIONS,
+  type CommandDef,
+  type OptionsDef,
+  type OptionValues,
+} from '../commands/table.js';
 import { AGENT_VERSION } from '../lib/agent-version.js';
-import { explain, finish, isPlainTick, makeContext, runTimerTick } from './runtime.js';
+import { isPlainTick } from './plain-tick.js';
+import { explain, finish, makeContext, runTimerTick } from './runtime.js';
+
+const DESCRIPTION =
+  'Eligibility, safe upgrades and signed uptime reports for the SONM elevated rewards program';
 
 const EXAMPLES = `
 Examples:
@@ -19,133 +36,79 @@ Examples:
 
 Exit codes: 0 eligible / done, 1 not eligible / refused, 2 usage error, 3 failure.`;
 
+/** `stateDir` → `--state-dir`. */
+function flagName(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+/** Declare the options of one table entry (or the global ones) on a commander command. */
+function addOptions(cmd: CommanderCommand, options: OptionsDef): void {
+  for (const [key, o] of Object.entries(options)) {
+    const name = flagName(key);
+    if (o.type === 'string') cmd.option(`--${name} ${o.value}`, o.description, o.default);
+    else if (o.type === 'boolean') cmd.option(`--${name}`, o.description);
+    else cmd.option(`--no-${name}`, o.description);
+  }
+}
+
 async function run(argv: string[]): Promise<number> {
   const { Argument, Command, CommanderError } = await import('commander');
   let verboseFlag = argv.includes('--verbose');
   const program = new Command('sonm-rewards')
-    .description('Eligibility, safe upgrades and signed uptime reports for the SONM elevated rewards program')
-    .version(AGENT_VERSION, '--version', 'print the version')
-    .option('--json', 'print JSON only on stdout')
-    .option('--verbose', 'show details, the effective configuration and stack traces')
-    .option('--no-color', 'no colour and no spinner')
-    .option('--state-dir <dir>', 'state directory (env SONM_REWARDS_STATE_DIR; default /var/lib/sonm-rewards as root)')
-    .option('--service <url>', 'rewards service URL (env SONM_REWARDS_SERVICE)')
-    .option('--sonm-config-dir <dir>', "SONM's configuration directory (default /etc/sonm)")
-    .option('--textfile-dir <dir>', 'write Prometheus metrics here for node_exporter (config key textfileDir)')
+    .description(DESCRIPTION)
+    .version(AGENT_VERSION, '--version', 'print the version');
+  addOptions(program, GLOBAL_OPTIONS);
+  program
     .addHelpText('after', EXAMPLES)
     .showHelpAfterError('(run sonm-rewards --help for usage)')
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s.startsWith('error:') ? `sonm-rewards: ${s}` : s) });
+    .configureOutput({
+      writeErr: (s) => process.stderr.write(s.startsWith('error:') ? `sonm-rewards: ${s}` : s),
+    });
 
-  let exitCode: number = EXIT.OK;
-  const context = (cmd: InstanceType<typeof Command>): CommandContext => {
-    const flags = cmd.optsWithGlobals() as GlobalFlags;
+  const context = (cmd: CommanderCommand): CommandContext => {
+    const flags = cmd.optsWithGlobals<GlobalFlags>();
     verboseFlag = Boolean(flags.verbose);
     const ctx = makeContext(flags);
     if (ctx.verbose) ctx.stderr.write(`effective configuration: ${JSON.stringify(ctx.settings)}\n`);
     return ctx;
   };
 
-  program
-    .command('check')
-    .description('probe this rig and say, rule by rule, whether it qualifies and what it would earn')
-    .option('--programs <file>', 'evaluate against the program definitions in this JSON file')
-    .option('--report', 'also send the result to the rewards service now')
-    .action(async (opts, cmd) => {
-      const { checkCommand } = await import('../commands/check.js');
-      exitCode = await checkCommand(context(cmd), opts);
+  let exitCode: number = EXIT.OK;
+  const declare = (def: CommandDef): void => {
+    const cmd = program.command(def.name).description(def.description);
+    for (const o of def.operands ?? []) {
+      const operand = new Argument(`<${o.name}>`, o.description);
+      cmd.addArgument(o.choices ? operand.choices(o.choices) : operand);
+    }
+    addOptions(cmd, def.options);
+    if (def.example) cmd.addHelpText('after', `\nExample:\n  ${def.example}`);
+    cmd.action(async () => {
+      const runner = await def.load();
+      // The command's own options and the global ones (configure reads --service).
+      const options = cmd.optsWithGlobals<OptionValues<OptionsDef>>();
+      exitCode = await runner(context(cmd), options, cmd.processedArgs as string[]);
     });
-
-  program
-    .command('upgrade')
-    .description("the announced upgrade to SONM 0.4.25 (stop optimus, purge ask plans, run SONM's script), made safe and verified")
-    .option('--master <address>', 'your master address (0x…, EIP-55 checked)')
-    .option('--dry-run', 'print the plan and the exact commands; change nothing')
-    .option('--yes', 'do not ask for confirmation (required without a terminal)')
-    .option('--force', 'upgrade even when everything is already at the target version')
-    .option('--script-url <url>', "where to fetch SONM's autodeploy script (https, or http to loopback)")
-    .option('--script-sha256 <hex>', 'refuse to run a script with another SHA-256')
-    .option('--wait <duration>', 'how long to wait for the worker to come back (default 5m)')
-    .option('--script-timeout <duration>', "deadline for SONM's script (default 30m)")
-    .addHelpText('after', '\nExample:\n  $ sudo sonm-rewards upgrade --master 0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed --dry-run')
-    .action(async (opts, cmd) => {
-      const { upgradeCommand } = await import('../commands/upgrade.js');
-      exitCode = await upgradeCommand(context(cmd), opts);
-    });
-
-  program
-    .command('report')
-    .description('one tick of the timer: sample the connection, store it, deliver complete hours')
-    .action(async (_opts, cmd) => {
-      const { reportCommand } = await import('../commands/report.js');
-      exitCode = await reportCommand(context(cmd));
-    });
-
-  program
-    .command('status')
-    .description('hours recorded, delivered and credited, from local state')
-    .option('--days <n>', 'days of credit to show (1-30)', '7')
-    .option('--proof', "print a proof bundle: every signed receipt with its report (check it with verify-proof)")
-    .option('--from <date>', 'with --proof: hours from this date or time (UTC)')
-    .option('--to <date>', 'with --proof: hours before this date or time (UTC)')
-    .action(async (opts, cmd) => {
-      const { statusCommand } = await import('../commands/status.js');
-      exitCode = await statusCommand(context(cmd), opts);
-    });
-
-  program
-    .command('verify-proof')
-    .description("check a proof bundle offline: exit 0 if every receipt holds, 1 naming each report that does not")
-    .argument('<file>', 'the bundle from `status --proof` (- for stdin)')
-    .action(async (file, _opts, cmd) => {
-      const { verifyProofCommand } = await import('../commands/verify-proof.js');
-      exitCode = await verifyProofCommand(context(cmd), file);
-    });
-
-  program
-    .command('enroll')
-    .description('register this rig with the rewards service')
-    .option('--master <address>', 'master address (default: the one in worker-default.yaml)')
-    .option('--accept-service-key <keyId>', "confirm the service's new signing key after an announced rotation")
-    .action(async (opts, cmd) => {
-      const { enrollCommand } = await import('../commands/enroll.js');
-      exitCode = await enrollCommand(context(cmd), opts);
-    });
-
-  program
-    .command('timer')
-    .description('install, remove or inspect the systemd timer that runs `report`')
-    .addArgument(new Argument('<action>', 'what to do').choices(['install', 'uninstall', 'status']))
-    .option('--interval <duration>', 'sampling interval, such as 5m', undefined)
-    .option('--unit-dir <dir>', 'where the units go (default /etc/systemd/system)')
-    .option('--dry-run', 'print the units and commands; change nothing')
-    .action(async (action, opts, cmd) => {
-      const { timerCommand } = await import('../commands/timer.js');
-      exitCode = await timerCommand(context(cmd), action, opts);
-    });
-
-  program
-    .command('configure')
-    .description('set the rewards service (--service) and rig user for every run, in the config file (root)')
-    .option('--rig-user <user>', 'the OS user whose ~/.sonm/cli.yaml sonmcli uses')
-    .action(async (opts, cmd) => {
-      const { configureCommand } = await import('../commands/configure.js');
-      const service = (cmd.optsWithGlobals() as GlobalFlags).service;
-      exitCode = configureCommand(context(cmd), { ...opts, service });
-    });
+  };
+  COMMANDS.forEach(declare);
 
   try {
     await program.parseAsync(argv, { from: 'user' });
     return exitCode;
   } catch (e) {
     if (e instanceof CommanderError) {
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT.OK;
-      return EXIT.USAGE; // commander has already printed one line saying what is wrong
+      const shown = ['commander.helpDisplayed', 'commander.version', 'commander.help'];
+      // commander has already printed the help, the version, or one line saying what is wrong.
+      return shown.includes(e.code) ? EXIT.OK : EXIT.USAGE;
     }
     return explain(e, verboseFlag);
   }
 }
 
+/**
+ * Run the agent for argv (without node and the script) and exit the process with the command's
+ * exit code (README "Exit codes"). Never returns normally; never throws.
+ */
 export async function main(argv = process.argv.slice(2)): Promise<void> {
   await finish(argv, () => (isPlainTick(argv) ? runTimerTick(argv) : run(argv)));
 }

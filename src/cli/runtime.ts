@@ -11,6 +11,11 @@ function write(stream: NodeJS.WriteStream) {
   return { write: (t: string) => void stream.write(t), isTTY: Boolean(stream.isTTY) };
 }
 
+/**
+ * The context of one run from the parsed global flags and this process: the effective
+ * settings (resolveSettings; throws its UsageError), colour only on a terminal without
+ * NO_COLOR/--no-color/--json, a confirm() only when stdin and stdout are terminals.
+ */
 export function makeContext(flags: GlobalFlags): CommandContext {
   const isRoot = process.getuid?.() === 0;
   const settings = resolveSettings(flags, process.env, isRoot);
@@ -55,16 +60,15 @@ export function explain(e: unknown, verboseFlag: boolean): number {
 }
 
 /**
- * The timer runs `sonm-rewards report` every 5 minutes: that invocation, alone or with the plain
- * boolean flags, skips argument parsing (commander is the largest module a tick would load). Any
- * other arguments go through commander as usual.
+ * The timer's tick (argv as src/cli/plain-tick.ts's isPlainTick accepts it): the flags are
+ * read without commander. Returns `report`'s exit code.
  */
-const TICK_FLAGS = new Set(['--verbose', '--json', '--no-color']);
-export function isPlainTick(argv: string[]): boolean {
-  return argv.filter((a) => a === 'report').length === 1 && argv.every((a) => a === 'report' || TICK_FLAGS.has(a));
-}
 export async function runTimerTick(argv: string[]): Promise<number> {
-  const flags: GlobalFlags = { verbose: argv.includes('--verbose'), json: argv.includes('--json'), color: !argv.includes('--no-color') };
+  const flags: GlobalFlags = {
+    verbose: argv.includes('--verbose'),
+    json: argv.includes('--json'),
+    color: !argv.includes('--no-color'),
+  };
   const ctx = makeContext(flags);
   if (ctx.verbose) ctx.stderr.write(`effective configuration: ${JSON.stringify(ctx.settings)}\n`);
   const { reportCommand } = await import('../commands/report.js');

@@ -1,5 +1,6 @@
 /** `sonm-rewards check`: probe the rig, evaluate it against the programs, explain the verdict. */
 import type { CommandContext } from './context.js';
+import type { CHECK, OptionValues } from './table.js';
 import { log, verbose } from './context.js';
 import { EXIT } from '../lib/errors.js';
 import { makePaint, startSpinner } from '../lib/paint.js';
@@ -12,10 +13,8 @@ import { loadPrograms } from '../program/source.js';
 import { buildCheckResult, type CheckResult } from '../program/result.js';
 import { renderCheck } from '../program/render.js';
 
-export interface CheckOptions {
-  programs?: string;
-  report?: boolean;
-}
+/** The options of `check`, as src/commands/table.ts declares them. */
+export type CheckOptions = OptionValues<typeof CHECK.options>;
 
 /** Probe and evaluate; shared by check, report (eligibility) and upgrade. */
 export async function runCheck(ctx: CommandContext, opts: { programsFile?: string; market: boolean; probeCtx?: ProbeContext }): Promise<{ result: CheckResult; probe: RigProbe }> {
@@ -31,10 +30,14 @@ export async function runCheck(ctx: CommandContext, opts: { programsFile?: strin
 }
 
 export async function checkCommand(ctx: CommandContext, opts: CheckOptions): Promise<number> {
-  const spinner = await startSpinner(!ctx.json && ctx.stderr.isTTY && ctx.color, 'Probing the rig…');
+  const spin = !ctx.json && ctx.stderr.isTTY && ctx.color;
+  const spinner = await startSpinner(spin, 'Probing the rig…');
+  // A slow tool (nvidia-smi without persistence mode) is waited for, and the user is told why.
+  const onWait = (notice: string): void => (spin ? spinner.update(notice) : log(ctx, `${notice}…`));
+  const probeCtx = { ...probeContextFor(ctx), onWait };
   let result: CheckResult;
   try {
-    ({ result } = await runCheck(ctx, { programsFile: opts.programs, market: true }));
+    ({ result } = await runCheck(ctx, { programsFile: opts.programs, market: true, probeCtx }));
   } finally {
     spinner.stop();
   }

@@ -8,18 +8,19 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CommandContext } from './context.js';
+import type { GlobalFlags } from './settings.js';
+import type { CONFIGURE, OptionValues } from './table.js';
 import { EXIT, UsageError } from '../lib/errors.js';
 import { writeFileAtomic } from '../lib/atomic.js';
 import { parsePasswd } from '../lib/rig-user.js';
 import { transportProblem } from '../lib/url.js';
 import { readConfigFile } from './settings.js';
 
-export interface ConfigureOptions {
-  /** The rewards service URL (the global --service flag): https, or http to loopback. */
-  service?: string;
-  /** The OS user whose ~/.sonm/cli.yaml sonmcli uses. */
-  rigUser?: string;
-}
+/**
+ * The options of `configure` as src/commands/table.ts declares them (--rig-user, the OS user
+ * whose ~/.sonm/cli.yaml sonmcli uses), with the global --service: https, or http to loopback.
+ */
+export type ConfigureOptions = OptionValues<typeof CONFIGURE.options> & GlobalFlags;
 
 /** What `status` and `timer status` say while no service is configured. */
 export const NO_SERVICE_NEXT_STEP = 'no rewards service is configured: hours are recorded but not delivered; run `sudo sonm-rewards configure --service https://…`';

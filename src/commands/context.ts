@@ -4,11 +4,16 @@
  */
 import type { Settings } from './settings.js';
 
+/** Where a command writes: stdout or stderr, and whether it is a terminal. */
 export interface Output {
   write(text: string): void;
   isTTY: boolean;
 }
 
+/**
+ * Everything a command may use of the process. A module takes only the slice it needs
+ * (`Pick<CommandContext, 'now' | 'sleep'>`), so tests pass plain objects.
+ */
 export interface CommandContext {
   settings: Settings;
   json: boolean;
@@ -24,10 +29,15 @@ export interface CommandContext {
   confirm?: (question: string) => Promise<boolean>;
 }
 
+/**
+ * Write one line (a newline is added) to the command's stderr: progress and warnings, never
+ * results, so stdout stays clean for --json.
+ */
 export function log(ctx: CommandContext, line: string): void {
   ctx.stderr.write(`${line}\n`);
 }
 
+/** Like log, only under --verbose. */
 export function verbose(ctx: CommandContext, line: string): void {
   if (ctx.verbose) ctx.stderr.write(`${line}\n`);
 }

@@ -1,5 +1,6 @@
 /** `sonm-rewards enroll [--master 0x…]`: register this rig's key with the rewards service. */
 import type { CommandContext } from './context.js';
+import type { ENROLL, OptionValues } from './table.js';
 import { EXIT, FailureError, RefusalError, UsageError } from '../lib/errors.js';
 import { checkAddress } from '../lib/eth.js';
 import { readConfiguredMaster } from '../lib/sonm-config.js';
@@ -7,7 +8,7 @@ import { enrolAndSend } from './eligibility.js';
 import { runCheck } from './check.js';
 import { UptimeStore } from '../uptime/store.js';
 
-export async function enrollCommand(ctx: CommandContext, opts: { master?: string; acceptServiceKey?: string }): Promise<number> {
+export async function enrollCommand(ctx: CommandContext, opts: OptionValues<typeof ENROLL.options>): Promise<number> {
   if (!ctx.settings.service) throw new UsageError('no rewards service configured: pass --service URL or set SONM_REWARDS_SERVICE');
   let master: string | undefined;
   if (opts.master) {

@@ -2,13 +2,15 @@
  * The effective configuration: /etc/sonm-rewards/config.json, overridden by SONM_REWARDS_*
  * environment variables, overridden by flags. `--verbose` prints the result.
  */
-import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { UsageError } from '../lib/errors.js';
+import { JsonFileError, readJsonFile } from '../lib/json-file.js';
 import { transportProblem } from '../lib/url.js';
+import type { GLOBAL_OPTIONS, OptionValues } from './table.js';
 import { DEFAULT_DEADLINES, type ProbeDeadlines } from '../probe/context.js';
 
+/** The effective configuration of one run (README "Configuration"); `--verbose` prints it. */
 export interface Settings {
   configPath: string;
   stateDir: string;
@@ -29,16 +31,8 @@ export interface Settings {
   deadlines: ProbeDeadlines;
 }
 
-/** Global flags as commander hands them over. */
-export interface GlobalFlags {
-  json?: boolean;
-  verbose?: boolean;
-  color?: boolean;
-  stateDir?: string;
-  service?: string;
-  sonmConfigDir?: string;
-  textfileDir?: string;
-}
+/** The global flags, as src/commands/table.ts declares them (GLOBAL_OPTIONS). */
+export type GlobalFlags = OptionValues<typeof GLOBAL_OPTIONS>;
 
 export const CONFIG_KEYS = ['service', 'stateDir', 'sonmConfigDir', 'interval', 'textfileDir', 'rigUser', 'deliveryTimeoutMs', 'tickDeadlineMs', 'tickAttempts', 'maxStateBytes', 'nvidiaTimeoutMs', 'sonmcliTimeoutMs'] as const;
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
@@ -47,7 +41,10 @@ function envName(key: string): string {
   return `SONM_REWARDS_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
 }
 
-/** "5m", "300s", "300" -> seconds. */
+/**
+ * A duration as the configuration and flags write it: "5m", "5min", "300s", "300" (seconds),
+ * "1h", or a whole number of seconds. Returns the seconds (> 0), or null when it is not one.
+ */
 export function parseInterval(v: string | number): number | null {
   if (typeof v === 'number') return Number.isInteger(v) && v > 0 ? v : null;
   const m = /^(\d+)\s*(s|m|min|h)?$/.exec(v.trim());
@@ -56,6 +53,11 @@ export function parseInterval(v: string | number): number | null {
   return n > 0 ? n : null;
 }
 
+/**
+ * The state directory when none is configured: systemd's STATE_DIRECTORY (its first entry)
+ * under the timer's unit, /var/lib/sonm-rewards as root, else $XDG_STATE_HOME/sonm-rewards
+ * (~/.local/state/sonm-rewards).
+ */
 export function defaultStateDir(env: NodeJS.ProcessEnv, isRoot: boolean): string {
   if (env.STATE_DIRECTORY) return env.STATE_DIRECTORY.split(':')[0]!; // set by systemd's StateDirectory=
   if (isRoot) return '/var/lib/sonm-rewards';
@@ -69,18 +71,13 @@ export function defaultStateDir(env: NodeJS.ProcessEnv, isRoot: boolean): string
  * that a typo never silently does nothing (README "Configuration").
  */
 export function readConfigFile(path: string): Partial<Record<ConfigKey, unknown>> {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return {};
-    throw new UsageError(`cannot read the configuration ${path}: ${(e as Error).message}`);
-  }
   let v: unknown;
   try {
-    v = JSON.parse(text);
+    v = readJsonFile(path, 'the configuration');
   } catch (e) {
-    throw new UsageError(`the configuration ${path} is not valid JSON (${(e as Error).message}): fix or remove it`);
+    if (!(e instanceof JsonFileError)) throw e;
+    if (e.problem === 'missing') return {};
+    throw new UsageError(`${e.message}: fix or remove it`);
   }
   if (!v || typeof v !== 'object' || Array.isArray(v)) throw new UsageError(`the configuration ${path} must be a JSON object`);
   const unknown = Object.keys(v).filter((k) => !(CONFIG_KEYS as readonly string[]).includes(k));
@@ -88,6 +85,14 @@ export function readConfigFile(path: string): Partial<Record<ConfigKey, unknown>
   return v as Partial<Record<ConfigKey, unknown>>;
 }
 
+/**
+ * The effective configuration: flags over SONM_REWARDS_* environment variables over the file
+ * $SONM_REWARDS_CONFIG (default /etc/sonm-rewards/config.json, absent is fine), over the
+ * defaults (README "Configuration"). `isRoot` chooses the default state directory.
+ * Throws UsageError (exit 2) for a configuration file that is unreadable, not JSON, not an
+ * object or has unknown keys, a non-positive number, an interval that does not divide an hour,
+ * or a service URL that is not https (or http to loopback).
+ */
 export function resolveSettings(flags: GlobalFlags, env: NodeJS.ProcessEnv, isRoot: boolean): Settings {
   const configPath = env.SONM_REWARDS_CONFIG || '/etc/sonm-rewards/config.json';
   const file = readConfigFile(configPath);

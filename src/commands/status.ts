@@ -1,5 +1,6 @@
 /** `sonm-rewards status`: the hours recorded, delivered and credited, from local state only. */
 import type { CommandContext } from './context.js';
+import type { OptionValues, STATUS } from './table.js';
 import { EXIT, UsageError } from '../lib/errors.js';
 import { makePaint } from '../lib/paint.js';
 import { UptimeStore } from '../uptime/store.js';
@@ -7,6 +8,7 @@ import { summarize, type StatusSummary } from '../uptime/summary.js';
 import type { Paint } from '../lib/paint.js';
 import { buildProof } from '../uptime/proof.js';
 import { keyChangeText } from '../uptime/receipts.js';
+import { HOUR_MS, plural } from '../lib/time.js';
 import { NO_SERVICE_NEXT_STEP } from './configure.js';
 
 /** The dashboard pages of this rig and its master on `service` (src/service/dashboard/). */
@@ -31,7 +33,7 @@ export function renderStatus(s: StatusSummary, paint: Paint, extra: { links?: { 
   out.push(`  recorded ${c.recorded}   delivered ${c.delivered}   credited ${c.credited}   rejected ${c.rejected}   pending ${c.pending}   expired ${c.expired}`);
   for (const [reason, n] of Object.entries(s.rejectedReasons)) out.push(`  rejected: ${n} × ${reason}`);
   if (s.lost.droppedSamples || s.lost.droppedReports) out.push(`  dropped to stay under the size cap: ${s.lost.droppedSamples} samples, ${s.lost.droppedReports} reports`);
-  if (s.skippedRecords) out.push(`  ${s.skippedRecords} torn or corrupt record(s) skipped`);
+  if (s.skippedRecords) out.push(`  ${plural(s.skippedRecords, 'torn or corrupt record')} skipped`);
   out.push('');
   out.push(`Last sample: ${s.lastSample ? `${s.lastSample.t.replace('T', ' ').slice(0, 16)} UTC, ${s.lastSample.connected ? 'connected' : `not connected (${s.lastSample.reason})`}, ${s.lastSample.qualifying} qualifying GPUs` : 'none'}`);
   out.push(`Last delivery: ${s.lastDeliveryAt ? `${s.lastDeliveryAt.replace('T', ' ').slice(0, 16)} UTC` : 'never'}${s.enrolled ? ` to ${s.enrolled.service} as rig ${s.enrolled.rigId}` : ''}`);
@@ -64,7 +66,7 @@ function exportProof(ctx: CommandContext, store: UptimeStore, opts: { from?: str
   return EXIT.OK;
 }
 
-export async function statusCommand(ctx: CommandContext, opts: { days?: string; proof?: boolean; from?: string; to?: string }): Promise<number> {
+export async function statusCommand(ctx: CommandContext, opts: OptionValues<typeof STATUS.options>): Promise<number> {
   if (!opts.proof && (opts.from !== undefined || opts.to !== undefined)) throw new UsageError('--from and --to go with --proof');
   if (opts.proof) return exportProof(ctx, new UptimeStore(ctx.settings.stateDir), opts);
   const days = opts.days === undefined ? 7 : Number(opts.days);
@@ -73,7 +75,7 @@ export async function statusCommand(ctx: CommandContext, opts: { days?: string; 
   const now = ctx.now();
   // Samples are read for the last day or so (the chart, warnings, hours not built yet); the 30-day
   // counts come from the reports and results logs.
-  const since = new Date(now.getTime() - 26 * 3_600_000).toISOString().slice(0, 10);
+  const since = new Date(now.getTime() - 26 * HOUR_MS).toISOString().slice(0, 10);
   const { samples, skipped } = store.readSamples(since);
   const summary = summarize({ samples, reports: store.reports(), results: store.results(), state: store.state(), now, days, intervalSeconds: ctx.settings.intervalSeconds, skipped });
   const st = store.state();

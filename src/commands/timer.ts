@@ -3,6 +3,7 @@ import { existsSync, unlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CommandContext } from './context.js';
+import type { OptionValues, TIMER } from './table.js';
 import { log } from './context.js';
 import { EXIT, FailureError, UsageError } from '../lib/errors.js';
 import { parseInterval } from './settings.js';
@@ -14,8 +15,10 @@ import { renderServiceUnit, renderTimerUnit, SERVICE_UNIT, TIMER_UNIT, type Unit
 import { NO_SERVICE_NEXT_STEP } from './configure.js';
 import { packagedUnitsAt, packagedTimerCommand } from './timer-packaged.js';
 import { UptimeStore } from '../uptime/store.js';
+import { DAY_MS } from '../lib/time.js';
 
-export interface TimerOptions { interval?: string; unitDir?: string; dryRun?: boolean }
+/** The options of `timer`, as src/commands/table.ts declares them. */
+export type TimerOptions = OptionValues<typeof TIMER.options>;
 
 function unitOptions(ctx: CommandContext, intervalSeconds: number): UnitOptions {
   const s = ctx.settings;
@@ -49,8 +52,20 @@ async function systemctl(args: string[]): Promise<void> {
   if (r.exitCode !== 0) throw new FailureError(`${describeExec(r)}: ${(r.stderr || r.stdout).trim().split('\n')[0] ?? ''}`);
 }
 
-export async function timerCommand(ctx: CommandContext, action: string, opts: TimerOptions): Promise<number> {
-  if (!['install', 'uninstall', 'status'].includes(action)) throw new UsageError(`unknown timer action "${action}": use install, uninstall or status`);
+/**
+ * `timer install|uninstall|status` (operands: [action]; commander has already checked it
+ * against the table's choices). Returns 0, or 1 from `status` when the timer is not installed
+ * and active. Throws UsageError (exit 2) for a bad --interval or a system timer without root,
+ * FailureError (exit 3) when the units cannot be written or systemctl fails.
+ */
+export async function timerCommand(
+  ctx: CommandContext,
+  opts: TimerOptions,
+  [action]: readonly string[],
+): Promise<number> {
+  if (!action || !['install', 'uninstall', 'status'].includes(action)) {
+    throw new UsageError(`unknown timer action "${action}": use install, uninstall or status`);
+  }
   const intervalSeconds = opts.interval ? parseInterval(opts.interval) : ctx.settings.intervalSeconds;
   if (!intervalSeconds || 3600 % intervalSeconds !== 0 || intervalSeconds < 60) throw new UsageError(`--interval "${opts.interval}" must be whole minutes that divide an hour (1m to 60m), such as 5m`);
   // Installed from the .deb: its units are the only ones; install/uninstall enable or disable them.
@@ -101,7 +116,7 @@ export async function timerCommand(ctx: CommandContext, action: string, opts: Ti
   const r = await execTool('systemctl', ['show', TIMER_UNIT, '--property=ActiveState,UnitFileState,NextElapseUSecRealtime,LastTriggerUSec'], { timeoutMs: 10_000 });
   const props = Object.fromEntries(r.stdout.split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
   const store = new UptimeStore(ctx.settings.stateDir);
-  const last = store.readSamples(new Date(ctx.now().getTime() - 86_400_000).toISOString().slice(0, 10)).samples.at(-1) ?? null;
+  const last = store.readSamples(new Date(ctx.now().getTime() - DAY_MS).toISOString().slice(0, 10)).samples.at(-1) ?? null;
   const out = { installed: existsSync(timerPath), active: props.ActiveState ?? null, enabled: props.UnitFileState ?? null, nextRun: props.NextElapseUSecRealtime || null, lastRun: props.LastTriggerUSec || null, lastSample: last?.t ?? null };
   if (ctx.json) ctx.stdout.write(`${JSON.stringify(out)}\n`);
   else ctx.stdout.write(`timer: ${out.installed ? 'installed' : 'not installed'} in ${unitDir}, ${out.active ?? 'state unknown'}${out.enabled ? `, ${out.enabled}` : ''}\nnext run: ${out.nextRun ?? 'unknown'}\nlast run: ${out.lastRun ?? 'unknown'}\nlast sample: ${out.lastSample ?? 'none in the last 24 hours'}\n${ctx.settings.service ? '' : `next: ${NO_SERVICE_NEXT_STEP}\n`}`);

@@ -8,6 +8,7 @@
 import { accessSync, constants, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import type { CommandContext } from './context.js';
+import type { OptionValues, UPGRADE } from './table.js';
 import { EXIT, FailureError, RefusalError, UsageError } from '../lib/errors.js';
 import { makePaint, startSpinner, type Spinner } from '../lib/paint.js';
 import { checkAddress } from '../lib/eth.js';
@@ -31,16 +32,8 @@ import { applyPlan, type ApplyOutcome } from '../upgrade/apply.js';
 import { outcomeLines, planHeader, refusalMessage, scriptLines } from '../upgrade/render.js';
 import { parseVersion } from '../lib/version.js';
 
-export interface UpgradeOptions {
-  master?: string;
-  dryRun?: boolean;
-  yes?: boolean;
-  force?: boolean;
-  scriptUrl?: string;
-  scriptSha256?: string;
-  wait?: string;
-  scriptTimeout?: string;
-}
+/** The options of `upgrade`, as src/commands/table.ts declares them. */
+export type UpgradeOptions = OptionValues<typeof UPGRADE.options>;
 
 /** The options, checked: nothing is touched until all of them make sense. */
 interface UpgradeArgs {

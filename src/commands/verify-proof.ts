@@ -7,8 +7,9 @@ import type { CommandContext } from './context.js';
 import { EXIT, UsageError } from '../lib/errors.js';
 import { verifyProof } from '../uptime/proof.js';
 
-/** Reads `file` (a path, or "-" for stdin), verifies it, prints the verdict; returns the exit code. */
-export async function verifyProofCommand(ctx: CommandContext, file: string): Promise<number> {
+/** Reads the file named by the one operand (a path, or "-" for stdin), verifies it, prints the verdict; returns the exit code. */
+export async function verifyProofCommand(ctx: CommandContext, _opts: unknown, operands: readonly string[]): Promise<number> {
+  const file = operands[0] ?? '-';
   let text: string;
   try {
     text = readFileSync(file === '-' ? 0 : file, 'utf8');

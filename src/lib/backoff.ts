@@ -6,12 +6,21 @@ export interface BackoffPolicy {
 
 export const DEFAULT_BACKOFF: BackoffPolicy = { baseMs: 1000, capMs: 60_000 };
 
+/**
+ * The wait before retry number `attempt` (0-based), in ms: a random whole number in
+ * [0, min(capMs, baseMs · 2^attempt)), full jitter as in the AWS Architecture Blog's
+ * "Exponential Backoff and Jitter" (the rule docs/protocol.md's client behaviour cites).
+ * `random` returns [0, 1) and is injected by tests. Never throws.
+ */
 export function backoffDelay(attempt: number, policy: BackoffPolicy = DEFAULT_BACKOFF, random = Math.random): number {
   const ceiling = Math.min(policy.capMs, policy.baseMs * 2 ** Math.max(0, attempt));
   return Math.floor(random() * ceiling);
 }
 
-/** Parse Retry-After (delta seconds or an HTTP date) into milliseconds from `now`. */
+/**
+ * Parse a Retry-After header (RFC 9110 §10.2.3: delta seconds or an HTTP date) into ms from
+ * `now` (ms since the epoch). Returns undefined when absent or unreadable; 0 for a past date.
+ */
 export function parseRetryAfter(value: string | undefined | null, now: number): number | undefined {
   if (!value) return undefined;
   const trimmed = value.trim();

@@ -8,6 +8,11 @@ export type AddressCheck =
   | { ok: true; address: string }
   | { ok: false; reason: string };
 
+/**
+ * The EIP-55 mixed-case form of an address (`0x` + 40 hex digits, any case): a digit is
+ * upper-cased where the Keccak-256 of the lower-case hex has a nibble ≥ 8. The input is not
+ * validated (checkAddress does that); never throws.
+ */
 export function toChecksumAddress(address: string): string {
   const hex = address.replace(/^0x/i, '').toLowerCase();
   const hash = Buffer.from(keccak_256(Buffer.from(hex, 'ascii'))).toString('hex');
@@ -19,7 +24,11 @@ export function toChecksumAddress(address: string): string {
   return out;
 }
 
-/** Validate an address: 0x + 40 hex digits; mixed case must carry a valid EIP-55 checksum. */
+/**
+ * Validate an Ethereum address typed by a user: `0x` + 40 hex digits; all-lower or all-upper
+ * case is accepted as is, mixed case must carry a valid EIP-55 checksum. Returns the checksummed
+ * address, or a one-line reason that names the input. Never throws.
+ */
 export function checkAddress(input: string): AddressCheck {
   const s = input.trim();
   if (!/^0x/i.test(s)) return { ok: false, reason: `"${s}" does not start with 0x` };
@@ -35,6 +44,10 @@ export function checkAddress(input: string): AddressCheck {
   return { ok: true, address: checksummed };
 }
 
+/**
+ * Whether two addresses name the same account (case-insensitive: EIP-55 case is only a
+ * checksum). Inputs are not validated.
+ */
 export function sameAddress(a: string, b: string): boolean {
   return a.toLowerCase() === b.toLowerCase();
 }

@@ -36,7 +36,11 @@ export interface ExecResult {
   durationMs: number;
 }
 
-/** The only variables a child sees unless the caller adds more. */
+/**
+ * The only variables a child sees unless the caller adds more: this process's PATH (so tools
+ * are found as the user's shell finds them), LANG=C and LC_ALL=C (stable, parseable output),
+ * plus `extra` (undefined values are left out). Returns a new object.
+ */
 export function minimalEnv(extra: Record<string, string | undefined> = {}): Record<string, string> {
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
@@ -47,6 +51,12 @@ export function minimalEnv(extra: Record<string, string | undefined> = {}): Reco
   return env;
 }
 
+/**
+ * Run `command` (found on PATH) with `args`, stdin closed, minimalEnv(options.env), killed and
+ * abandoned after `options.timeoutMs` ms (see the header). Output beyond maxOutputBytes (default
+ * 4 MiB) per stream is dropped. Resolves with what happened, whatever it was: notFound,
+ * spawnError, timedOut, or the exit code/signal with the output. Never rejects.
+ */
 export function execTool(command: string, args: readonly string[], options: ExecOptions): Promise<ExecResult> {
   const started = Date.now();
   const max = options.maxOutputBytes ?? 4 * 1024 * 1024;

@@ -12,6 +12,10 @@ export interface HttpResponse {
   body: string;
 }
 
+/**
+ * The request got no complete answer: `code` says why (deadline, refused, reset, a body over
+ * maxBytes, other). An HTTP error status is not this: it resolves as a response.
+ */
 export class HttpNetworkError extends Error {
   constructor(message: string, public readonly code: 'timeout' | 'refused' | 'reset' | 'too-large' | 'other') {
     super(message);
@@ -27,6 +31,12 @@ export interface HttpOptions {
   maxBytes?: number;
 }
 
+/**
+ * One HTTP(S) request to `url` without a connection pool (`agent: false`). Resolves with the
+ * status, lower-case headers and the body as UTF-8 text, whatever the status. Rejects with
+ * HttpNetworkError when the whole request exceeds `options.timeoutMs` ms, the connection is
+ * refused or reset, or the body exceeds `options.maxBytes` (default 16 MiB).
+ */
 export function httpRequest(url: string, options: HttpOptions): Promise<HttpResponse> {
   const u = new URL(url);
   const fn = u.protocol === 'https:' ? httpsRequestRaw : httpRequestRaw;

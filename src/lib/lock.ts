@@ -5,13 +5,23 @@
  * The rewards service holds one beside its database for as long as it runs (no age limit).
  */
 import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { readJsonFileOrUndefined } from './json-file.js';
+import { HOUR_MS } from './time.js';
 
 /** Longer than the longest legitimate holder: an upgrade's script deadline (30 min) plus its wait. */
-export const MAX_LOCK_AGE_MS = 3 * 3_600_000;
-import { join } from 'node:path';
+export const MAX_LOCK_AGE_MS = 3 * HOUR_MS;
 
+/** What a lock file holds: the owner's pid, its command, and since when (ISO 8601). */
+export interface LockHolder {
+  pid: number;
+  command: string;
+  since: string;
+}
+
+/** The lock is held by a live process; `message` is one line naming it. */
 export class LockBusyError extends Error {
-  constructor(public readonly holder: { pid: number; command: string; since: string }) {
+  constructor(public readonly holder: LockHolder) {
     super(`another sonm-rewards ${holder.command} (pid ${holder.pid}, since ${holder.since}) is running`);
   }
 }
@@ -31,8 +41,16 @@ function alive(pid: number): boolean {
   }
 }
 
+/** A held lock; release() removes the file (and never throws). */
 export interface Lock { release(): void }
 
+/**
+ * Take the lock file `opts.file` (default `lock`) in `stateDir` for `command` ("report",
+ * "upgrade", the service's name), taking over a stale one (see the header; older than
+ * `opts.maxAgeMs`, default MAX_LOCK_AGE_MS). Returns the Lock.
+ * Throws LockBusyError when a live holder has it, and the fs error (EACCES, ENOENT for a missing
+ * state directory, EROFS) when the file cannot be created.
+ */
 export function acquireLock(stateDir: string, command: string, opts: { file?: string; maxAgeMs?: number } = {}): Lock {
   const path = join(stateDir, opts.file ?? 'lock');
   const maxAgeMs = opts.maxAgeMs ?? MAX_LOCK_AGE_MS;
@@ -48,12 +66,8 @@ export function acquireLock(stateDir: string, command: string, opts: { file?: st
       };
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      let holder: { pid: number; command: string; since: string } | undefined;
-      try {
-        holder = JSON.parse(readFileSync(path, 'utf8'));
-      } catch {
-        holder = undefined; // torn or empty lock file: treat as stale
-      }
+      // A torn or empty lock file reads as undefined: stale.
+      const holder = readJsonFileOrUndefined(path) as LockHolder | undefined;
       const age = holder ? Date.now() - Date.parse(holder.since) : Infinity;
       if (holder && typeof holder.pid === 'number' && holder.pid !== process.pid && alive(holder.pid) && !(age > maxAgeMs)) {
         throw new LockBusyError(holder);

@@ -9,6 +9,11 @@ export interface Paint {
 
 const plain: Paint = { green: (s) => s, red: (s) => s, yellow: (s) => s, dim: (s) => s, bold: (s) => s };
 
+/**
+ * Colour functions: chalk's basic 16 colours when `color` is true (loaded only then), the
+ * identity otherwise. The caller decides `color` (the context's: a terminal, no NO_COLOR, no
+ * --no-color, no --json). Never throws.
+ */
 export async function makePaint(color: boolean): Promise<Paint> {
   if (!color) return plain;
   const { Chalk } = await import('chalk');
@@ -19,6 +24,10 @@ export async function makePaint(color: boolean): Promise<Paint> {
 /** A spinner on a terminal (ora, loaded lazily); silent otherwise. */
 export interface Spinner { update(text: string): void; stop(): void }
 
+/**
+ * Start an ora spinner on stderr showing `text` when `enabled` (a terminal and colour);
+ * otherwise a spinner that does nothing. Returns it; call stop() before printing results.
+ */
 export async function startSpinner(enabled: boolean, text: string): Promise<Spinner> {
   if (!enabled) return { update() {}, stop() {} };
   const { default: ora } = await import('ora');

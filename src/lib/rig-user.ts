@@ -1,6 +1,7 @@
 /**
  * The rig user: whose ~/.sonm/cli.yaml sonmcli must read. SUDO_USER when run through sudo, then
  * the configured rigUser, else the owner of the one /home/<user>/.sonm/cli.yaml on the machine.
+ * And the one way to run sonmcli as that user, shared by the probe and the upgrade.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -38,4 +39,20 @@ export function resolveRigUser(opts: { env: NodeJS.ProcessEnv; configured: strin
     }
   }
   return owners.size === 1 ? [...owners][0]! : null;
+}
+
+/**
+ * The command line that runs sonmcli as the rig user: `sudo -n -u USER -H -- sonmcli ARGS` when we
+ * are root and the rig user is someone else (sonmcli reads that user's ~/.sonm/cli.yaml), else
+ * plain `sonmcli ARGS`. `rigUser` null means "run as ourselves". Pure; throws nothing.
+ * Rule: README, "run as the rig user" (sonm-platform.md: the CLI's key lives in the user's home).
+ */
+export function sonmcliAsRigUser(
+  who: { isRoot: boolean; rigUser: string | null },
+  args: readonly string[],
+): { command: string; args: string[] } {
+  if (who.isRoot && who.rigUser && who.rigUser !== 'root') {
+    return { command: 'sudo', args: ['-n', '-u', who.rigUser, '-H', '--', 'sonmcli', ...args] };
+  }
+  return { command: 'sonmcli', args: [...args] };
 }

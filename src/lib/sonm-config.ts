@@ -8,6 +8,12 @@ export function parseWorkerMaster(yaml: string): string | null {
   return m ? m[1]! : null;
 }
 
+/**
+ * The master address configured in `<sonmConfigDir>/worker-default.yaml` (SONM's worker
+ * configuration, /etc/sonm by default). Returns the address (null when the file has no valid
+ * `master:`), the file's path, and whether it could be read. Never throws: a missing or
+ * unreadable file is `exists: false`.
+ */
 export function readConfiguredMaster(sonmConfigDir: string): { master: string | null; path: string; exists: boolean } {
   const path = join(sonmConfigDir, 'worker-default.yaml');
   try {

@@ -1,10 +1,18 @@
 /** URL rules of the protocol, without loading any HTTP module (start-up matters for the agent). */
+
+/**
+ * Whether a URL's hostname (IPv6 in brackets or not) is this machine: localhost, ::1 or
+ * 127.0.0.0/8.
+ */
 export function isLoopbackHost(hostname: string): boolean {
   const h = hostname.replace(/^\[|\]$/g, '');
   return h === 'localhost' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h);
 }
 
-/** HTTPS everywhere; plain HTTP only to loopback (rewards-protocol.md). Returns why not, or null. */
+/**
+ * HTTPS everywhere; plain HTTP only to loopback (docs/protocol.md "Client behaviour").
+ * Returns one line saying why `url` is not acceptable, or null when it is. Never throws.
+ */
 export function transportProblem(url: string): string | null {
   let u: URL;
   try {

@@ -5,15 +5,26 @@
 import { readFileSync, existsSync, readdirSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { execTool, type ExecOptions, type ExecResult } from '../lib/exec.js';
-import type { Probed } from './types.js';
+import type { ProbeCode, Probed } from './types.js';
 
 export interface ProbeDeadlines {
+  /**
+   * nvidia-smi under `check`: long enough for a healthy 8-GPU rig without persistence mode
+   * (about 30 s, Azure/aks-gpu#105), with room to spare.
+   */
   nvidiaMs: number;
+  /** nvidia-smi under the 5-minute tick: bounded, whatever nvidiaMs is (the lower of the two). */
+  nvidiaTickMs: number;
   sonmcliMs: number;
   toolMs: number;
 }
 
-export const DEFAULT_DEADLINES: ProbeDeadlines = { nvidiaMs: 15_000, sonmcliMs: 20_000, toolMs: 5_000 };
+export const DEFAULT_DEADLINES: ProbeDeadlines = {
+  nvidiaMs: 90_000,
+  nvidiaTickMs: 30_000,
+  sonmcliMs: 20_000,
+  toolMs: 5_000,
+};
 
 export interface ProbeContext {
   /** Prefix for /proc, /sys and /etc reads; '' on a real rig. */
@@ -24,6 +35,8 @@ export interface ProbeContext {
   rigUser: string | null;
   sonmConfigDir: string;
   deadlines: ProbeDeadlines;
+  /** Told when a probe has waited a while on a slow tool (`check` says so on stderr). */
+  onWait?: (notice: string) => void;
 }
 
 export function defaultProbeContext(partial: Partial<ProbeContext> = {}): ProbeContext {
@@ -38,27 +51,27 @@ export function defaultProbeContext(partial: Partial<ProbeContext> = {}): ProbeC
   };
 }
 
-export function sysPath(ctx: ProbeContext, path: string): string {
+export function sysPath(ctx: Pick<ProbeContext, 'sysroot'>, path: string): string {
   return ctx.sysroot ? join(ctx.sysroot, path) : path;
 }
-export function readSys(ctx: ProbeContext, path: string): string | null {
+export function readSys(ctx: Pick<ProbeContext, 'sysroot'>, path: string): string | null {
   try {
     return readFileSync(sysPath(ctx, path), 'utf8');
   } catch {
     return null;
   }
 }
-export function existsSys(ctx: ProbeContext, path: string): boolean {
+export function existsSys(ctx: Pick<ProbeContext, 'sysroot'>, path: string): boolean {
   return existsSync(sysPath(ctx, path));
 }
-export function listSys(ctx: ProbeContext, path: string): string[] {
+export function listSys(ctx: Pick<ProbeContext, 'sysroot'>, path: string): string[] {
   try {
     return readdirSync(sysPath(ctx, path));
   } catch {
     return [];
   }
 }
-export function realpathSys(ctx: ProbeContext, path: string): string | null {
+export function realpathSys(ctx: Pick<ProbeContext, 'sysroot'>, path: string): string | null {
   try {
     return realpathSync(sysPath(ctx, path));
   } catch {
@@ -73,21 +86,14 @@ export async function measure<T>(fn: () => Promise<T> | T): Promise<Probed<T>> {
     const value = await fn();
     return { ok: true, value, ms: Date.now() - started };
   } catch (e) {
-    const err = e as Error & { probeCode?: string };
+    const err = e as Error & { probeCode?: ProbeCode };
     return { ok: false, error: err.message, code: err.probeCode, ms: Date.now() - started };
   }
 }
 
+/** A probe's failure with its reason code (see ProbeCode); measure() turns it into a Probed. */
 export class ProbeError extends Error {
-  constructor(message: string, public readonly probeCode: string) {
+  constructor(message: string, public readonly probeCode: ProbeCode) {
     super(message);
   }
-}
-
-/** Argument list for running sonmcli as the rig user (sudo -u when we are root). */
-export function sonmcliCommand(ctx: ProbeContext, args: string[]): { command: string; args: string[] } {
-  if (ctx.isRoot && ctx.rigUser && ctx.rigUser !== 'root') {
-    return { command: 'sudo', args: ['-n', '-u', ctx.rigUser, '-H', '--', 'sonmcli', ...args] };
-  }
-  return { command: 'sonmcli', args };
 }

@@ -1,12 +1,13 @@
 /** The whole-rig probe: every source concurrently, each under its own deadline. */
 import { machine } from 'node:os';
-import type { RigProbe } from './types.js';
+import type { NvidiaInfo, Probed, RigProbe } from './types.js';
 import { measure, type ProbeContext } from './context.js';
 import { probeCpu } from './cpu.js';
 import { probeMemory } from './memory.js';
 import { probeDisk } from './disk.js';
 import { probeNetwork } from './network.js';
-import { probeNvidia } from './nvidia.js';
+import { crossCheckPci, probeNvidia } from './nvidia.js';
+import { scanPciDisplayDevices } from './pci.js';
 import { probeMarket, probeSonmVersions, probeWorker } from './sonm.js';
 
 export interface ProbeOptions {
@@ -20,9 +21,25 @@ export interface ProbeOptions {
 /** What a 5-minute sample needs, and no more: the GPUs and the worker. */
 export type TickProbe = Pick<RigProbe, 'probedAt' | 'nvidia' | 'worker'> & Partial<Pick<RigProbe, 'sonmVersions'>>;
 
+/**
+ * The tick's probe: nvidia-smi under the tick's bounded deadline (the lower of nvidiaTickMs and
+ * nvidiaMs: a slow nvidia-smi times out as "nvidia-smi-timeout", never as a lost GPU), without
+ * the PCI scan (a sample counts listed cards only; probeRig adds it when it reuses this answer), and the
+ * worker. Never throws.
+ */
 export async function probeTick(ctx: ProbeContext, now: Date): Promise<TickProbe> {
-  const [nvidia, worker] = await Promise.all([measure(() => probeNvidia(ctx)), measure(() => probeWorker(ctx, { lazyService: true }))]);
+  const nvidiaMs = Math.min(ctx.deadlines.nvidiaTickMs, ctx.deadlines.nvidiaMs);
+  const [nvidia, worker] = await Promise.all([
+    measure(() => probeNvidia(ctx, nvidiaMs, false)),
+    measure(() => probeWorker(ctx, { lazyService: true })),
+  ]);
   return { probedAt: now.toISOString(), nvidia, worker };
+}
+
+/** A tick's nvidia-smi answer, completed with the PCI cross-check that the tick skipped. */
+function withPciScan(ctx: ProbeContext, p: Probed<NvidiaInfo>): Probed<NvidiaInfo> {
+  if (!p.ok || p.value.pciDisplayDevices !== undefined) return p;
+  return { ...p, value: crossCheckPci(p.value, scanPciDisplayDevices(ctx)) };
 }
 
 export async function probeRig(ctx: ProbeContext, options: ProbeOptions): Promise<RigProbe> {
@@ -31,7 +48,7 @@ export async function probeRig(ctx: ProbeContext, options: ProbeOptions): Promis
   // two sonmcli calls in sequence (ask plans, then each deal) go before the one-shot probes.
   const market = options.market ? measure(() => probeMarket(ctx)) : Promise.resolve(null);
   const worker = options.reuse?.worker ?? measure(() => probeWorker(ctx));
-  const nvidia = options.reuse?.nvidia ?? measure(() => probeNvidia(ctx));
+  const nvidia = options.reuse?.nvidia ? withPciScan(ctx, options.reuse.nvidia) : measure(() => probeNvidia(ctx));
   const sonmVersions = measure(() => probeSonmVersions(ctx));
   const [arch, cpu, memory, disk, network] = await Promise.all([
     measure(() => ({ machine: archMachine ?? (process.arch === 'x64' ? 'x86_64' : process.arch) })),

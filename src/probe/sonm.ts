@@ -4,19 +4,48 @@
  * every parser here: JSON lines end in \r\n, zero/false fields are omitted, errors are
  * {"error":"","message":"…"} on stdout with exit 1.
  */
-import type { AskPlanInfo, DealInfo, MarketInfo, SonmVersions, WorkerInfo, WorkerStatus } from './types.js';
-import { ProbeError, sonmcliCommand, type ProbeContext } from './context.js';
+import type { AskPlanInfo, DealInfo, MarketInfo, SonmVersions, WorkerInfo, WorkerReasonCode, WorkerStatus } from './types.js';
+import { ProbeError, type ProbeContext } from './context.js';
+import { sonmcliAsRigUser } from '../lib/rig-user.js';
 import { compareVersions, formatVersion, parseVersion } from '../lib/version.js';
 import { describeExec, type ExecResult } from '../lib/exec.js';
 
 export const SONM_PACKAGES = ['sonm-worker', 'sonm-node', 'sonm-cli', 'sonm-optimus'] as const;
 
-/** "sonm-worker 0.4.25\n..." from dpkg-query -W -f='${Package} ${Version}\n'. */
-export function parseDpkgVersions(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
+/**
+ * What probeSonmVersions asks dpkg-query for: one line per package, tab-separated, with the
+ * package's dpkg status ("install ok installed", "deinstall ok config-files", …). The status is
+ * what tells an installed package from one removed with its configuration left (`rc`).
+ */
+export const DPKG_QUERY_ARGS = ['-W', '-f=${Package}\\t${Status}\\t${Version}\\n', ...SONM_PACKAGES];
+
+/**
+ * dpkg states in which a package's files are in place and configured (dpkg(1), "Package
+ * states"): triggers-* packages are configured and only await trigger processing.
+ */
+const INSTALLED_STATES = new Set(['installed', 'triggers-pending', 'triggers-awaited']);
+
+export interface DpkgVersions {
+  /** Installed packages only: name -> version. */
+  installed: Record<string, string>;
+  /** Known but not installed: name -> dpkg state ("config-files", "half-installed", …). */
+  notInstalled: Record<string, string>;
+}
+
+/**
+ * Parse DPKG_QUERY_ARGS output ("sonm-cli\tinstall ok installed\t0.4.25"). Only installed packages
+ * get a version; an `rc` package is "config-files", never "0.4.24 installed". The error flag
+ * `reinstreq` (second word) marks a package as "reinst-required". Pure; never throws.
+ */
+export function parseDpkgVersions(text: string): DpkgVersions {
+  const out: DpkgVersions = { installed: {}, notInstalled: {} };
   for (const line of text.split(/\r?\n/)) {
-    const m = /^(\S+)\s+(\S+)\s*$/.exec(line);
-    if (m) out[m[1]!] = m[2]!;
+    const [name, status, version] = line.split('\t');
+    const [, flag, state] = status?.trim().split(/\s+/) ?? [];
+    if (!name || !state) continue;
+    if (flag === 'reinstreq') out.notInstalled[name] = 'reinst-required';
+    else if (INSTALLED_STATES.has(state) && version?.trim()) out.installed[name] = version.trim();
+    else out.notInstalled[name] = state;
   }
   return out;
 }
@@ -76,15 +105,33 @@ export function parseWorkerStatus(v: unknown): WorkerStatus {
   };
 }
 
-/** The program's "connected" rule (rewards-program.md), with the first reason it fails. */
-export function deriveConnection(service: string | null, status: WorkerStatus | null, statusError: string | null): { connected: boolean; reason: string | null } {
-  if (service !== null && service !== 'active') return { connected: false, reason: `sonm-worker service is ${service}` };
-  if (!status) return { connected: false, reason: `worker status failed: ${statusError ?? 'no answer'}` };
-  if (!status.isBenchmarkFinished) return { connected: false, reason: 'benchmarks not finished' };
-  if (!status.isMasterConfirmed) return { connected: false, reason: 'master not confirmed' };
+/**
+ * sonmcli's error says it could not reach the local sonm-node (every `worker …` command goes
+ * through it, on :15030; sonm-platform.md). SONM writes "failed to connect to the Node".
+ * This parses a tool's message into a code; nothing downstream reads the English.
+ */
+export function isNodeUnreachable(message: string): boolean {
+  return /\bnode\b/i.test(message) || /:15030\b/.test(message);
+}
+
+export interface Connection { connected: boolean; reason: string | null; code: WorkerReasonCode | null }
+
+/**
+ * The program's "connected" rule (rewards-program.md), with the first part that fails as a
+ * reason for a person and a code for the remedy. Pure.
+ */
+export function deriveConnection(service: string | null, status: WorkerStatus | null, statusError: string | null): Connection {
+  const no = (code: WorkerReasonCode, reason: string): Connection => ({ connected: false, reason, code });
+  if (service !== null && service !== 'active') return no('service-inactive', `sonm-worker service is ${service}`);
+  if (!status) {
+    const why = statusError ?? 'no answer';
+    return no(isNodeUnreachable(why) ? 'node-unreachable' : 'status-failed', `worker status failed: ${why}`);
+  }
+  if (!status.isBenchmarkFinished) return no('benchmarks-running', 'benchmarks not finished');
+  if (!status.isMasterConfirmed) return no('master-unconfirmed', 'master not confirmed');
   const rv = status.rendezvousStatus;
-  if (!rv || /not connected/i.test(rv)) return { connected: false, reason: 'no rendezvous connection' };
-  return { connected: true, reason: null };
+  if (!rv || /not connected/i.test(rv)) return no('no-rendezvous', 'no rendezvous connection');
+  return { connected: true, reason: null, code: null };
 }
 
 export function parseAskPlans(v: unknown): AskPlanInfo[] {
@@ -132,7 +179,7 @@ export function parsePurgeResult(stdout: string): { ok: string[]; failed: { id: 
 }
 
 async function sonmcli(ctx: ProbeContext, args: string[], timeoutMs = ctx.deadlines.sonmcliMs): Promise<ExecResult> {
-  const c = sonmcliCommand(ctx, [...args, '--json']);
+  const c = sonmcliAsRigUser(ctx, [...args, '--json']);
   return ctx.exec(c.command, c.args, { timeoutMs });
 }
 
@@ -148,21 +195,29 @@ function sonmcliFailure(r: ExecResult): string | null {
   return null;
 }
 
+/**
+ * The installed SONM versions: dpkg-query (installed packages only; the others with their
+ * state), else `sonmcli version`. Used by `check`, the tick's verdict and `upgrade`'s
+ * preflight and verification alike. Never throws.
+ */
 export async function probeSonmVersions(ctx: ProbeContext): Promise<SonmVersions> {
-  const d = await ctx.exec('dpkg-query', ['-W', '-f=${Package} ${Version}\\n', ...SONM_PACKAGES], { timeoutMs: ctx.deadlines.toolMs });
+  const d = await ctx.exec('dpkg-query', DPKG_QUERY_ARGS, { timeoutMs: ctx.deadlines.toolMs });
   // dpkg-query exits 1 when any named package is unknown, but still prints the known ones.
-  const packages = !d.notFound && !d.timedOut ? parseDpkgVersions(d.stdout) : {};
-  if (Object.keys(packages).length > 0) return { packages, source: 'dpkg-query', lowest: lowestVersion(packages) };
+  const dpkg = !d.notFound && !d.timedOut ? parseDpkgVersions(d.stdout) : { installed: {}, notInstalled: {} };
+  if (Object.keys(dpkg.installed).length > 0) {
+    return { packages: dpkg.installed, notInstalled: dpkg.notInstalled, source: 'dpkg-query', lowest: lowestVersion(dpkg.installed) };
+  }
   const r = await sonmcli(ctx, ['version']);
   if (r.exitCode === 0) {
     const j = parseSonmcliJson<{ version?: string }>(r.stdout);
     if (j.ok && typeof j.value.version === 'string') {
       const pk = { 'sonm-cli': j.value.version };
-      return { packages: pk, source: 'sonmcli', lowest: lowestVersion(pk) };
+      return { packages: pk, notInstalled: dpkg.notInstalled, source: 'sonmcli', lowest: lowestVersion(pk) };
     }
   }
-  return { packages: {}, source: 'none', lowest: null };
+  return { packages: {}, notInstalled: dpkg.notInstalled, source: 'none', lowest: null };
 }
+
 
 export async function probeServiceState(ctx: ProbeContext, unit: string): Promise<string | null> {
   const r = await ctx.exec('systemctl', ['is-active', unit], { timeoutMs: ctx.deadlines.toolMs });
@@ -186,9 +241,11 @@ export async function probeWorker(ctx: ProbeContext, opts: { lazyService?: boole
     else statusError = j.ok ? `sonmcli exited ${r.exitCode}` : j.message;
   }
   // No sonmcli and no running unit (systemd says "inactive" or "unknown" for a unit it lacks): not installed.
-  if (sonmcliMissing(r) && service !== 'active') return { service, status: null, statusError, connected: false, notConnectedReason: 'SONM is not installed' };
+  if (sonmcliMissing(r) && service !== 'active') {
+    return { service, status: null, statusError, connected: false, notConnectedReason: 'SONM is not installed', notConnectedCode: 'not-installed' };
+  }
   const c = deriveConnection(service, status, statusError);
-  return { service, status, statusError, connected: c.connected, notConnectedReason: c.reason };
+  return { service, status, statusError, connected: c.connected, notConnectedReason: c.reason, notConnectedCode: c.code };
 }
 
 export async function probeMarket(ctx: ProbeContext): Promise<MarketInfo> {

@@ -163,13 +163,6 @@ export function builtInPrograms(): Program[] {
   return parsePrograms(JSON.parse(readFileSync(url, 'utf8')));
 }
 
-/** The canonical model for a PCI device id under a program, or null. */
-export function modelForPciId(program: Program, pciDeviceId: string | null): string | null {
-  if (!pciDeviceId) return null;
-  const id = pciDeviceId.toLowerCase();
-  return program.requirements.gpuModels.find((m) => m.pciDeviceIds.includes(id))?.model ?? null;
-}
-
 export type ProgramPhase = 'not-started' | 'guaranteed' | 'extended' | 'ended';
 
 export interface ProgramWindow {

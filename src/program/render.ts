@@ -2,6 +2,7 @@
 import type { CheckResult } from './result.js';
 import type { Paint } from '../lib/paint.js';
 import { table } from '../lib/format.js';
+import { plural } from '../lib/time.js';
 
 const MARK = { pass: '✔', fail: '✖', warn: '!', skip: '–' } as const;
 
@@ -28,7 +29,7 @@ export function renderCheck(r: CheckResult, paint: Paint): string {
     out.push('', paint.bold('GPUs'));
     const g = [['  #', 'model', 'PCI id', 'bus id', 'memory', 'qualifies']];
     for (const x of r.gpus) g.push([`  ${x.index}`, x.model ?? x.name, x.pciDeviceId ?? '?', x.busId ?? '?', x.memoryMiB === null ? '?' : `${x.memoryMiB} MiB`, x.qualifying ? paint.green('yes') : 'no']);
-    for (const l of r.lostGpus) g.push(['  ?', paint.red('lost'), '?', l.busId, '?', paint.red(l.reason)]);
+    for (const l of r.lostGpus) g.push(['  ?', paint.red('lost'), '?', l.busId ?? '?', '?', paint.red(l.reason)]);
     out.push(table(g));
   }
   if (r.sonm.askPlans && r.sonm.askPlans.length > 0) {
@@ -43,12 +44,12 @@ export function renderCheck(r: CheckResult, paint: Paint): string {
   const failed = r.checks.filter((c) => c.status === 'fail').length;
   const warned = r.checks.filter((c) => c.status === 'warn').length;
   const qualifies = failed === 0;
-  if (r.eligible) out.push(`${paint.green(paint.bold('Eligible'))} for ${r.program.name}${warned ? ` (${warned} warning${warned === 1 ? '' : 's'})` : ''}.`);
+  if (r.eligible) out.push(`${paint.green(paint.bold('Eligible'))} for ${r.program.name}${warned ? ` (${plural(warned, 'warning')})` : ''}.`);
   else if (qualifies) out.push(`${paint.yellow(paint.bold('Meets the requirements'))}, but the program is not active now.`);
-  else out.push(`${paint.red(paint.bold('Not eligible'))}: ${failed} requirement${failed === 1 ? '' : 's'} not met.`);
+  else out.push(`${paint.red(paint.bold('Not eligible'))}: ${plural(failed, 'requirement')} not met.`);
   const rw = r.reward;
   if (rw.creditedGpus > 0) {
-    const est = `${rw.creditedGpus} qualifying GPU${rw.creditedGpus === 1 ? '' : 's'} × $${rw.usdPerGpuDay}/day ≈ $${rw.usdPerDay}/day, about $${rw.usdPerMonth} a month`;
+    const est = `${plural(rw.creditedGpus, 'qualifying GPU')} × $${rw.usdPerGpuDay}/day ≈ $${rw.usdPerDay}/day, about $${rw.usdPerMonth} a month`;
     out.push(`Estimate: ${est}${r.eligible ? '' : ' once the failures above are fixed and the program is active'}, for every hour the worker is connected.`);
   } else out.push('Estimate: $0/day: no qualifying GPU.');
   const w = r.program.window;

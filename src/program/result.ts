@@ -2,7 +2,7 @@
  * The JSON document `check --json` prints and `POST /v1/eligibility` carries (schemaVersion 1,
  * documented in docs/check-result.schema.json). Built purely from the probe and the evaluation.
  */
-import type { RigProbe } from '../probe/types.js';
+import type { LostGpu, RigProbe } from '../probe/types.js';
 import type { CheckEvaluation, CheckItem, EvaluatedGpu } from './evaluate.js';
 import type { ProgramsSource } from './source.js';
 import type { Admission } from './definitions.js';
@@ -20,10 +20,10 @@ export interface CheckResult {
   };
   checks: CheckItem[];
   gpus: EvaluatedGpu[];
-  lostGpus: { busId: string; reason: string }[];
+  lostGpus: LostGpu[];
   reward: { qualifyingGpus: number; creditedGpus: number; usdPerGpuDay: number; usdPerDay: number; usdPerMonth: number };
   sonm: {
-    versions: { packages: Record<string, string>; source: string; lowest: string | null } | null;
+    versions: { packages: Record<string, string>; notInstalled?: Record<string, string>; source: string; lowest: string | null } | null;
     worker: {
       service: string | null;
       connected: boolean;

@@ -3,11 +3,11 @@
  * (cached with its ETag in the state directory); the cached copy when the service is down; the
  * built-in first program.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { builtInPrograms, parsePrograms, ProgramsFormatError, type Program } from './definitions.js';
 import { UsageError } from '../lib/errors.js';
 import { writeFileAtomic } from '../lib/atomic.js';
+import { JsonFileError, readJsonFile, readJsonFileOrUndefined } from '../lib/json-file.js';
 
 export type ProgramsSource = 'file' | 'service' | 'cache' | 'built-in';
 
@@ -18,23 +18,38 @@ export interface LoadedPrograms {
   warning: string | null;
 }
 
+/**
+ * The program definitions in the --programs file at `path` (format: docs/programs.md).
+ * Throws UsageError (exit 2) when the file is missing, unreadable, not JSON or not a valid
+ * definition; returns the parsed programs otherwise.
+ */
 export function loadProgramsFile(path: string): Program[] {
-  let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    return parsePrograms(readJsonFile(path, '--programs'));
   } catch (e) {
-    throw new UsageError(`cannot read --programs ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-  try {
-    return parsePrograms(JSON.parse(text));
-  } catch (e) {
-    if (e instanceof SyntaxError) throw new UsageError(`--programs ${path} is not valid JSON: ${e.message}`);
-    if (e instanceof ProgramsFormatError) throw new UsageError(`--programs ${path} is not a valid program definition: ${e.message}`);
+    if (e instanceof JsonFileError) throw new UsageError(e.message);
+    if (e instanceof ProgramsFormatError) {
+      throw new UsageError(`--programs ${path} is not a valid program definition: ${e.message}`);
+    }
     throw e;
   }
 }
 
+/** What fetchWithCache keeps in the state directory: the last good answer and its ETag. */
 interface CacheFile { etag: string | null; fetchedAt: string; body: unknown }
+
+/** The programs cache's file in a state directory. */
+const PROGRAMS_CACHE = 'programs-cache.json';
+
+/**
+ * The cache file at `path` when it is there and has the shape fetchWithCache writes; null
+ * otherwise (missing, damaged or foreign: a cache is only ever a fallback). Never throws.
+ */
+function readCache(path: string): CacheFile | null {
+  const v = readJsonFileOrUndefined(path) as Partial<CacheFile> | undefined;
+  if (!v || typeof v !== 'object' || typeof v.fetchedAt !== 'string' || !('body' in v)) return null;
+  return { etag: typeof v.etag === 'string' ? v.etag : null, fetchedAt: v.fetchedAt, body: v.body };
+}
 
 export interface CachedFetch { body: unknown; source: 'service' | 'cache'; warning: string | null }
 
@@ -44,10 +59,9 @@ export interface CachedFetch { body: unknown; source: 'service' | 'cache'; warni
  * on a bad one). Returns null with a warning when neither the service nor a cache answers.
  */
 export async function fetchWithCache(opts: { service: string; path: string; cacheFile: string; timeoutMs: number; now: Date; accept: (body: unknown) => void }): Promise<CachedFetch | { body: null; warning: string }> {
-  let cache: CacheFile | null = null;
+  let cache = readCache(opts.cacheFile);
   try {
-    cache = JSON.parse(readFileSync(opts.cacheFile, 'utf8')) as CacheFile;
-    opts.accept(cache.body);
+    if (cache) opts.accept(cache.body);
   } catch {
     cache = null;
   }
@@ -78,26 +92,31 @@ export async function fetchWithCache(opts: { service: string; path: string; cach
 
 /** How old the cached program definitions are, in ms (Infinity when there is no cache). */
 export function programsCacheAge(stateDir: string, now: Date): number {
-  try {
-    const c = JSON.parse(readFileSync(join(stateDir, 'programs-cache.json'), 'utf8')) as CacheFile;
-    return now.getTime() - Date.parse(c.fetchedAt);
-  } catch {
-    return Infinity;
-  }
+  const cache = readCache(join(stateDir, PROGRAMS_CACHE));
+  const fetched = cache ? Date.parse(cache.fetchedAt) : NaN;
+  return Number.isNaN(fetched) ? Infinity : now.getTime() - fetched;
 }
 
 export async function loadPrograms(opts: { file?: string; service: string | null; stateDir: string; timeoutMs: number; now: Date }): Promise<LoadedPrograms> {
   if (opts.file) return { programs: loadProgramsFile(opts.file), source: 'file', warning: null };
   if (!opts.service) {
     // Without a service, the copy cached by an earlier run (if any) beats the built-in definition.
+    const cached = readCache(join(opts.stateDir, PROGRAMS_CACHE));
     try {
-      const cached = JSON.parse(readFileSync(join(opts.stateDir, 'programs-cache.json'), 'utf8')) as CacheFile;
-      return { programs: parsePrograms(cached.body), source: 'cache', warning: null };
+      if (cached) return { programs: parsePrograms(cached.body), source: 'cache', warning: null };
     } catch {
-      return { programs: builtInPrograms(), source: 'built-in', warning: null };
+      // A cache that no longer parses as programs: fall through to the built-in definition.
     }
+    return { programs: builtInPrograms(), source: 'built-in', warning: null };
   }
-  const r = await fetchWithCache({ service: opts.service, path: '/v1/programs', cacheFile: join(opts.stateDir, 'programs-cache.json'), timeoutMs: opts.timeoutMs, now: opts.now, accept: (b) => void parsePrograms(b) });
+  const r = await fetchWithCache({
+    service: opts.service,
+    path: '/v1/programs',
+    cacheFile: join(opts.stateDir, PROGRAMS_CACHE),
+    timeoutMs: opts.timeoutMs,
+    now: opts.now,
+    accept: (b) => void parsePrograms(b),
+  });
   if (r.body !== null) return { programs: parsePrograms(r.body), source: (r as CachedFetch).source, warning: r.warning };
   return { programs: builtInPrograms(), source: 'built-in', warning: `${r.warning}; using the built-in program` };
 }

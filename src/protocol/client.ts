@@ -45,10 +45,19 @@ export class ClockSkewError extends Error {
   }
 }
 
+/**
+ * A final answer from the service: its status (2xx or a 4xx not retried), the body parsed as
+ * JSON (null when empty or not JSON) and the headers.
+ */
 export interface ServiceAnswer { status: number; json: unknown; headers: Record<string, string | undefined> }
 
 const RETRYABLE = (s: number): boolean => s === 408 || s === 429 || s >= 500;
 
+/**
+ * The signed client (see the header). `send(method, path, body?, signed = true)` returns the
+ * first final answer; throws DeferredError when the budget or the deadline runs out first,
+ * ClockSkewError when the service refuses the signature's time.
+ */
 export class RewardsClient {
   constructor(private readonly o: ClientOptions) {}
 

@@ -9,14 +9,25 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../lib/atomic.js';
 import { rawPublicKey, rigIdFromPublicKey } from './ids.js';
 
+/**
+ * A rig's key pair as the agent uses it: the private key, the raw public key (base64url, 32
+ * bytes), the rig id derived from it (src/protocol/ids.ts) and the key file's path.
+ */
 export interface RigIdentity { privateKey: KeyObject; publicKey: string; rigId: string; path: string }
 
+/** The rig key exists but cannot be used; the message says to restore it, not replace it. */
 export class IdentityError extends Error {}
 
+/** Where the rig key lives in a state directory: `<stateDir>/identity/rig.key` (PKCS #8 PEM). */
 export function identityPath(stateDir: string): string {
   return join(stateDir, 'identity', 'rig.key');
 }
 
+/**
+ * The rig's identity from `stateDir`, or null when there is no key yet. Tightens a key file
+ * readable by others to 0600. Throws IdentityError when the file exists but is not a readable
+ * Ed25519 key (docs/protocol.md "Identity").
+ */
 export function loadIdentity(stateDir: string): RigIdentity | null {
   const path = identityPath(stateDir);
   if (!existsSync(path)) return null;
@@ -31,6 +42,11 @@ export function loadIdentity(stateDir: string): RigIdentity | null {
   return { privateKey, publicKey, rigId: rigIdFromPublicKey(publicKey), path };
 }
 
+/**
+ * The rig's identity, making a new Ed25519 key (mode 0600, in a 0700 directory, written
+ * atomically) when there is none. Throws IdentityError as loadIdentity does, and the fs error
+ * when the state directory cannot be written.
+ */
 export function loadOrCreateIdentity(stateDir: string): RigIdentity {
   const existing = loadIdentity(stateDir);
   if (existing) return existing;

@@ -5,23 +5,36 @@
 import { createPublicKey, hash, type KeyObject } from 'node:crypto';
 import type { HourlyReport } from './types.js';
 
+/** Bytes as base64url without padding (RFC 4648 §5), the encoding of every id and key here. */
 export function b64url(buf: Uint8Array): string {
   return Buffer.from(buf).toString('base64url');
 }
 
-/** base64url (no padding) of the first 16 bytes of SHA-256 over the raw 32-byte public key. */
+/**
+ * The rig id (docs/protocol.md "Identity"): base64url, no padding, of the first 16 bytes of
+ * SHA-256 over the raw 32-byte Ed25519 public key given as base64url; 22 characters.
+ * Throws Error when the key is not 32 bytes.
+ */
 export function rigIdFromPublicKey(publicKeyB64url: string): string {
   const raw = Buffer.from(publicKeyB64url, 'base64url');
   if (raw.length !== 32) throw new Error('an Ed25519 public key has 32 bytes');
   return b64url(hash('sha256', raw, 'buffer').subarray(0, 16));
 }
 
+/**
+ * The raw 32-byte public key of an Ed25519 KeyObject (public or private), as base64url (the
+ * JWK `x`). Throws Error for another kind of key.
+ */
 export function rawPublicKey(key: KeyObject): string {
   const jwk = key.export({ format: 'jwk' }) as { x?: string };
   if (!jwk.x) throw new Error('not an Ed25519 key');
   return jwk.x;
 }
 
+/**
+ * An Ed25519 public KeyObject from its raw key as base64url (the JWK `x`). Throws when `x` is
+ * not a valid Ed25519 key.
+ */
 export function publicKeyFromRaw(x: string): KeyObject {
   return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x }, format: 'jwk' });
 }

@@ -5,6 +5,7 @@
  */
 import { hash, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
 
+/** The Content-Digest header value of a body (RFC 9530, sha-256): `sha-256=:<base64>:`. */
 export function contentDigest(body: string | Buffer): string {
   return `sha-256=:${hash('sha256', body, 'base64')}:`;
 }
@@ -17,11 +18,19 @@ export interface SignatureParams {
   alg: string;
 }
 
+/**
+ * The signature parameters as RFC 9421 §2.3 serializes them: the covered components as an
+ * inner list, then created, nonce, keyid and alg, in that order.
+ */
 export function serializeParams(p: SignatureParams): string {
   return `(${p.components.map((c) => `"${c}"`).join(' ')});created=${p.created};nonce="${p.nonce}";keyid="${p.keyid}";alg="${p.alg}"`;
 }
 
-/** The signature base: one line per covered component, then the parameters as serialized. */
+/**
+ * The signature base (RFC 9421 §2.5): one line per covered component, `"<name>": <value>`
+ * (an absent value as empty), then `"@signature-params": <serializedParams>`, joined by
+ * newlines.
+ */
 export function signatureBase(values: Record<string, string>, components: string[], serializedParams: string): string {
   const lines = components.map((c) => `"${c}": ${values[c] ?? ''}`);
   lines.push(`"@signature-params": ${serializedParams}`);
@@ -38,7 +47,12 @@ export interface SignInput {
   nonce?: string;
 }
 
-/** Headers to add to a request: Signature-Input, Signature and (with a body) Content-Digest. */
+/**
+ * Headers that sign a request (docs/protocol.md "Signatures"): Signature-Input and
+ * Signature (label sig1, Ed25519 over @method, @target-uri and, with a body, content-digest),
+ * plus Content-Digest with a body. `created` (epoch seconds) and `nonce` default to now and 16
+ * random bytes. Returns the headers, lower-case; throws only for an unusable private key.
+ */
 export function signRequest(input: SignInput): Record<string, string> {
   const headers: Record<string, string> = {};
   const components = ['@method', '@target-uri'];
@@ -69,7 +83,11 @@ export interface ParsedSignature {
   signature: Buffer;
 }
 
-/** Parse the one signature of a request (structured-field dictionaries, the subset RFC 9421 uses). */
+/**
+ * Parse the one signature of a request from its Signature-Input and Signature headers (the
+ * subset of RFC 8941 structured fields that RFC 9421 uses, one label). Returns the parsed
+ * signature, or `{ error }` with one line saying what is wrong; never throws.
+ */
 export function parseSignatureHeaders(signatureInput: string | undefined, signature: string | undefined): ParsedSignature | { error: string } {
   if (!signatureInput || !signature) return { error: 'the request is not signed (Signature-Input and Signature headers are required)' };
   const m = /^\s*([a-z*][a-z0-9_\-.*]*)=\(([^)]*)\)((?:;[a-z0-9_\-.*]+=(?:"[^"\\]*"|-?\d+|[A-Za-z*][A-Za-z0-9_\-.:/%*]*))*)\s*$/.exec(signatureInput);
@@ -98,6 +116,11 @@ export function parseSignatureHeaders(signatureInput: string | undefined, signat
   };
 }
 
+/**
+ * Whether `parsed.signature` is a valid Ed25519 signature by `publicKey` over the signature
+ * base rebuilt from `values` (component name → the value as received) and the parameters as
+ * received. Returns false, never throws, for any malformed input.
+ */
 export function verifySignature(parsed: ParsedSignature, values: Record<string, string>, publicKey: KeyObject): boolean {
   try {
     return verify(null, Buffer.from(signatureBase(values, parsed.params.components, parsed.serializedParams)), publicKey, parsed.signature);

@@ -1,6 +1,6 @@
 /**
  * GPU claims: which rig was paid for a GPU uuid in which hour. A uuid is paid to one rig per hour
- * (rewards-program.md); a second rig reporting it for that hour is flagged instead.
+ * (docs/decisions.md, "Second claims"); a second rig reporting it for that hour is flagged.
  *
  * The index lives in memory on the thread that ingests, and is read at start from gpu_claims
  * (only the days a report could still be accepted for), so a claim costs no query. gpu_claims is

@@ -1,5 +1,5 @@
 /**
- * The crediting rules of rewards-program.md and docs/threat-model.md, as pure functions: which
+ * The crediting rules of docs/decisions.md ("Service") and docs/threat-model.md, as pure functions: which
  * reports are acceptable, whether an hour is connected, how many GPUs are paid and for how much.
  * The store feeds them the facts it holds (enrolment, review, membership, the verdict in force,
  * other rigs' claims) and records the outcome.
@@ -8,6 +8,7 @@ import type { HourlyReport, ReportGpu } from '../protocol/types.js';
 import { reportIdFor } from '../protocol/report-id.js';
 import type { Program } from '../program/definitions.js';
 import { HOUR_MS, parseHour } from './hours.js';
+import { gpuQualifies, qualifyingIds } from '../program/gpu.js';
 
 export const MAX_GPUS_PER_REPORT = 64;
 
@@ -134,15 +135,13 @@ export interface CreditOutcome {
 const money = (x: number): number => Math.round(x * 10_000) / 10_000;
 
 /** What crediting needs of a program, computed once per batch instead of once per report. */
-interface ProgramRules { p: Program; start: number; end: number; models: ReadonlyMap<string, string>; suspendedAt: number | null }
+interface ProgramRules { p: Program; start: number; end: number; suspendedAt: number | null }
 const rulesCache = new WeakMap<Program, ProgramRules>();
 function rulesOf(p: Program): ProgramRules {
   let r = rulesCache.get(p);
   if (!r) {
-    const models = new Map<string, string>();
-    for (const m of p.requirements.gpuModels) for (const id of m.pciDeviceIds) models.set(id.toLowerCase(), m.model);
     r = {
-      p, start: Date.parse(p.start), end: Date.parse(p.endsAt ?? p.extendableUntil), models,
+      p, start: Date.parse(p.start), end: Date.parse(p.endsAt ?? p.extendableUntil),
       suspendedAt: p.admissionSuspendedAt === null ? null : Date.parse(p.admissionSuspendedAt),
     };
     rulesCache.set(p, r);
@@ -152,12 +151,12 @@ function rulesOf(p: Program): ProgramRules {
 
 /**
  * The model a GPU is paid as under `p`, from its PCI device id alone (never the client's model
- * text), or null when it does not qualify. The one "this GPU qualifies" rule of the service.
+ * text), or null when it does not qualify: the one "this GPU qualifies" rule of
+ * src/program/gpu.ts (docs/decisions.md, "GPU identity"), with the model name it maps to.
  */
 export function paidModel(p: Program, pciDeviceId: string | null): string | null {
-  if (pciDeviceId === null) return null;
-  const models = rulesOf(p).models;
-  return models.get(pciDeviceId) ?? models.get(pciDeviceId.toLowerCase()) ?? null;
+  if (pciDeviceId === null || !gpuQualifies(p, { pciDeviceId })) return null;
+  return qualifyingIds(p).get(pciDeviceId.toLowerCase()) ?? null;
 }
 
 /** Whether `g` is listed, with the same PCI id, by the verdict in force. */

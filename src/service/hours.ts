@@ -4,8 +4,7 @@
  * name one physical hour; report ids and GPU claims are keyed on the text, so each alias was paid
  * again (docs/threat-model.md, "Hours are instants"). Only the canonical text is accepted.
  */
-/** One hour in ms. */
-export const HOUR_MS = 3_600_000;
+export { HOUR_MS } from '../lib/time.js';
 
 const HOUR_TEXT = /^(\d{4})-(\d\d)-(\d\d)T(\d\d):00:00Z$/;
 const INSTANT_TEXT = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?Z$/;

@@ -4,6 +4,8 @@
  * src/upgrade/plan.ts decides whether they run; src/upgrade/apply.ts runs them.
  */
 import { ANNOUNCED_SCRIPT_ARGV0 } from '../program/announcement.js';
+// sonmcli as the rig user (under sudo it would read root's cli.yaml): the one rule, shared with the probe.
+import { sonmcliAsRigUser } from '../lib/rig-user.js';
 
 export type StepId = 'stop-optimus' | 'purge' | 'run-script' | 'verify';
 
@@ -47,23 +49,17 @@ export function asRoot(o: StepOptions, argv: string[]): { command: string; args:
   return o.isRoot ? { command: argv[0]!, args: argv.slice(1) } : { command: 'sudo', args: ['-n', ...argv] };
 }
 
-/** sonmcli as the rig user: under sudo it would read root's cli.yaml (sonm-platform.md). */
-function asRigUser(o: StepOptions, argv: string[]): { command: string; args: string[] } {
-  if (!o.isRoot || o.rigUser === 'root') return { command: argv[0]!, args: argv.slice(1) };
-  return { command: 'sudo', args: ['-n', '-u', o.rigUser, '-H', '--', ...argv] };
-}
-
 /**
  * The announcement's commands for this rig, as argument lists, each with its deadline (ms):
  * root steps through `sudo -n` when not root, sonmcli as the rig user. Pure.
  */
 export function planSteps(o: StepOptions): PlannedStep[] {
-  const purge = ['sonmcli', 'worker', 'ask-plan', 'purge', '--json', '--timeout=2m'];
+  const purge = ['worker', 'ask-plan', 'purge', '--json', '--timeout=2m'];
   const env = { HOME: '/root', SUDO_USER: o.rigUser, DEBIAN_FRONTEND: 'noninteractive' };
   return [
     { id: 'stop-optimus', title: 'stop sonm-optimus', timeoutMs: 120_000,
       ...asRoot(o, ['service', 'sonm-optimus', 'stop']) },
-    { id: 'purge', title: 'purge ask plans (closes spot deals)', timeoutMs: 180_000, ...asRigUser(o, purge) },
+    { id: 'purge', title: 'purge ask plans (closes spot deals)', timeoutMs: 180_000, ...sonmcliAsRigUser(o, purge) },
     { id: 'run-script', title: "run SONM's autodeploy script", timeoutMs: o.scriptTimeoutMs, env,
       ...asRoot(o, runScriptCommand(o.scriptPath, o.master)) },
     { id: 'verify', title: 'verify the result', command: '(internal)', args: [], timeoutMs: 0 },

@@ -12,6 +12,7 @@ import { readConfiguredMaster } from '../lib/sonm-config.js';
 import { pendingReports, type AgentState, type ResultRecord, type UptimeStore } from './store.js';
 import { acceptResults, pinServiceKey, ReceiptError } from './receipts.js';
 import type { ReceiptHead } from '../protocol/receipt.js';
+import { DAY_MS } from '../lib/time.js';
 
 export interface DeliveryInput {
   store: UptimeStore;
@@ -84,7 +85,7 @@ export async function sendEligibilityIfDue(inp: DeliveryInput, state: AgentState
   if (!inp.check) return false;
   const key = eligibilityKey(inp.check);
   const age = state.eligibility ? inp.now().getTime() - Date.parse(state.eligibility.sentAt) : Infinity;
-  if (!force && state.eligibility?.key === key && age < 86_400_000) {
+  if (!force && state.eligibility?.key === key && age < DAY_MS) {
     // Re-checked and unchanged: remember what was seen, so the next tick does not re-check again.
     if (inp.seen) state.eligibility = { ...state.eligibility, qualifyingSeen: inp.seen.qualifying, programsKey: inp.seen.programsKey };
     return false;

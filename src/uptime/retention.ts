@@ -7,8 +7,9 @@ import { fsyncDir } from '../lib/atomic.js';
 import { rewriteRecords } from './journal.js';
 import type { HourlyReport } from '../protocol/types.js';
 import { RETENTION_MS, type ResultRecord, type UptimeStore } from './store.js';
+import { DAY_MS } from '../lib/time.js';
 
-export const COMPACT_AFTER_MS = 35 * 86_400_000;
+export const COMPACT_AFTER_MS = 35 * DAY_MS;
 
 /**
  * Mark reports still pending after 30 days as expired (locally: they are lost). `reports` and

@@ -1,7 +1,7 @@
 /** One 5-minute sample, built purely from a probe: connected or not (and why), and the GPUs seen. */
 import type { TickProbe } from '../probe/index.js';
 import type { ReportGpu } from '../protocol/types.js';
-import { knownModel } from '../program/evaluate.js';
+import { gpuModel, gpuQualifiesAny } from '../program/gpu.js';
 import type { Program } from '../program/definitions.js';
 
 export interface Sample {
@@ -17,21 +17,23 @@ export interface Sample {
 }
 
 export function buildSample(probe: TickProbe, programs: Program[]): Sample {
-  const models = new Map<string, string>();
-  for (const p of programs) for (const m of p.requirements.gpuModels) for (const id of m.pciDeviceIds) models.set(id, m.model);
   const gpus: ReportGpu[] = probe.nvidia.ok
     ? probe.nvidia.value.gpus.filter((g) => g.uuid).map((g) => ({
         uuid: g.uuid!,
         pciDeviceId: g.pciDeviceId,
-        model: (g.pciDeviceId && models.get(g.pciDeviceId)) ?? knownModel(g.pciDeviceId),
-        qualifying: g.pciDeviceId !== null && models.has(g.pciDeviceId),
+        model: gpuModel(programs, g.pciDeviceId),
+        qualifying: gpuQualifiesAny(programs, g),
       }))
     : [];
   const w = probe.worker.ok ? probe.worker.value : null;
   const connected = w?.connected ?? false;
   let reason: string | null = connected ? null : (w ? w.notConnectedReason : `worker probe failed: ${(probe.worker as { error: string }).error}`) ?? 'not connected';
   // Connected, but the GPUs cannot be seen: the sample counts, with 0 qualifying GPUs.
-  if (connected && !probe.nvidia.ok) reason = `GPUs not readable: ${probe.nvidia.error}`;
+  // A slow nvidia-smi stopped at the tick's deadline is "timed out", never a lost GPU.
+  if (connected && !probe.nvidia.ok) {
+    const timedOut = probe.nvidia.code === 'nvidia-smi-timeout';
+    reason = timedOut ? `nvidia-smi timed out (${probe.nvidia.error})` : `GPUs not readable: ${probe.nvidia.error}`;
+  }
   return {
     t: probe.probedAt,
     connected,

@@ -15,6 +15,7 @@ import { appendRecords, readRecords } from './journal.js';
 import type { Sample } from './sample.js';
 import type { Receipt } from '../protocol/receipt.js';
 import type { KeyChangeEvent, PinnedKey } from './receipts.js';
+import { DAY_MS } from '../lib/time.js';
 
 export type ResultStatus = ReportStatus | 'expired';
 
@@ -59,7 +60,7 @@ export const EMPTY_STATE: AgentState = {
 export const FINAL: ReadonlySet<ResultStatus> = new Set(['accepted', 'duplicate', 'rejected', 'expired']);
 
 /** Undelivered hours are kept this long, then counted as expired. */
-export const RETENTION_MS = 30 * 86_400_000;
+export const RETENTION_MS = 30 * DAY_MS;
 
 /** Built reports with no final answer yet, inside the retention window. */
 export function pendingReports(reports: HourlyReport[], finals: Map<string, ResultRecord>, nowMs: number): HourlyReport[] {

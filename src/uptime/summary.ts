@@ -7,6 +7,7 @@ import { hourOf } from '../protocol/report-id.js';
 import type { Sample } from './sample.js';
 import type { AgentState, ResultRecord } from './store.js';
 import { bucketByHour } from './hours.js';
+import { DAY_MS, HOUR_MS } from '../lib/time.js';
 
 export interface HourRow { hour: string; samples: number; connected: number; share: number; state: 'current' | 'not built' | 'pending' | 'accepted' | 'duplicate' | 'rejected' | 'expired' | 'no samples'; usd: number }
 export interface DayRow { day: string; creditedHours: number; usd: number }
@@ -34,7 +35,7 @@ export function warningsFrom(samples: Sample[], nowMs: number): string[] {
   const out: string[] = [];
   // Sample times are ISO strings (toISOString), which sort and compare as text: no Date.parse
   // or localeCompare over a month of samples.
-  const since = new Date(nowMs - 86_400_000).toISOString();
+  const since = new Date(nowMs - DAY_MS).toISOString();
   const recent = samples.filter((s) => s.t >= since).sort((a, b) => (a.t < b.t ? -1 : a.t > b.t ? 1 : 0));
   for (let i = 1; i < recent.length; i++) {
     const a = recent[i - 1]!;
@@ -62,7 +63,7 @@ export function summarize(input: { samples: Sample[]; reports: HourlyReport[]; r
   const current = hourOf(nowMs);
   const last24h: HourRow[] = [];
   for (let i = 23; i >= 0; i--) {
-    const hour = hourOf(nowMs - i * 3_600_000);
+    const hour = hourOf(nowMs - i * HOUR_MS);
     const ss = byHour.get(hour) ?? [];
     const rep = reportByHour.get(hour);
     const fin = rep ? finals.get(rep.reportId) : undefined;
@@ -72,7 +73,7 @@ export function summarize(input: { samples: Sample[]; reports: HourlyReport[]; r
   }
   const days: DayRow[] = [];
   for (let i = input.days - 1; i >= 0; i--) {
-    const day = new Date(nowMs - i * 86_400_000).toISOString().slice(0, 10);
+    const day = new Date(nowMs - i * DAY_MS).toISOString().slice(0, 10);
     const rows = [...finals.values()].filter((f) => f.hour.startsWith(day) && (f.credited?.usd ?? 0) > 0);
     days.push({ day, creditedHours: rows.length, usd: Math.round(rows.reduce((s, f) => s + (f.credited?.usd ?? 0), 0) * 100) / 100 });
   }
@@ -82,7 +83,7 @@ export function summarize(input: { samples: Sample[]; reports: HourlyReport[]; r
   const complete = [...byHour.keys()].filter((h) => h < current);
   // Every complete hour with samples becomes a report at the next tick, so the reports log holds
   // the 30-day record and only recent samples need reading.
-  const recorded = new Set([...input.reports.filter((r) => nowMs - Date.parse(r.hour) <= 30 * 86_400_000).map((r) => r.hour), ...complete]);
+  const recorded = new Set([...input.reports.filter((r) => nowMs - Date.parse(r.hour) <= 30 * DAY_MS).map((r) => r.hour), ...complete]);
   return {
     now: input.now.toISOString(),
     intervalSeconds: input.intervalSeconds,

@@ -98,7 +98,7 @@ describe('check: GPU faults', () => {
     const r = await checkJson(rig);
     expect(r.code).toBe(0);
     expect(r.json.reward.qualifyingGpus).toBe(5);
-    expect(r.json.lostGpus).toEqual([{ busId: '0000:03:00.0', reason: 'GPU is lost' }]);
+    expect(r.json.lostGpus).toEqual([{ busId: '0000:03:00.0', reason: 'GPU is lost', code: 'gpu-lost', source: 'nvidia-smi' }]);
     expect(r.check('gpus').status).toBe('warn');
   });
 
@@ -107,8 +107,7 @@ describe('check: GPU faults', () => {
     const r = await checkJson(rig, [], { SONM_REWARDS_NVIDIA_TIMEOUT_MS: '1500' });
     expect(r.code).toBe(1);
     expect(r.check('gpus')).toMatchObject({ status: 'fail' });
-    expect(r.check('gpus').message).toMatch(/did not answer in time/);
-    expect(r.ms).toBeLessThan(20_000); // a hang would hit the runner's 30 s limit
+    expect(r.check('gpus').message).toMatch(/did not answer within 2 s/);
     expect(r.json.checks.find((c: any) => c.id === 'sonm-version').status).toBe('pass');
   });
 
@@ -139,7 +138,8 @@ describe('check: SONM faults', () => {
   it('a hanging sonmcli is abandoned at its deadline', async () => {
     const rig = makeRig({ sonmcli: [{ hang: true }] });
     const r = await checkJson(rig, [], { SONM_REWARDS_SONMCLI_TIMEOUT_MS: '1500' });
-    expect(r.ms).toBeLessThan(20_000);
+    // Finished on its own (a hang would be killed by the runner: no exit code, no JSON).
+    expect(r.code).not.toBeNull();
     expect(r.check('sonm-worker')).toMatchObject({ status: 'warn' });
     expect(r.check('sonm-worker').message).toMatch(/did not answer in time/);
   });
@@ -148,6 +148,8 @@ describe('check: SONM faults', () => {
     const rig = makeRig({ sonmcli: [{ stdout: fixture('sonmcli/error-node-down.json'), exit: 1 }] });
     const r = await checkJson(rig);
     expect(r.check('sonm-worker').message).toBe('worker not connected: worker status failed: failed to connect to the Node: connection refused');
+    // SONM writes "Node": the remedy comes from the code the probe parsed, not from the text.
+    expect(r.check('sonm-worker')).toMatchObject({ code: 'node-unreachable', remedy: 'start sonm-node: `sudo systemctl start sonm-node`' });
   });
 
   it('dpkg-query exiting 1 with partial output still reads the known packages', async () => {
@@ -170,11 +172,11 @@ describe('check: SONM faults', () => {
   it('falls back to sonmcli version --json when dpkg-query knows nothing', async () => {
     const rig = makeRig({ dpkg: { exit: 1 } });
     const r = await checkJson(rig);
-    expect(r.json.sonm.versions).toEqual({ packages: { 'sonm-cli': 'v0.4.25-dd5be502' }, source: 'sonmcli', lowest: '0.4.25' });
+    expect(r.json.sonm.versions).toEqual({ packages: { 'sonm-cli': 'v0.4.25-dd5be502' }, notInstalled: {}, source: 'sonmcli', lowest: '0.4.25' });
   });
 
   it('garbage versions are unreadable, not a crash', async () => {
-    const rig = makeRig({ dpkg: { stdout: 'sonm-worker garbage\n' } });
+    const rig = makeRig({ dpkg: { stdout: 'sonm-worker\tinstall ok installed\tgarbage\n' } });
     const r = await checkJson(rig);
     expect(r.check('sonm-version')).toMatchObject({ status: 'fail' });
     expect(r.check('sonm-version').message).toMatch(/unreadable/);

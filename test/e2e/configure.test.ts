@@ -46,7 +46,7 @@ describe('sonm-rewards configure', () => {
   });
 
   it.skipIf(!asRoot)('without root: one line, exit 2 (needs root to run as another user)', async () => {
-    const rig = makeRig();
+    const rig = makeRig({}, { anyUser: true });
     chmodSync(rig.dir, 0o755);
     writeFileSync(rig.env.SONM_REWARDS_CONFIG!, '{}\n', { mode: 0o644 });
     const r = await runCli(rig, ['configure', '--service', 'https://rewards.example.org'], { uid: NOBODY, gid: NOBODY });

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { agentArgv, fixture, FIXTURES, makeRig, runCli, tempDir, type Rig } from '../helpers/rig.js';
 import { startService } from '../helpers/service.js';
-import type { FakeCase } from '../helpers/fake-tools.js';
+import type { FakeCase } from '../helpers/rig.js';
 
 const MASTER = '0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed';
 const OTHER = '0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359';
@@ -29,7 +29,7 @@ function standInScript(rig: Rig, opts: { exit?: number; install?: boolean; sleep
   ].join('\n');
 }
 
-function upgradeRig(over: { askPlans?: string; deal?: string; purge?: string; master?: string | null; versions?: string; status?: string } = {}): Rig {
+function upgradeRig(over: { askPlans?: string; deal?: string; purge?: string; master?: string | null; versions?: string; status?: string; anyUser?: boolean } = {}): Rig {
   const sonmcli: FakeCase[] = [
     { match: '*worker status*', stdout: over.status ?? fixture('sonmcli/worker-status-0.4.24.json') },
     { match: '*worker ask-plan list*', stdout: over.askPlans ?? fixture('sonmcli/askplans-spot.json') },
@@ -37,7 +37,7 @@ function upgradeRig(over: { askPlans?: string; deal?: string; purge?: string; ma
     { match: '*deal status*', stdout: over.deal ?? fixture('sonmcli/deal-spot.json') },
     { match: '*version*', stdout: fixture('sonmcli/version.json') },
   ];
-  const rig = makeRig({ dpkg: { stdout: over.versions ?? fixture('dpkg/all-0.4.24.txt') }, sonmcli });
+  const rig = makeRig({ dpkg: { stdout: over.versions ?? fixture('dpkg/all-0.4.24.txt') }, sonmcli }, { anyUser: over.anyUser });
   writeFileSync(join(rig.tools.dir, 'dpkg-0.4.25'), fixture('dpkg/all-0.4.25.txt'));
   writeFileSync(join(rig.tools.dir, 'status-0.4.25'), fixture('sonmcli/worker-status-connected.json'));
   const etc = rig.env.SONM_REWARDS_SONM_CONFIG_DIR!;
@@ -108,7 +108,7 @@ describe('refusals change nothing', () => {
   });
 
   it('without privileges (not root, sudo asks for a password): exit 2, run it with sudo', async () => {
-    const rig = upgradeRig();
+    const rig = upgradeRig({ anyUser: true });
     rig.tools.sudo({ nonInteractiveOk: false });
     for (const p of [rig.dir, rig.tools.dir, rig.tools.bin]) chmodSync(p, 0o755);
     const r = await runCli(rig, ['upgrade', '--master', MASTER, '--yes'], { uid: 65534, gid: 65534 });
@@ -210,7 +210,9 @@ describe('applying', () => {
     const [cmd, ...pre] = agentArgv();
     const child = spawn(cmd!, [...pre, 'upgrade', '--master', MASTER, '--script-url', slow, '--yes', '--wait', '0'], { env: rig.env, stdio: 'ignore', detached: true });
     const marker = join(rig.tools.dir, 'script-ran');
-    for (let i = 0; i < 200 && !existsSync(marker); i++) await new Promise((r) => setTimeout(r, 50));
+    // Wait for the event (the script has started, or the agent has exited), however long a
+    // busy machine takes; the test's own timeout bounds it.
+    while (!existsSync(marker) && child.exitCode === null) await new Promise((r) => setTimeout(r, 20));
     expect(existsSync(marker)).toBe(true);
     process.kill(-child.pid!, 'SIGKILL'); // the agent and the script with it
     await new Promise((r) => child.on('exit', r));
@@ -265,7 +267,12 @@ describe('issue 9: any script the download accepts also runs, from its file', ()
 function realRig(name: string): { rig: Rig; args: string[] } {
   const dir = join(FIXTURES, 'real-rigs', name);
   const read = (f: string): string => readFileSync(join(dir, f), 'utf8');
-  const rig = upgradeRig({ askPlans: read('sonmcli.ask-plan-list.json'), deal: read('sonmcli.deal-status.json'), versions: read('dpkg-query.stdout') });
+  // The case's dpkg-query.stdout answers the old `${Package} ${Version}` query: every package at
+  // 0.4.24, installed. The probe now asks for the status too; the same database answers that
+  // query with dpkg/all-0.4.24.txt (real dpkg-query output, test/unit/probe-kinds.test.ts).
+  const oldQuery = (t: string): string[] => t.trim().split('\n').map((l) => l.split('\t')).map(([p, , v]) => `${p} ${v}`).sort();
+  expect(read('dpkg-query.stdout').trim().split('\n').sort()).toEqual(oldQuery(fixture('dpkg/all-0.4.24.txt')));
+  const rig = upgradeRig({ askPlans: read('sonmcli.ask-plan-list.json'), deal: read('sonmcli.deal-status.json'), versions: fixture('dpkg/all-0.4.24.txt') });
   const etc = rig.env.SONM_REWARDS_SONM_CONFIG_DIR!;
   for (const f of readdirSync(join(dir, 'etc-sonm'))) copyFileSync(join(dir, 'etc-sonm', f), join(etc, f));
   return { rig, args: read('args.txt').trim().split(/\s+/) };

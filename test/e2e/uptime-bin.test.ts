@@ -66,15 +66,21 @@ describe('report, as the timer runs it', () => {
     clock.set(BASE);
     const svc = await startService(rig.dir, { programs: [activeProgram()], env: clock.env() });
     let completed = 0;
+    // The kill moments sweep the length of an uninterrupted tick on this machine, measured by
+    // the first one (i = 0, not killed): a fixed range would interrupt too few runs on a fast
+    // machine and too many on a busy one.
+    let cleanMs = 0;
     try {
       for (let i = 0; i < 100; i++) {
         clock.set(BASE + i * FIVE_MIN);
+        const started = performance.now();
         const [cmd, ...pre] = agentArgv();
         const child = spawn(cmd!, [...pre, 'report'], { env: agentEnv(rig, clock, svc.url), stdio: 'ignore' });
-        const killAfter = Math.floor(Math.random() * 450);
-        const timer = setTimeout(() => child.kill('SIGKILL'), killAfter);
+        const killAfter = ((i % 25) / 25) * 1.25 * cleanMs;
+        const timer = i === 0 ? undefined : setTimeout(() => child.kill('SIGKILL'), killAfter);
         const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
         clearTimeout(timer);
+        if (i === 0) cleanMs = performance.now() - started;
         if (code === 0) completed++;
         else expect(code).toBeNull(); // killed, never a failure of its own
       }
@@ -123,7 +129,7 @@ describe('report, as the timer runs it', () => {
   });
 
   it('a read-only state directory: exit 3 with a clear line', async () => {
-    const rig = makeRig();
+    const rig = makeRig({}, { anyUser: true });
     mkdirSync(rig.stateDir, { recursive: true, mode: 0o755 });
     chmodSync(rig.dir, 0o755);
     // Run as nobody: root ignores permissions, an ordinary user does not.

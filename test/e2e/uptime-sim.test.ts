@@ -137,9 +137,8 @@ describe('service faults', () => {
   it('a service that hangs is abandoned at the request deadline; the hours wait on disk', async () => {
     const s = await setup(reportsOnly(() => 'hang'));
     try {
-      const started = Date.now();
+      // A tick that waited on the hung request would run into the test's timeout instead.
       const o = await tick(s.clock, s.dir, s.proxy.url, healthyProbe, { deliveryTimeoutMs: 300 });
-      expect(Date.now() - started).toBeLessThan(10_000);
       expect(o.delivered).toBe(0);
       expect(o.pending).toBe(1);
       expect(o.deferred).toMatch(/did not answer/);

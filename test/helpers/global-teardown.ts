@@ -1,6 +1,7 @@
 /**
  * vitest global setup: after the whole suite, remove the POSIX shared-memory names that
- * libfaketime leaked.
+ * libfaketime leaked, and the directories made for runs as another user in the system's temp
+ * directory (tempDir(…, { anyUser: true }) in test/helpers/rig.ts; the rest stay in .tmp/).
  *
  * A process with libfaketime preloaded creates /dev/shm/faketime_shm_<pid> and
  * sem.faketime_sem_<pid>, and removes them only when it exits normally: a process that is
@@ -8,7 +9,9 @@
  * there they fill /dev/shm run after run, and a leaked name that meets a reused pid makes the
  * `faketime` wrapper fail. Only names created during this run by processes now gone are removed.
  */
-import { readdirSync, statSync, unlinkSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const SHM = '/dev/shm';
 const NAME = /^(?:faketime_shm_|sem\.faketime_sem_)(\d+)$/;
@@ -47,7 +50,12 @@ export function removeLeakedFaketimeNames(since: number): number {
 
 export default function setup(): () => void {
   const started = Date.now() - 1000;
+  // This run's directory for runs as another user; the test workers inherit the variable.
+  const anyUser = mkdtempSync(join(tmpdir(), 'sonm-rewards-tests-'));
+  chmodSync(anyUser, 0o755);
+  process.env.SONM_REWARDS_TEST_TMP = anyUser;
   return () => {
     removeLeakedFaketimeNames(started);
+    rmSync(anyUser, { recursive: true, force: true });
   };
 }

@@ -2,16 +2,21 @@
  * A simulated rig for end-to-end tests: a sysroot with /proc and /sys files shaped like a real
  * machine's, fake SONM/NVIDIA tools first on PATH, and a runner for the built binary.
  */
-import { existsSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync, readFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { spawn } from 'node:child_process';
-import { FakeTools, type FakeCase } from './fake-tools.js';
+import { agentEnv, rigTools, type FakeTools, type RigToolsSpec } from '../../scripts/lib/fake-tools.mjs';
+
+export { HEALTHY_SONMCLI } from '../../scripts/lib/fake-tools.mjs';
+export type { FakeCase, FakeCall } from '../../scripts/lib/fake-tools.mjs';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 export const FIXTURES = join(ROOT, 'test', 'fixtures');
 export const fixture = (p: string): string => readFileSync(join(FIXTURES, p), 'utf8');
 
-export interface RigSpec {
+/** The machine's shape (sysroot files) and its tools' answers (RigToolsSpec). */
+export interface RigSpec extends Omit<RigToolsSpec, 'delays'> {
   cores?: number;
   /** cpufreq max in MHz; null: no cpufreq (a VM). */
   maxMHz?: number | null;
@@ -21,25 +26,42 @@ export interface RigSpec {
   iface?: string;
   wireless?: boolean;
   linkMbps?: number | null;
-  nvidia?: FakeCase | FakeCase[];
-  dpkg?: FakeCase | FakeCase[];
-  sonmcli?: FakeCase[];
-  systemctl?: FakeCase[];
-  service?: FakeCase[];
-  sudoOk?: boolean;
+  /** A folder of /proc and /sys files laid over the generated sysroot (symbolic links kept). */
+  sysrootOverlay?: string;
 }
 
-export const HEALTHY_SONMCLI: FakeCase[] = [
-  { match: '*worker status*', stdout: fixture('sonmcli/worker-status-connected.json') },
-  { match: '*worker ask-plan list*', stdout: fixture('sonmcli/askplans-spot.json') },
-  { match: '*deal status 84117*', stdout: fixture('sonmcli/deal-spot.json') },
-  { match: '*version*', stdout: fixture('sonmcli/version.json') },
-];
-
-export function tempDir(prefix = 'sr-'): string {
-  const base = join(ROOT, '.tmp');
+/**
+ * A fresh directory under the checkout's .tmp/. With `anyUser`, under the system's temp
+ * directory instead, mode 0755: a test that runs the agent as another user (uid 65534) needs
+ * every directory above the rig to be searchable by that user, and a checkout may sit inside a
+ * private directory (mode 0700, as `mktemp -d` makes).
+ */
+export function tempDir(prefix = 'sr-', opts: { anyUser?: boolean } = {}): string {
+  // SONM_REWARDS_TEST_TMP: this run's directory, removed after the suite (global-teardown.ts).
+  const anyUserBase = process.env.SONM_REWARDS_TEST_TMP ?? tmpdir();
+  const base = opts.anyUser ? anyUserBase : join(ROOT, '.tmp');
   mkdirSync(base, { recursive: true });
-  return mkdtempSync(join(base, prefix));
+  const dir = mkdtempSync(join(base, opts.anyUser ? `sonm-rewards-${prefix}` : prefix));
+  if (opts.anyUser) chmodSync(dir, 0o755);
+  return dir;
+}
+
+let agentCopy: string | undefined;
+/**
+ * The built agent (bin/, dist/agent/, package.json, programs/) copied once per test process
+ * into a directory every user can read, for runs as another user: the checkout itself may not
+ * be reachable by that user (see tempDir). Returns the copy's root. The agent's lazily loaded
+ * npm dependencies are not copied: the runs as another user stop before they would load them
+ * (no root, or a state directory it cannot write), and a run that did would fail loudly.
+ */
+export function agentForAnyUser(): string {
+  if (agentCopy) return agentCopy;
+  const dir = tempDir('agent-', { anyUser: true });
+  for (const p of ['bin', join('dist', 'agent'), 'package.json', 'programs']) {
+    cpSync(join(ROOT, p), join(dir, p), { recursive: true });
+  }
+  agentCopy = dir;
+  return dir;
 }
 
 function put(root: string, path: string, content: string): void {
@@ -80,35 +102,23 @@ export interface Rig {
   env: Record<string, string>;
 }
 
-export function makeRig(spec: RigSpec = {}): Rig {
-  const dir = tempDir('rig-');
+/** A simulated rig; `anyUser`: in a directory another user can reach (see tempDir). */
+export function makeRig(spec: RigSpec = {}, where: { anyUser?: boolean } = {}): Rig {
+  const dir = tempDir('rig-', where);
   const sysroot = join(dir, 'root');
   writeSysroot(sysroot, spec);
-  const tools = new FakeTools(join(dir, 'tools'));
-  tools.tool('nvidia-smi', spec.nvidia ?? { stdout: fixture('nvidia-smi/six-2080ti.csv') });
-  tools.tool('dpkg-query', spec.dpkg ?? { stdout: fixture('dpkg/all-0.4.25.txt') });
-  tools.tool('sonmcli', spec.sonmcli ?? HEALTHY_SONMCLI);
-  tools.tool('systemctl', spec.systemctl ?? [{ match: 'is-active*', stdout: 'active\n' }, { stdout: '' }]);
-  tools.tool('service', spec.service ?? [{ stdout: '' }]);
-  tools.tool('dmidecode', { exit: 1, stderr: 'dmidecode: not available in tests\n' });
-  tools.tool('lscpu', { exit: 1 });
-  tools.sudo({ nonInteractiveOk: spec.sudoOk ?? true });
+  if (spec.sysrootOverlay) {
+    cpSync(spec.sysrootOverlay, sysroot, { recursive: true, verbatimSymlinks: true, force: true });
+  }
+  const tools = rigTools(join(dir, 'tools'), spec);
   const stateDir = join(dir, 'state');
-  return {
-    dir,
-    sysroot,
-    stateDir,
-    tools,
-    env: {
-      PATH: tools.path(),
-      HOME: dir,
-      SUDO_USER: 'rig',
-      SONM_REWARDS_SYSROOT: sysroot,
-      SONM_REWARDS_STATE_DIR: stateDir,
-      SONM_REWARDS_CONFIG: join(dir, 'config.json'),
-      SONM_REWARDS_SONM_CONFIG_DIR: join(dir, 'etc-sonm'),
-    },
-  };
+  const env = agentEnv(tools, stateDir, {
+    HOME: dir,
+    SONM_REWARDS_SYSROOT: sysroot,
+    SONM_REWARDS_CONFIG: join(dir, 'config.json'),
+    SONM_REWARDS_SONM_CONFIG_DIR: join(dir, 'etc-sonm'),
+  });
+  return { dir, sysroot, stateDir, tools, env };
 }
 
 export interface CliResult { code: number | null; stdout: string; stderr: string; ms: number }
@@ -119,19 +129,35 @@ export interface CliResult { code: number | null; stdout: string; stderr: string
  * SONM_REWARDS_TEST_WRAPPER a command to run it under (the built tools/oldkernel). .ci/run runs
  * the agent's end-to-end tests a second time that way (README "Install on a rig").
  */
-export function agentArgv(): string[] {
+export function agentArgv(opts: { anyUser?: boolean } = {}): string[] {
   const agent = process.env.SONM_REWARDS_TEST_AGENT;
-  const wrapper = process.env.SONM_REWARDS_TEST_WRAPPER;
+  let wrapper = process.env.SONM_REWARDS_TEST_WRAPPER;
   for (const p of [agent, wrapper]) if (p && !existsSync(p)) throw new Error(`${p} (from SONM_REWARDS_TEST_AGENT/_WRAPPER) does not exist`);
-  return [...(wrapper ? [wrapper] : []), ...(agent ? [agent] : [process.execPath, join(ROOT, 'bin', 'sonm-rewards.cjs')])];
+  // As another user: the checkout's files from a copy that user can read (agentForAnyUser).
+  const root = opts.anyUser && !agent ? agentForAnyUser() : ROOT;
+  if (opts.anyUser && wrapper) {
+    const copy = join(agentForAnyUser(), 'wrapper');
+    if (!existsSync(copy)) cpSync(wrapper, copy);
+    wrapper = copy;
+  }
+  const script = [process.execPath, join(root, 'bin', 'sonm-rewards.cjs')];
+  return [...(wrapper ? [wrapper] : []), ...(agent ? [agent] : script)];
 }
 
 export function runBin(bin: 'sonm-rewards' | 'sonm-rewards-service', args: string[], opts: { env?: Record<string, string>; timeoutMs?: number; cwd?: string; uid?: number; gid?: number; prefix?: string[] } = {}): Promise<CliResult> {
   const started = Date.now();
-  const command = bin === 'sonm-rewards' ? agentArgv() : [process.execPath, join(ROOT, 'bin', `${bin}.js`)];
+  // As another user, the agent runs from a copy that user can read (agentForAnyUser).
+  const anyUser = opts.uid !== undefined;
+  const command = bin === 'sonm-rewards' ? agentArgv({ anyUser }) : [process.execPath, join(ROOT, 'bin', `${bin}.js`)];
   const argv = [...(opts.prefix ?? []), ...command, ...args];
   return new Promise((resolvePromise) => {
-    const child = spawn(argv[0]!, argv.slice(1), { env: { ...opts.env }, cwd: opts.cwd ?? ROOT, stdio: ['ignore', 'pipe', 'pipe'], uid: opts.uid, gid: opts.gid });
+    const child = spawn(argv[0]!, argv.slice(1), {
+      env: { ...opts.env },
+      cwd: opts.cwd ?? (anyUser ? agentForAnyUser() : ROOT),
+      stdio: ['ignore', 'pipe', 'pipe'],
+      uid: opts.uid,
+      gid: opts.gid,
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => { stdout += d; });

@@ -13,6 +13,7 @@ import { signRequest } from '../../src/protocol/signing.js';
 import { rawPublicKey, rigIdFromPublicKey } from '../../src/protocol/ids.js';
 import { reportIdFor } from '../../src/protocol/report-id.js';
 import type { HourlyReport } from '../../src/protocol/types.js';
+import { HOUR_MS } from '../../src/lib/time.js';
 
 export interface RunningService {
   url: string;
@@ -25,21 +26,17 @@ export interface RunningService {
 export async function startService(dir: string, opts: { programs?: Record<string, unknown>[]; demand?: Record<string, number>; platform?: Record<string, unknown>; dbPath?: string; extraArgs?: string[]; prefix?: string[]; env?: Record<string, string> } = {}): Promise<RunningService> {
   const dbPath = opts.dbPath ?? join(dir, 'rewards.db');
   const args = ['--listen', '127.0.0.1:0', '--db', dbPath, '--log-level', 'warn', ...(opts.extraArgs ?? [])];
-  if (opts.programs) {
-    const p = join(dir, `programs-${Date.now()}-${Math.random().toString(36).slice(2)}.json`);
-    writeFileSync(p, JSON.stringify({ programs: opts.programs }));
-    args.push('--programs', p);
-  }
-  if (opts.demand) {
-    const p = join(dir, 'demand.json');
-    writeFileSync(p, JSON.stringify(opts.demand));
-    args.push('--demand', p);
-  }
-  if (opts.platform) {
-    const p = join(dir, 'platform.json');
-    writeFileSync(p, JSON.stringify(opts.platform));
-    args.push('--platform', p);
-  }
+  // Each input file: written as JSON into `dir`, then passed by its flag.
+  const fileArg = (flag: string, name: string, value: unknown): void => {
+    const p = join(dir, name);
+    writeFileSync(p, JSON.stringify(value));
+    args.push(flag, p);
+  };
+  // A fresh name each start: a restarted service may be given other programs.
+  const programsName = `programs-${Date.now()}-${Math.random().toString(36).slice(2)}.json`;
+  if (opts.programs) fileArg('--programs', programsName, { programs: opts.programs });
+  if (opts.demand) fileArg('--demand', 'demand.json', opts.demand);
+  if (opts.platform) fileArg('--platform', 'platform.json', opts.platform);
   const argv = [...(opts.prefix ?? []), process.execPath, join(ROOT, 'bin', 'sonm-rewards-service.js'), ...args];
   const proc = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '', ...opts.env } });
   let err = '';
@@ -147,7 +144,7 @@ export async function startServiceInPast(dir: string, hoursBack: number, opts: P
 
 /** The start of the UTC hour `n` hours before now. */
 export function hoursAgo(n: number, now = Date.now()): string {
-  return `${new Date(Math.floor(now / 3_600_000) * 3_600_000 - n * 3_600_000).toISOString().slice(0, 13)}:00:00Z`;
+  return `${new Date(Math.floor(now / HOUR_MS) * HOUR_MS - n * HOUR_MS).toISOString().slice(0, 13)}:00:00Z`;
 }
 
 export async function metric(url: string, name: string): Promise<number> {

@@ -36,17 +36,17 @@ describe('nvidia-smi CSV', () => {
   it('reports a lost GPU and keeps the other five', () => {
     const info = interpretNvidiaSmi(exec({ exitCode: 15, stdout: fixture('nvidia-smi/lost-one-of-six.txt') }));
     expect(info.gpus).toHaveLength(5);
-    expect(info.lost).toEqual([{ busId: '0000:03:00.0', reason: 'GPU is lost' }]);
+    expect(info.lost).toEqual([{ busId: '0000:03:00.0', reason: 'GPU is lost', code: 'gpu-lost', source: 'nvidia-smi' }]);
   });
 
   it.each([
-    [{ notFound: true }, 'not-found'],
-    [{ timedOut: true, exitCode: null }, 'timeout'],
-    [{ exitCode: 9, stdout: fixture('nvidia-smi/driver-not-loaded.txt') }, 'driver'],
-    [{ exitCode: 18, stdout: fixture('nvidia-smi/version-mismatch.txt') }, 'mismatch'],
-    [{ exitCode: 15, stderr: 'Unable to determine the device handle for gpu 0000:01:00.0: Unknown Error\n' }, 'gpu-lost'],
-    [{ exitCode: 2, stdout: fixture('nvidia-smi/h200-real-unknown-field.txt') }, 'other'],
-    [{ exitCode: 255, stdout: 'Something odd\n' }, 'other'],
+    [{ notFound: true }, 'nvidia-smi-not-found'],
+    [{ timedOut: true, exitCode: null }, 'nvidia-smi-timeout'],
+    [{ exitCode: 9, stdout: fixture('nvidia-smi/driver-not-loaded.txt') }, 'driver-not-loaded'],
+    [{ exitCode: 18, stdout: fixture('nvidia-smi/version-mismatch.txt') }, 'driver-mismatch'],
+    [{ exitCode: 15, stderr: 'Unable to determine the device handle: GPU is lost\n' }, 'gpu-lost'],
+    [{ exitCode: 2, stdout: fixture('nvidia-smi/h200-real-unknown-field.txt') }, 'nvidia-smi-too-old'],
+    [{ exitCode: 255, stdout: 'Something odd\n' }, 'nvidia-smi-failed'],
   ])('failure %o is classified as %s', (partial, code) => {
     expect(() => interpretNvidiaSmi(exec(partial))).toThrow(expect.objectContaining({ probeCode: code }));
   });
@@ -132,8 +132,8 @@ describe('SONM', () => {
 
   it('dpkg-query output with a missing package (exit 1, partial output)', () => {
     const p = parseDpkgVersions(fixture('dpkg/no-optimus.txt'));
-    expect(p).toEqual({ 'sonm-worker': '0.4.25', 'sonm-node': '0.4.25', 'sonm-cli': '0.4.25' });
-    expect(lowestVersion(p)).toBe('0.4.25');
+    expect(p.installed).toEqual({ 'sonm-worker': '0.4.25', 'sonm-node': '0.4.25', 'sonm-cli': '0.4.25' });
+    expect(lowestVersion(p.installed)).toBe('0.4.25');
   });
   it.each([
     [{ 'sonm-worker': '0.4.25', 'sonm-cli': '0.4.9' }, '0.4.9'],
@@ -156,15 +156,17 @@ describe('SONM', () => {
 
   const connected = parseWorkerStatus(JSON.parse(fixture('sonmcli/worker-status-connected.json')));
   it.each([
-    ['active', connected, null, true, null],
-    ['inactive', connected, null, false, 'sonm-worker service is inactive'],
-    ['active', null, 'failed to connect to the Node', false, 'worker status failed: failed to connect to the Node'],
-    ['active', { ...connected, isBenchmarkFinished: false }, null, false, 'benchmarks not finished'],
-    ['active', { ...connected, isMasterConfirmed: false }, null, false, 'master not confirmed'],
-    ['active', { ...connected, rendezvousStatus: 'not connected' }, null, false, 'no rendezvous connection'],
-    [null, connected, null, true, null],
-  ])('connection: service %s', (service, status, err, ok, reason) => {
-    expect(deriveConnection(service, status, err)).toEqual({ connected: ok, reason });
+    ['active', connected, null, true, null, null],
+    ['inactive', connected, null, false, 'sonm-worker service is inactive', 'service-inactive'],
+    ['active', null, 'failed to connect to the Node', false, 'worker status failed: failed to connect to the Node', 'node-unreachable'],
+    ['active', null, 'dial tcp 127.0.0.1:15030: connect: connection refused', false, 'worker status failed: dial tcp 127.0.0.1:15030: connect: connection refused', 'node-unreachable'],
+    ['active', null, 'context deadline exceeded', false, 'worker status failed: context deadline exceeded', 'status-failed'],
+    ['active', { ...connected, isBenchmarkFinished: false }, null, false, 'benchmarks not finished', 'benchmarks-running'],
+    ['active', { ...connected, isMasterConfirmed: false }, null, false, 'master not confirmed', 'master-unconfirmed'],
+    ['active', { ...connected, rendezvousStatus: 'not connected' }, null, false, 'no rendezvous connection', 'no-rendezvous'],
+    [null, connected, null, true, null, null],
+  ])('connection: service %s', (service, status, err, ok, reason, code) => {
+    expect(deriveConnection(service, status, err)).toEqual({ connected: ok, reason, code });
   });
 
   it('ask plans: spot and forward, deal ids', () => {
