@@ -3,10 +3,12 @@
 // baseline taken in this same run (these machines are noisy), A/B alternated, medians quoted.
 // Exits 1 if a target is missed. Needs a build (npm run build) and python3 (for getrusage).
 import { spawn, spawnSync } from 'node:child_process';
+import { createHash, generateKeyPairSync } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { encodeRecord } from '../dist/uptime/journal.js';
 import { hourOf } from '../dist/protocol/report-id.js';
+import { httpRequest } from '../dist/lib/http.js';
 import { openSqliteStore } from '../dist/service/store.js';
 import { agentEnv as rigEnv, rigTools } from './lib/fake-tools.mjs';
 import { DAY_MS } from '../dist/lib/time.js';
@@ -193,6 +195,84 @@ if (want('service')) {
   const p99 = median(svc.map((r) => pct(r.latenciesMs, 0.99)));
   const baseP99 = median(base.map((r) => pct(r.latenciesMs, 0.99)));
   record('service: single-report requests (8 in flight)', `${Math.round(rate)} requests/s, p99 ${p99.toFixed(1)} ms`, `bare node:http ${Math.round(baseRate)} requests/s, p99 ${baseP99.toFixed(1)} ms`, (rate / baseRate).toFixed(2), '≥ 2,000 requests/s', rate >= 2000);
+}
+
+// ---------- 4b. receipts: what signing an answer costs the service ----------
+if (want('service')) {
+  // In process: the one signed tree head per answer (src/protocol/receipt.ts), for a batch of 500,
+  // against the time one report may take at the 20,000 reports/s target (50 µs).
+  const { loadServiceKey, ReceiptSigner } = await import('../dist/service/receipts.js');
+  const signer = new ReceiptSigner(loadServiceKey(null, false), JSON.parse(readFileSync(join(TMP, 'programs.json'), 'utf8')).programs, '{}');
+  const results = Array.from({ length: 500 }, (_, i) => ({ reportId: `rpt-AAAAAAAAAAAAAAAAAAAAAA-2011010${i}`, status: 'accepted', credited: { connected: true, gpus: 6, usd: 0.5 } }));
+  const hashes = results.map((_, i) => createHash('sha256').update(String(i)).digest('base64url'));
+  for (let i = 0; i < 50; i++) signer.sign(results, hashes, new Date());
+  const per = [];
+  for (let r = 0; r < 9; r++) {
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < 40; i++) signer.sign(results, hashes, new Date());
+    per.push(Number(process.hrtime.bigint() - t0) / 1e3 / 40 / 500);
+  }
+  const us = median(per);
+  record('receipts: signing a 500-result answer (one Ed25519 signature, RFC 9162 tree)', `${us.toFixed(2)} µs/report`, '50 µs/report at 20,000 reports/s', (us / 50).toFixed(3), '≤ 10% of the budget', us <= 5);
+}
+
+// ---------- 4c. the dashboard on 10,000 rigs ----------
+if (want('service')) {
+  // A store of 10,000 rigs, 6 GPUs each: the master's 50 rigs with 30 days of hours, every other
+  // rig with the last 24 hours (built in process through the store's own ingestion). Pages are
+  // timed over HTTP against the JSON ledger call (one rig, 30 days) in the same run.
+  const { parsePrograms } = await import('../dist/program/definitions.js');
+  const { rawPublicKey: rawKey, rigIdFromPublicKey: rigIdOf } = await import('../dist/protocol/ids.js');
+  const { reportIdFor: idFor } = await import('../dist/protocol/report-id.js');
+  const { signRequest: sign } = await import('../dist/protocol/signing.js');
+  const programs = parsePrograms(JSON.parse(readFileSync(join(TMP, 'programs.json'), 'utf8')));
+  const db = join(TMP, 'dashboard.db');
+  const store = openSqliteStore(db, 'normal');
+  const now = new Date();
+  const current = Date.parse(hourOf(now.getTime()));
+  const master = '0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed';
+  let ledgerRig = null;
+  const t0 = Date.now();
+  for (let i = 0; i < 10_000; i++) {
+    const mine = i < 50;
+    const { privateKey, publicKey } = mine ? generateKeyPairSync('ed25519') : { privateKey: null, publicKey: null };
+    const x = mine ? rawKey(publicKey) : null;
+    const rigId = mine ? rigIdOf(x) : `r${String(i).padStart(21, '0')}`;
+    if (i === 0) ledgerRig = { rigId, privateKey };
+    const gpus = Array.from({ length: 6 }, (_, g) => ({ uuid: `GPU-${rigId}-${g}`, pciDeviceId: i % 3 ? '1b06' : '1e07', model: i % 3 ? 'GTX 1080 Ti' : 'RTX 2080 Ti', qualifying: true }));
+    // Enrolled, with a verdict listing its GPUs, before its first hour (the service pays no hour before either).
+    const before = new Date(current - 800 * 3_600_000);
+    store.enroll({ publicKey: x ?? 'x', masterAddress: mine ? master : `0x${String(i % 2000).padStart(40, '0')}`, workerAddress: null, agentVersion: 'bench', hardware: { qualifyingGpus: 6, gpus } }, rigId, before);
+    store.saveVerdict(rigId, { checkedAt: before.toISOString(), eligible: true, programs: programs.map((p) => ({ id: p.id, qualifies: true })), gpus }, before);
+    const hours = mine ? 720 : 24;
+    const reports = [];
+    for (let h = hours; h >= 1; h--) {
+      const hour = hourOf(current - h * 3_600_000);
+      reports.push({ reportId: idFor(rigId, hour), rigId, hour, intervalSeconds: 300, samples: 12, connectedSamples: (h + i) % 17 ? 12 : 5, minQualifyingGpus: 6, gpus, workerAddress: null, sonmVersion: 'v0.4.25', agentVersion: 'bench', seq: hours - h + 1 });
+    }
+    for (let k = 0; k < reports.length; k += 500) store.ingest(reports.slice(k, k + 500), rigId, programs, now);
+  }
+  // The pages must have something to show: GPUs credited in the last complete hour.
+  const supply = store.fleet(hourOf(current - 3_600_000)).reduce((s, r) => s + r.gpus, 0);
+  store.close();
+  if (supply === 0) throw new Error('the dashboard store credited nothing: the benchmark would time empty pages');
+  console.log(`      (dashboard store: 10,000 rigs, ${50 * 720 + 9950 * 24} reports, ${supply} GPUs credited in the last hour, built in ${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+  const svcD = await startService(db);
+  const get = async (path, headers = {}) => {
+    const t = process.hrtime.bigint();
+    const r = await httpRequest(`${svcD.url}${path}`, { headers, timeoutMs: 10_000 });
+    if (r.status !== 200) throw new Error(`${path}: ${r.status} ${r.body.slice(0, 200)}`);
+    return Number(process.hrtime.bigint() - t) / 1e6;
+  };
+  const ledgerPath = `/v1/rigs/${ledgerRig.rigId}/ledger`;
+  const ledgerCall = () => get(ledgerPath, sign({ method: 'GET', url: `${svcD.url}${ledgerPath}`, privateKey: ledgerRig.privateKey, keyid: ledgerRig.rigId }));
+  const coldFleet = await get('/'); // the fleet page's 7-day history is read, then kept for a minute
+  for (let i = 0; i < 3; i++) { await get(`/masters/${master}`); await get('/'); await ledgerCall(); }
+  const m = []; const f = []; const l = [];
+  for (let i = 0; i < REPS * 2; i++) { l.push(await ledgerCall()); m.push(await get(`/masters/${master}`)); f.push(await get('/')); }
+  await stopProc(svcD);
+  record('dashboard: master page (50 rigs × 30 days, store of 10,000 rigs)', `${median(m).toFixed(1)} ms`, `JSON ledger (1 rig, 31 days) ${median(l).toFixed(1)} ms`, (median(m) / median(l)).toFixed(1), '≤ 50 ms', median(m) <= 50);
+  record('dashboard: fleet page (last hour and 7 days per model, 10,000 rigs)', `${median(f).toFixed(1)} ms`, `JSON ledger (1 rig, 31 days) ${median(l).toFixed(1)} ms`, (median(f) / median(l)).toFixed(1), '≤ 50 ms', median(f) <= 50, `first view, reading the 7-day history: ${coldFleet.toFixed(0)} ms`);
 }
 
 // ---------- 5. a 30-day backlog, then status over 30 days ----------

@@ -2,9 +2,11 @@
 // npm run demo: the whole loop in a minute. Starts the reference service with a demo program
 // whose window includes today, then drives a simulated rig (fake nvidia-smi/sonmcli/dpkg-query
 // on PATH, six RTX 2080 Ti): check, enrol, three hours of 5-minute samples, delivery, status,
-// and the service's ledger and fleet view. Needs a build (npm run build) and libfaketime (Debian
-// `faketime`): the service pays no hour that ended before the rig enrolled, so the service and
-// the agent's enrolment run on a clock set three hours back, then moved to now.
+// the service's ledger and fleet view, the proof of credited hours, and the dashboard's URL (on a
+// terminal the service keeps running until Ctrl-C, so the pages can be opened). Needs a build
+// (npm run build) and libfaketime (Debian `faketime`): the service pays no hour that ended before
+// the rig enrolled, so the service and the agent's enrolment run on a clock set three hours back,
+// then moved to now.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -101,6 +103,21 @@ try {
   console.log(`  total: ${ledger.totals.creditedHours} of ${ledger.totals.hours} hours credited, $${ledger.totals.usd}`);
   const fleet = JSON.parse((await httpRequest(`${url}/v1/fleet`, { timeoutMs: 5000 })).body);
   for (const m of fleet.models) console.log(`  ${m.model}: ${m.gpus} GPUs on ${m.devices} rig(s) in ${fleet.hour}, demand ${m.demand}, ratio ${m.ratio ?? '–'}${m.belowTarget ? '  (below the 2× target)' : ''}`);
+
+  say('7. The proof: every credited hour, signed by the service, checked offline');
+  const proof = spawnSync(process.execPath, [BIN, 'status', '--proof'], { env, encoding: 'utf8' });
+  writeFileSync(join(dir, 'proof.json'), proof.stdout);
+  cli(['verify-proof', join(dir, 'proof.json')]);
+
+  say('8. The dashboard (read-only, public)');
+  console.log(`  fleet:  ${url}/`);
+  console.log(`  master: ${url}/masters/${MASTER.toLowerCase()}`);
+  console.log(`  rig:    ${url}/rigs/${id.rigId}`);
+  if (process.stdout.isTTY) {
+    // On a terminal the service keeps serving, so the pages can be opened; Ctrl-C ends the demo.
+    console.log(`\nDashboard: ${url}/masters/${MASTER.toLowerCase()}  (the service runs until Ctrl-C)`);
+    await new Promise((resolve) => process.once('SIGINT', resolve));
+  } else console.log(`\nDashboard: ${url}/masters/${MASTER.toLowerCase()}  (the service stops with the demo; run it on a terminal to keep it)`);
 } finally {
   svc.kill('SIGTERM');
   rmSync(dir, { recursive: true, force: true });

@@ -6,6 +6,7 @@ import { checkAddress } from '../lib/eth.js';
 import { readConfiguredMaster } from '../lib/sonm-config.js';
 import { enrolAndSend } from './eligibility.js';
 import { runCheck } from './check.js';
+import { UptimeStore } from '../uptime/store.js';
 
 export async function enrollCommand(ctx: CommandContext, opts: OptionValues<typeof ENROLL.options>): Promise<number> {
   if (!ctx.settings.service) throw new UsageError('no rewards service configured: pass --service URL or set SONM_REWARDS_SERVICE');
@@ -14,13 +15,14 @@ export async function enrollCommand(ctx: CommandContext, opts: OptionValues<type
     const a = checkAddress(opts.master);
     if (!a.ok) throw new UsageError(`--master: ${a.reason}`);
     master = a.address;
-  } else if (!readConfiguredMaster(ctx.settings.sonmConfigDir).master) {
+  } else if (!readConfiguredMaster(ctx.settings.sonmConfigDir).master && !(opts.acceptServiceKey && new UptimeStore(ctx.settings.stateDir).state().enrolled)) {
     throw new UsageError(`no master address: pass --master 0x… (none found in ${ctx.settings.sonmConfigDir}/worker-default.yaml)`);
   }
   const { result } = await runCheck(ctx, { market: false });
-  const r = await enrolAndSend(ctx, result, { master, forceEnrol: Boolean(master) });
+  const accept = opts.acceptServiceKey;
+  const r = await enrolAndSend(ctx, result, { master, forceEnrol: Boolean(master) || Boolean(accept), acceptServiceKey: accept });
   if (!r.ok) {
-    if (r.conflict) throw new RefusalError(r.error!);
+    if (r.conflict || accept) throw new RefusalError(r.error!);
     throw new FailureError(`cannot enrol: ${r.error}`);
   }
   if (ctx.json) ctx.stdout.write(`${JSON.stringify({ rigId: r.rigId, master: r.master, service: ctx.settings.service, eligible: result.eligible })}\n`);

@@ -7,12 +7,21 @@ import { UptimeStore } from '../uptime/store.js';
 import { summarize, type StatusSummary } from '../uptime/summary.js';
 import type { Paint } from '../lib/paint.js';
 import { describeDelta } from '../uptime/clock.js';
+import { buildProof } from '../uptime/proof.js';
+import { keyChangeText } from '../uptime/receipts.js';
 import { HOUR_MS, plural } from '../lib/time.js';
 import { NO_SERVICE_NEXT_STEP } from './configure.js';
 
+/** The dashboard pages of this rig and its master on `service` (src/service/dashboard/). */
+export function dashboardLinks(service: string | null, enrolled: StatusSummary['enrolled']): { rig: string; master: string } | null {
+  if (!service || !enrolled) return null;
+  const base = service.replace(/\/+$/, '');
+  return { rig: `${base}/rigs/${enrolled.rigId}`, master: `${base}/masters/${enrolled.master.toLowerCase()}` };
+}
+
 const BARS = ' ▁▂▃▄▅▆▇█';
 
-export function renderStatus(s: StatusSummary, paint: Paint): string {
+export function renderStatus(s: StatusSummary, paint: Paint, extra: { links?: { rig: string; master: string } | null; receipts?: { signed: number; keyId: string | null; event: string | null } } = {}): string {
   const out: string[] = [];
   out.push(paint.bold('Last 24 hours (UTC), connected share per hour'));
   const bars = s.last24h.map((h) => (h.samples === 0 ? '·' : BARS[Math.round(h.share * 8)]!)).join('');
@@ -35,10 +44,35 @@ export function renderStatus(s: StatusSummary, paint: Paint): string {
   if (s.markedSamples) out.push(paint.yellow(`! ${s.markedSamples} sample(s) were taken under a clock that proved wrong: kept, marked (clock.log)`));
   if (s.clockOffsetSeconds !== null && Math.abs(s.clockOffsetSeconds) >= 2) out.push(paint.yellow(`Clock offset: the service's clock is ${s.clockOffsetSeconds} s ${s.clockOffsetSeconds >= 0 ? 'ahead of' : 'behind'} this rig's`));
   for (const w of s.warnings) out.push(paint.yellow(`! ${w}`));
+  const rc = extra.receipts;
+  if (rc) out.push(`Receipts: ${rc.signed} signed answers kept${rc.keyId ? `, service key ${rc.keyId} pinned` : ', no service key pinned yet'} (export: status --proof)`);
+  if (rc?.event) out.push(paint.red(`! ${rc.event}`));
+  if (extra.links) out.push(`Dashboard: ${extra.links.rig}`, `           ${extra.links.master} (all rigs of the master)`);
   return `${out.join('\n')}\n`;
 }
 
+/** A --from/--to value: an ISO 8601 date or time; returns it as an ISO string, or throws UsageError. */
+function isoOption(name: string, v: string | undefined, fallback: string): string {
+  if (v === undefined) return fallback;
+  const t = Date.parse(/^\d{4}-\d\d-\d\d$/.test(v) ? `${v}T00:00:00Z` : v);
+  if (Number.isNaN(t)) throw new UsageError(`--${name} must be a date or time such as 2019-05-01 or 2019-05-01T12:00:00Z, got "${v}"`);
+  return new Date(t).toISOString().replace('.000Z', 'Z');
+}
+
+/** `status --proof`: every signed receipt of [from, to) with its report, as one JSON document. */
+function exportProof(ctx: CommandContext, store: UptimeStore, opts: { from?: string; to?: string }): number {
+  const now = ctx.now();
+  const from = isoOption('from', opts.from, '1970-01-01T00:00:00Z');
+  const to = isoOption('to', opts.to, new Date(now.getTime() + 3_600_000).toISOString().replace(/\.\d{3}Z$/, 'Z'));
+  const bundle = buildProof({ records: store.results(), reports: store.reports(), state: store.state(), from, to, now });
+  ctx.stdout.write(`${JSON.stringify(bundle, null, 2)}\n`);
+  if (bundle.unsigned > 0) ctx.stderr.write(`${bundle.unsigned} answer(s) in the period carry no receipt (delivered before the service signed them) and are not in the bundle\n`);
+  return EXIT.OK;
+}
+
 export async function statusCommand(ctx: CommandContext, opts: OptionValues<typeof STATUS.options>): Promise<number> {
+  if (!opts.proof && (opts.from !== undefined || opts.to !== undefined)) throw new UsageError('--from and --to go with --proof');
+  if (opts.proof) return exportProof(ctx, new UptimeStore(ctx.settings.stateDir), opts);
   const days = opts.days === undefined ? 7 : Number(opts.days);
   if (!Number.isInteger(days) || days < 1 || days > 30) throw new UsageError(`--days must be a whole number from 1 to 30, got "${opts.days}"`);
   const store = new UptimeStore(ctx.settings.stateDir);
@@ -48,8 +82,11 @@ export async function statusCommand(ctx: CommandContext, opts: OptionValues<type
   const since = new Date(now.getTime() - 26 * HOUR_MS).toISOString().slice(0, 10);
   const { samples, skipped } = store.readSamples(since);
   const summary = summarize({ samples, reports: store.reports(), results: store.results(), state: store.state(), now, days, intervalSeconds: ctx.settings.intervalSeconds, skipped, marked: store.marks().size });
-  if (ctx.json) ctx.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
-  else ctx.stdout.write(renderStatus(summary, await makePaint(ctx.color)));
+  const st = store.state();
+  const receipts = { signed: store.results().filter((r) => r.receipt).length, keyId: st.serviceKey?.keyId ?? null, event: st.serviceKeyEvent ? keyChangeText(st.serviceKeyEvent) : null };
+  const links = dashboardLinks(ctx.settings.service, summary.enrolled);
+  if (ctx.json) ctx.stdout.write(`${JSON.stringify({ ...summary, receipts, dashboard: links }, null, 2)}\n`);
+  else ctx.stdout.write(renderStatus(summary, await makePaint(ctx.color), { links, receipts }));
   if (!ctx.json && !ctx.settings.service) ctx.stdout.write(`Next: ${NO_SERVICE_NEXT_STEP}\n`);
   return EXIT.OK;
 }

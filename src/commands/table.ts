@@ -205,7 +205,20 @@ export const STATUS = defineSpec({
       description: 'days of credit to show (1-30)',
       default: '7',
     },
+    proof: {
+      type: 'boolean',
+      description: 'print a proof bundle: every signed receipt with its report (check it with verify-proof)',
+    },
+    from: { type: 'string', value: '<date>', description: 'with --proof: hours from this date or time (UTC)' },
+    to: { type: 'string', value: '<date>', description: 'with --proof: hours before this date or time (UTC)' },
   },
+});
+
+export const VERIFY_PROOF = defineSpec({
+  name: 'verify-proof',
+  description: 'check a proof bundle offline: exit 0 if every receipt holds, 1 naming each report that does not',
+  operands: [{ name: 'file', description: 'the bundle from `status --proof` (- for stdin)' }],
+  options: {},
 });
 
 export const ENROLL = defineSpec({
@@ -216,6 +229,11 @@ export const ENROLL = defineSpec({
       type: 'string',
       value: '<address>',
       description: 'master address (default: the one in worker-default.yaml)',
+    },
+    acceptServiceKey: {
+      type: 'string',
+      value: '<keyId>',
+      description: "confirm the service's new signing key after an announced rotation",
     },
   },
 });
@@ -256,6 +274,7 @@ export const COMMANDS: readonly CommandDef[] = [
   command(UPGRADE, () => import('./upgrade.js').then((m) => m.upgradeCommand)),
   command(REPORT, () => import('./report.js').then((m) => m.reportCommand)),
   command(STATUS, () => import('./status.js').then((m) => m.statusCommand)),
+  command(VERIFY_PROOF, () => import('./verify-proof.js').then((m) => m.verifyProofCommand)),
   command(ENROLL, () => import('./enroll.js').then((m) => m.enrollCommand)),
   command(TIMER, () => import('./timer.js').then((m) => m.timerCommand)),
   command(CONFIGURE, () => import('./configure.js').then((m) => m.configureCommand)),

@@ -8,6 +8,7 @@ import { WorkerIngestor } from './ingest-worker.js';
 import { ANNOUNCED_INSTALLER, buildServer, DEFAULT_LIMITS, type PlatformInfo } from './server.js';
 import { readJson, StartError } from './start-error.js';
 import { operatorMain } from './operator-cli.js';
+import { loadServiceKey, ServiceKeyError } from './receipts.js';
 
 /**
  * The binary: `sonm-rewards-service [options]` runs the service; `rigs …` and `disputes …` are
@@ -25,6 +26,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     .option('--programs <file>', 'program definitions (default: the built-in first program)')
     .option('--demand <file>', 'GPUs wanted per model, e.g. {"GTX 1080 Ti": 400}')
     .option('--platform <file>', '{targetVersion, installerUrl, installerSha256} served at /v1/platform')
+    .option('--service-key <file>', 'Ed25519 key (PKCS#8 PEM) that signs receipts (default <db>.service-key, made on first start)')
     .option('--public-url <url>', 'the URL clients use, when behind a proxy (signatures cover it)')
     .option('--log-level <level>', 'pino log level (silent to disable)', 'info')
     .option('--request-timeout <ms>', 'longest a request may take to arrive, headers and body', String(DEFAULT_LIMITS.requestTimeoutMs))
@@ -38,7 +40,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     if (e instanceof CommanderError) process.exit(e.code === 'commander.helpDisplayed' || e.code === 'commander.version' ? 0 : 2);
     throw e;
   }
-  const o = cmd.opts<{ listen: string; db: string; programs?: string; demand?: string; platform?: string; publicUrl?: string; logLevel: string; synchronous: string; requestTimeout: string; connectionsPerAddress: string }>();
+  const o = cmd.opts<{ listen: string; db: string; programs?: string; demand?: string; platform?: string; publicUrl?: string; logLevel: string; synchronous: string; requestTimeout: string; connectionsPerAddress: string; serviceKey?: string }>();
   try {
     const m = /^(.*):(\d+)$/.exec(o.listen);
     if (!m) throw new StartError(`--listen ${o.listen}: expected host:port, such as 127.0.0.1:8080`);
@@ -65,6 +67,14 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
         throw new StartError(`--db ${o.db} is in use by another sonm-rewards-service (pid ${e.holder.pid}, since ${e.holder.since}); run one service per database`);
       }
     }
+    let serviceKey;
+    try {
+      serviceKey = loadServiceKey(o.serviceKey ?? (o.db === ':memory:' ? null : `${o.db}.service-key`), !o.serviceKey);
+    } catch (e) {
+      if (!(e instanceof ServiceKeyError)) throw e;
+      lock?.release();
+      throw new StartError(e.message);
+    }
     let store;
     try {
       store = openSqliteStore(o.db, o.synchronous);
@@ -83,7 +93,8 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
         process.exit(3);
       },
     });
-    const app = await buildServer({ store, programs, demand, platform, publicUrl: o.publicUrl, logLevel: o.logLevel, ingestor, limits, startedAt });
+    const app = await buildServer({ store, programs, demand, platform, publicUrl: o.publicUrl, logLevel: o.logLevel, ingestor, limits, startedAt, serviceKey });
+    app.log.info({ keyId: serviceKey.keyId }, 'receipts are signed with this service key');
     // Signal handlers first: a supervisor may send SIGTERM the moment it reads the URL line.
     let closing = false;
     const stop = (signal: string): void => {

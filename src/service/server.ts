@@ -18,6 +18,8 @@ import { CLOCK_WINDOW_SECONDS, MAX_BODY_BYTES, type EnrollRequest } from '../pro
 import { parseInstant } from './hours.js';
 import type { Program } from '../program/definitions.js';
 import { fleetView, ledgerView } from './views.js';
+import { registerDashboard } from './dashboard/routes.js';
+import { jwks, publicServiceKey, ReceiptSigner, type ServiceSigningKey } from './receipts.js';
 import { jsonDepthExceeds } from './json-depth.js';
 import type { VerdictBody } from './store.js';
 
@@ -40,6 +42,8 @@ export interface ServiceOptions {
   limits?: Partial<ServiceLimits>;
   /** When this process started (default: now); requests signed before it are refused. */
   startedAt?: Date;
+  /** The service's own key: it signs every report result (src/service/receipts.ts). */
+  serviceKey: ServiceSigningKey;
 }
 
 /** What one client can make the service hold (docs/threat-model.md, "Bounded resources"). */
@@ -171,7 +175,9 @@ export async function buildServer(opts: ServiceOptions): Promise<FastifyInstance
 
   const programsBody = JSON.stringify({ programs: opts.programs });
   const programsEtag = etagOf(programsBody);
-  const platformBody = JSON.stringify(opts.platform);
+  const platformBody = JSON.stringify({ ...opts.platform, serviceKey: publicServiceKey(opts.serviceKey) });
+  const receipts = new ReceiptSigner(opts.serviceKey, opts.programs, programsBody);
+  const jwksBody = JSON.stringify(jwks(opts.serviceKey));
   const platformEtag = etagOf(platformBody);
 
   // Hooks in callback style: synchronous work needs no promise per request per hook.
@@ -240,12 +246,13 @@ export async function buildServer(opts: ServiceOptions): Promise<FastifyInstance
   };
   app.get('/v1/programs', cached(programsEtag, programsBody));
   app.get('/v1/platform', cached(platformEtag, platformBody));
+  app.get('/.well-known/jwks.json', cached(etagOf(jwksBody), jwksBody));
 
   app.post('/v1/rigs', { bodyLimit: BODY_LIMITS.enroll, config: { signed: true }, schema: { body: { $ref: 'Enroll#' } } }, async (req, reply) => {
     const body = req.body as EnrollRequest;
     const r = opts.store.enroll({ ...body, workerAddress: body.workerAddress ?? null }, req.rigId!, now());
     if (r.status === 'conflict') return problem(reply, 409, 'bound-to-another-master', 'Conflict', `this rig key is bound to master ${r.rig.master}; a key can serve one master`);
-    return reply.code(r.status === 'created' ? 201 : 200).send({ rigId: r.rig.rigId, master: r.rig.master, enrolledAt: r.rig.enrolledAt });
+    return reply.code(r.status === 'created' ? 201 : 200).send({ rigId: r.rig.rigId, master: r.rig.master, enrolledAt: r.rig.enrolledAt, serviceKey: publicServiceKey(opts.serviceKey) });
   });
 
   // The rig's own verdict (check --json). Claims are paid only as far as it agrees
@@ -275,7 +282,8 @@ export async function buildServer(opts: ServiceOptions): Promise<FastifyInstance
       if ('status' in batch) return problem(reply, batch.status, batch.slug, batch.title, batch.detail);
       const out = await group.submit(batch.reports, req.rigId!);
       for (const r of out) metrics.report(r.status, r.credited.usd);
-      return { results: out.map((r) => (r.status === 'rejected' && r.reason ? { ...r, detail: REJECT_TEXT[r.reason as keyof typeof REJECT_TEXT] } : r)) };
+      const answered = out.map((r) => (r.status === 'rejected' && r.reason ? { ...r, detail: REJECT_TEXT[r.reason as keyof typeof REJECT_TEXT] } : r));
+      return { results: answered, receipts: receipts.sign(answered, batch.reports.map((r) => r.fingerprint.hash), now()) };
     });
   });
 
@@ -288,6 +296,7 @@ export async function buildServer(opts: ServiceOptions): Promise<FastifyInstance
   });
 
   app.get('/v1/fleet', async () => fleetView(opts.store, opts.demand, now()));
+  registerDashboard(app, { store: opts.store, demand: opts.demand, now });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/metrics', async (_req, reply) => reply.type('text/plain; version=0.0.4').send(metrics.render(opts.store.counts())));

@@ -14,6 +14,7 @@ import { applyPendingActions, type ActionOutcome } from './operator.js';
 import { SCHEMA, SCHEMA_VERSION } from './schema.js';
 import { canonicalHour, HOUR_MS, parseInstant } from './hours.js';
 import { reportIdFor } from '../protocol/report-id.js';
+import { dashboardReads, type DashboardReads } from './dashboard/queries.js';
 
 export interface RigRecord {
   rigId: string; publicKey: string; master: string; worker: string | null; enrolledAt: string;
@@ -40,7 +41,7 @@ export interface VerdictBody {
   gpus: { uuid: string | null; pciDeviceId: string | null; qualifying: boolean }[];
 }
 
-export interface RewardsStore {
+export interface RewardsStore extends DashboardReads {
   enroll(req: EnrollRequest, rigId: string, now: Date): { status: 'created' | 'same' | 'conflict'; rig: RigRecord };
   rig(rigId: string): RigRecord | null;
   /** Store a verdict; 'stale' when the rig already sent one checked later, 'same' when as late. */
@@ -264,6 +265,7 @@ export function openSqliteStore(path: string, synchronous: Synchronous = 'full')
     counts: () => stmt(`SELECT (SELECT COUNT(*) FROM rigs) AS rigs, (SELECT COUNT(*) FROM reports) AS reports,
       (SELECT COUNT(*) FROM claim_flags) AS flags, (SELECT COUNT(*) FROM disputes WHERE resolved_at IS NULL) AS disputes`)
       .get() as { rigs: number; reports: number; flags: number; disputes: number },
+    ...dashboardReads(db),
     close: () => db.close(),
   };
 }

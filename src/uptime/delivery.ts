@@ -14,6 +14,8 @@ import type { CheckResult } from '../program/result.js';
 import { readConfiguredMaster } from '../lib/sonm-config.js';
 import { gpuSetKey } from './verdict.js';
 import { pendingReports, type AgentState, type ResultRecord, type UptimeStore } from './store.js';
+import { acceptResults, pinServiceKey, ReceiptError } from './receipts.js';
+import type { ReceiptHead } from '../protocol/receipt.js';
 import { DAY_MS } from '../lib/time.js';
 
 /** The service's reason for an hour its clock has not passed: retryable, never final. */
@@ -36,6 +38,8 @@ export interface DeliveryInput {
   windowMs?: number;
   now: () => Date;
   log: (line: string) => void;
+  /** A new service key id the supplier confirmed (`enroll --accept-service-key`). */
+  acceptServiceKey?: string | null;
 }
 
 export interface DeliveryOutcome {
@@ -70,7 +74,9 @@ function hardwareSummary(c: CheckResult | null): Record<string, unknown> {
 }
 
 export async function ensureEnrolled(inp: DeliveryInput, state: AgentState): Promise<boolean> {
-  if (state.enrolled && state.enrolled.service === inp.service && state.enrolled.rigId === inp.identity.rigId) return false;
+  // Enrolment also pins the service's key: an enrolment made before receipts is made again.
+  const pinned = Boolean(state.serviceKey) && !inp.acceptServiceKey;
+  if (state.enrolled && state.enrolled.service === inp.service && state.enrolled.rigId === inp.identity.rigId && pinned) return false;
   if (!inp.master) throw new DeferredError('no master address is known to enrol with: run `sonm-rewards enroll --master 0x…`');
   const res = await inp.client.send('POST', '/v1/rigs', {
     publicKey: inp.identity.publicKey,
@@ -80,6 +86,7 @@ export async function ensureEnrolled(inp: DeliveryInput, state: AgentState): Pro
     hardware: hardwareSummary(inp.check),
   });
   if (res.status === 200 || res.status === 201) {
+    pinServiceKey(state, res.json, inp.service, inp.now(), inp.acceptServiceKey ?? null);
     state.enrolled = { service: inp.service, rigId: inp.identity.rigId, master: inp.master, at: inp.now().toISOString() };
     state.eligibility = null; // a fresh enrolment gets the verdict at once
     inp.log(`enrolled rig ${inp.identity.rigId} with ${inp.service} (master ${inp.master})`);
@@ -127,15 +134,14 @@ export async function deliver(inp: DeliveryInput): Promise<DeliveryOutcome> {
       const batch = pending.slice(0, size);
       const res = await inp.client.send('POST', '/v1/reports', { reports: batch });
       if (res.status === 200) {
-        const results = ((res.json as { results?: ReportResult[] } | null)?.results ?? []);
-        const records: ResultRecord[] = [];
-        const notEnded: string[] = [];
-        for (const r of results) {
-          const report = batch.find((b) => b.reportId === r.reportId);
-          if (!report) continue;
-          if (r.status === 'rejected' && r.reason === HOUR_NOT_ENDED) { notEnded.push(r.reportId); continue; }
-          records.push({ reportId: r.reportId, hour: report.hour, status: r.status, ...(r.reason ? { reason: r.reason } : {}), credited: r.credited, at: inp.now().toISOString() });
-        }
+        const answer = res.json as { results?: ReportResult[]; receipts?: ReceiptHead } | null;
+        const results = answer?.results ?? [];
+        // Only an answer whose receipts verify against the pinned key counts as delivered.
+        const accepted = acceptResults(results, answer?.receipts, batch, state, inp.service, inp.now());
+        if (accepted.problem) throw new ReceiptError(accepted.problem);
+        // hour-not-ended is never final: kept pending, sent again (docs/decisions.md, "Time is evidence").
+        const notEnded = accepted.records.filter((r) => r.status === 'rejected' && r.reason === HOUR_NOT_ENDED).map((r) => r.reportId);
+        const records = accepted.records.filter((r) => !notEnded.includes(r.reportId));
         store.appendResults(records);
         outcome.delivered += records.filter((r) => r.status !== 'rejected').length;
         outcome.rejected.push(...records.filter((r) => r.status === 'rejected'));

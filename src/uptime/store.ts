@@ -15,7 +15,9 @@ import { ensurePrivateDir, writeFileAtomic } from '../lib/atomic.js';
 import { appendRecords, readRecords } from './journal.js';
 import type { Sample } from './sample.js';
 import type { ClockJump, SampleMark } from './clock.js';
-import { HOUR_MS } from '../lib/time.js';
+import type { Receipt } from '../protocol/receipt.js';
+import type { KeyChangeEvent, PinnedKey } from './receipts.js';
+import { DAY_MS, HOUR_MS } from '../lib/time.js';
 
 export type ResultStatus = ReportStatus | 'expired';
 
@@ -26,6 +28,8 @@ export interface ResultRecord {
   reason?: string;
   credited?: Credited;
   at: string;
+  /** The service's signed receipt for this answer (src/protocol/receipt.ts), verified on arrival. */
+  receipt?: Receipt;
 }
 
 export interface AgentState {
@@ -49,12 +53,17 @@ export interface AgentState {
   batchSize: number;
   lost: { droppedSamples: number; droppedReports: number };
   lastCompaction: string | null;
+  /** The service's key, pinned at enrolment (src/uptime/receipts.ts). */
+  serviceKey: PinnedKey | null;
+  /** The service offered another key than the pinned one; cleared when the supplier confirms it. */
+  serviceKeyEvent: KeyChangeEvent | null;
 }
 
 export const EMPTY_STATE: AgentState = {
   enrolled: null, lastDeliveryAt: null, lastAttemptAt: null, lastError: null,
   clockOffsetMs: null, clockOffsetAt: null, lastTickAt: null, clockJumps: [],
   eligibility: null, retryAt: null, batchSize: 500, lost: { droppedSamples: 0, droppedReports: 0 }, lastCompaction: null,
+  serviceKey: null, serviceKeyEvent: null,
 };
 
 export const FINAL: ReadonlySet<ResultStatus> = new Set(['accepted', 'duplicate', 'rejected', 'expired']);

@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, runBin, tempDir } from '../helpers/rig.js';
 import { activeProgram } from '../helpers/programs.js';
@@ -144,7 +145,11 @@ describe('crediting over HTTP', () => {
     const again = await httpRequest(`${svc.url}/v1/programs`, { headers: { 'if-none-match': p.headers.etag! }, timeoutMs: 5000 });
     expect(again.status).toBe(304);
     const platform = JSON.parse((await httpRequest(`${svc.url}/v1/platform`, { timeoutMs: 5000 })).body);
-    expect(platform).toEqual({ targetVersion: '0.4.25', installerUrl: 'https://raw.githubusercontent.com/sonm-io/autodeploy/master/sonm-auto-deploy-supplier.sh', installerSha256: null });
+    expect(platform).toEqual({ targetVersion: '0.4.25', installerUrl: 'https://raw.githubusercontent.com/sonm-io/autodeploy/master/sonm-auto-deploy-supplier.sh', installerSha256: null, serviceKey: { keyId: expect.any(String), publicKey: expect.any(String), alg: 'ed25519' } });
+    // The receipt key, made beside the database on first start, is the one published at the well-known path.
+    const jwks = JSON.parse((await httpRequest(`${svc.url}/.well-known/jwks.json`, { timeoutMs: 5000 })).body);
+    expect(jwks.keys).toEqual([{ kty: 'OKP', crv: 'Ed25519', x: platform.serviceKey.publicKey, kid: platform.serviceKey.keyId, use: 'sig', alg: 'EdDSA' }]);
+    expect(statSync(`${svc.dbPath}.service-key`).mode & 0o777).toBe(0o600);
   });
 
   it('10 of 12 pays, 9 of 12 does not; a resend is a duplicate; the ledger and fleet agree', async () => {

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { CommandContext } from '../../src/commands/context.js';
 import { resolveSettings, type Settings } from '../../src/commands/settings.js';
 import { buildServer } from '../../src/service/server.js';
+import { loadServiceKey, type ServiceSigningKey } from '../../src/service/receipts.js';
 import { openSqliteStore, type RewardsStore } from '../../src/service/store.js';
 import { parsePrograms } from '../../src/program/definitions.js';
 import type { RigProbe, GpuInfo, Probed } from '../../src/probe/types.js';
@@ -68,11 +69,11 @@ export function healthyProbe(clock: SimClock, opts: { gpus?: number; connected?:
 
 export interface InProcessService { url: string; port: number; store: RewardsStore; close(): Promise<void> }
 
-export async function startInProcessService(dir: string, clock: SimClock, opts: { skewMs?: number; port?: number; programs?: Record<string, unknown>[] } = {}): Promise<InProcessService> {
+export async function startInProcessService(dir: string, clock: SimClock, opts: { skewMs?: number; port?: number; programs?: Record<string, unknown>[]; serviceKey?: ServiceSigningKey } = {}): Promise<InProcessService> {
   const store = openSqliteStore(join(dir, `svc-${Math.random().toString(36).slice(2)}.db`));
   const programs = parsePrograms({ programs: opts.programs ?? [activeProgram('2026-01-01T00:00:00Z')] });
   const now = (): Date => new Date(clock.t + (opts.skewMs ?? 0));
-  const app = await buildServer({ store, programs, demand: {}, platform: { targetVersion: '0.4.25', installerUrl: 'x', installerSha256: null }, now, logLevel: 'silent' });
+  const app = await buildServer({ store, programs, demand: {}, platform: { targetVersion: '0.4.25', installerUrl: 'x', installerSha256: null }, now, logLevel: 'silent', serviceKey: opts.serviceKey ?? loadServiceKey(null, false) });
   // The service's Date header on its own (simulated) clock, as a real service's is on its real one:
   // the agent measures the service's clock from it.
   app.addHook('onSend', async (_req, reply) => { reply.header('date', now().toUTCString()); });
