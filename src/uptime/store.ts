@@ -17,7 +17,7 @@ import type { Sample } from './sample.js';
 import type { ClockJump, SampleMark } from './clock.js';
 import type { Receipt } from '../protocol/receipt.js';
 import type { KeyChangeEvent, PinnedKey } from './receipts.js';
-import { DAY_MS, HOUR_MS } from '../lib/time.js';
+import { HOUR_MS } from '../lib/time.js';
 
 export type ResultStatus = ReportStatus | 'expired';
 
