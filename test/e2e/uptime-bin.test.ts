@@ -10,8 +10,7 @@ import { join } from 'node:path';
 import { agentArgv, makeRig, ROOT, runCli, type Rig } from '../helpers/rig.js';
 import { activeProgram, writePrograms } from '../helpers/programs.js';
 import { startService, TestRig } from '../helpers/service.js';
-import { FaultProxy } from '../helpers/sim.js';
-import { FakeClockFile, untilServiceDate } from '../helpers/fake-clock.js';
+import { FakeClockFile } from '../helpers/fake-clock.js';
 import { execTool } from '../../src/lib/exec.js';
 import { loadIdentity } from '../../src/protocol/identity.js';
 import { UptimeStore } from '../../src/uptime/store.js';
@@ -39,18 +38,16 @@ describe('report, as the timer runs it', () => {
     const rig = makeRig();
     const clock = new FakeClockFile(join(rig.dir, 'clock'));
     clock.set(BASE);
-    const svc = await startService(rig.dir, { programs: [activeProgram()], env: clock.env() });
+    const svc = await startService(rig.dir, { programs: [activeProgram()], env: clock.env(), dateFromClock: true });
     try {
       for (let i = 0; i <= 12; i++) {
         clock.set(BASE + i * FIVE_MIN);
-        await untilServiceDate(svc.url, BASE + i * FIVE_MIN);
         const r = await runCli(rig, ['report'], { env: agentEnv(rig, clock, svc.url) });
         expect(r.code, r.stderr).toBe(0);
       }
       const store = new UptimeStore(rig.stateDir);
       expect(store.reports()).toEqual([expect.objectContaining({ hour: '2026-06-01T10:00:00Z', samples: 12, connectedSamples: 12, minQualifyingGpus: 6 })]);
       clock.set(BASE + 13 * FIVE_MIN);
-      await untilServiceDate(svc.url, BASE + 13 * FIVE_MIN);
       expect((await runCli(rig, ['report'], { env: agentEnv(rig, clock, svc.url) })).code).toBe(0);
       const ledger = await asAgent(rig.stateDir, svc.url).send('GET', `/v1/rigs/${loadIdentity(rig.stateDir)!.rigId}/ledger?from=2026-06-01T00:00:00Z&to=2026-06-02T00:00:00Z`, undefined, { created: Math.floor((BASE + 13 * FIVE_MIN) / 1000) });
       expect(ledger.json.totals).toEqual({ hours: 1, creditedHours: 1, heldHours: 0, disputedGpuHours: 0, usd: 0.5 });
@@ -67,12 +64,7 @@ describe('report, as the timer runs it', () => {
     const rig = makeRig();
     const clock = new FakeClockFile(join(rig.dir, 'clock'));
     clock.set(BASE);
-    const svc = await startService(rig.dir, { programs: [activeProgram()], env: clock.env() });
-    // Ticks here are a few ms apart, faster than Node refreshes the service's cached Date header
-    // (once a real second): a proxy dates every answer at the fake clock's time instead.
-    const now = { t: BASE };
-    const proxy = new FaultProxy(() => svc.url, undefined, now);
-    await proxy.listen();
+    const svc = await startService(rig.dir, { programs: [activeProgram()], env: clock.env(), dateFromClock: true });
     let completed = 0;
     // The kill moments sweep the length of an uninterrupted tick on this machine, measured by
     // the first one (i = 0, not killed): a fixed range would interrupt too few runs on a fast
@@ -80,10 +72,10 @@ describe('report, as the timer runs it', () => {
     let cleanMs = 0;
     try {
       for (let i = 0; i < 100; i++) {
-        clock.set((now.t = BASE + i * FIVE_MIN));
+        clock.set(BASE + i * FIVE_MIN);
         const started = performance.now();
         const [cmd, ...pre] = agentArgv();
-        const child = spawn(cmd!, [...pre, 'report'], { env: agentEnv(rig, clock, proxy.url), stdio: 'ignore' });
+        const child = spawn(cmd!, [...pre, 'report'], { env: agentEnv(rig, clock, svc.url), stdio: 'ignore' });
         const killAfter = ((i % 25) / 25) * 1.25 * cleanMs;
         const timer = i === 0 ? undefined : setTimeout(() => child.kill('SIGKILL'), killAfter);
         const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
@@ -95,8 +87,8 @@ describe('report, as the timer runs it', () => {
       expect(100 - completed).toBeGreaterThan(10); // the kills really interrupted runs
       // Two clean ticks afterwards deliver whatever the crashes left pending.
       for (let i = 100; i < 102; i++) {
-        clock.set((now.t = BASE + i * FIVE_MIN));
-        const r = await runCli(rig, ['report'], { env: agentEnv(rig, clock, proxy.url) });
+        clock.set(BASE + i * FIVE_MIN);
+        const r = await runCli(rig, ['report'], { env: agentEnv(rig, clock, svc.url) });
         expect(r.code, r.stderr).toBe(0);
       }
       const store = new UptimeStore(rig.stateDir);
@@ -115,7 +107,6 @@ describe('report, as the timer runs it', () => {
       expect(status.code).toBe(0);
       expect(JSON.parse(status.stdout).counts.pending).toBe(0);
     } finally {
-      await proxy.close();
       await svc.stop();
     }
   }, 180_000);

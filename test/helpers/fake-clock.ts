@@ -36,18 +36,3 @@ export class FakeClockFile {
   }
 }
 
-/**
- * Wait until the service at `url` dates its answers (the Date header) at `t` (ms) or later.
- * Node's HTTP server caches its Date header for up to one real second, so under libfaketime a
- * clock moved by minutes shows there only after that second; the agent reads the service's clock
- * from that header (docs/decisions.md, "Time is evidence"). Waits on the header, not on wall time.
- */
-export async function untilServiceDate(url: string, t: number): Promise<void> {
-  const want = Math.floor(t / 1000) * 1000;
-  for (;;) {
-    const res = await fetch(`${url}/healthz`);
-    await res.arrayBuffer();
-    if (Date.parse(res.headers.get('date') ?? '') >= want) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}

@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { join } from 'node:path';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { ROOT } from './rig.js';
 import { FakeClockFile } from './fake-clock.js';
 import { httpRequest, type HttpResponse } from '../../src/lib/http.js';
@@ -14,6 +14,7 @@ import { rawPublicKey, rigIdFromPublicKey } from '../../src/protocol/ids.js';
 import { reportIdFor } from '../../src/protocol/report-id.js';
 import type { HourlyReport } from '../../src/protocol/types.js';
 import { HOUR_MS } from '../../src/lib/time.js';
+import { FaultProxy } from './sim.js';
 
 export interface RunningService {
   url: string;
@@ -23,9 +24,13 @@ export interface RunningService {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export async function startService(dir: string, opts: { programs?: Record<string, unknown>[]; demand?: Record<string, number>; platform?: Record<string, unknown>; dbPath?: string; extraArgs?: string[]; prefix?: string[]; env?: Record<string, string> } = {}): Promise<RunningService> {
+export async function startService(dir: string, opts: { programs?: Record<string, unknown>[]; demand?: Record<string, number>; platform?: Record<string, unknown>; dbPath?: string; extraArgs?: string[]; prefix?: string[]; env?: Record<string, string>; dateFromClock?: boolean } = {}): Promise<RunningService> {
   const dbPath = opts.dbPath ?? join(dir, 'rewards.db');
-  const args = ['--listen', '127.0.0.1:0', '--db', dbPath, '--log-level', 'warn', ...(opts.extraArgs ?? [])];
+  // With dateFromClock, an address given with --listen is the proxy's; the service takes any port.
+  const given = opts.extraArgs?.indexOf('--listen') ?? -1;
+  const frontPort = opts.dateFromClock && given >= 0 ? Number(opts.extraArgs![given + 1]!.split(':').pop()) : 0;
+  const extra = frontPort ? opts.extraArgs!.filter((_, k) => k !== given && k !== given + 1) : opts.extraArgs ?? [];
+  const args = ['--listen', '127.0.0.1:0', '--db', dbPath, '--log-level', 'warn', ...extra];
   // Each input file: written as JSON into `dir`, then passed by its flag.
   const fileArg = (flag: string, name: string, value: unknown): void => {
     const p = join(dir, name);
@@ -51,12 +56,20 @@ export async function startService(dir: string, opts: { programs?: Record<string
     });
     proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`service exited ${code}: ${err}`)); });
   });
+  // Under libfaketime, Node's cached Date header lags the fake clock by up to a real second,
+  // minutes or hours of fake time when ticks are milliseconds apart; the agent reads the service's
+  // clock from that header. With `dateFromClock`, a proxy dates every answer at the clock file's
+  // time instead (the service's own address then stays behind the proxy).
+  const clockFile = opts.dateFromClock ? opts.env?.FAKETIME_TIMESTAMP_FILE : undefined;
+  const proxy = clockFile ? new FaultProxy(() => url, undefined, { get t() { return fakeClockTime(clockFile); } }) : null;
+  const front = proxy ? await proxy.listen(frontPort) : url;
   return {
-    url,
+    url: front,
     proc,
     dbPath,
     stderr: () => err,
-    stop(signal = 'SIGTERM') {
+    async stop(signal = 'SIGTERM') {
+      await proxy?.close();
       return new Promise((resolve) => {
         if (proc.exitCode !== null || proc.signalCode !== null) { resolve(proc.exitCode); return; }
         proc.once('exit', (code) => resolve(code));
@@ -64,6 +77,12 @@ export async function startService(dir: string, opts: { programs?: Record<string
       });
     },
   };
+}
+
+/** The time in a libfaketime timestamp file ("@2026-06-01 10:00:20"), in ms since the epoch. */
+function fakeClockTime(file: string): number {
+  const m = /^@(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d)/.exec(readFileSync(file, 'utf8'));
+  return m ? Date.parse(`${m[1]}T${m[2]}Z`) : Date.now();
 }
 
 /** A rig identity living only in the test, signing with the project's RFC 9421 code. */
