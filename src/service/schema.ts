@@ -22,10 +22,12 @@ CREATE INDEX rigs_by_master ON rigs (master);
 
 -- Eligibility verdicts (the rig's own check --json), one row per verdict received: crediting
 -- uses the latest one received before the hour ended. gpus: [[uuid, pciDeviceId], ...] of the
--- GPUs the check listed as qualifying; programs: [[programId, qualifies], ...].
+-- GPUs the check listed as qualifying; programs: [[programId, qualifies], ...]; failing:
+-- [[checkId, code], ...] of the checks that failed (shown on the dashboard, never credited on).
 CREATE TABLE verdicts (
   rig_id TEXT NOT NULL, received_at TEXT NOT NULL, checked_at TEXT NOT NULL,
   eligible INTEGER NOT NULL, programs TEXT NOT NULL, gpus TEXT NOT NULL,
+  failing TEXT NOT NULL DEFAULT '[]',
   PRIMARY KEY (rig_id, received_at)) WITHOUT ROWID;
 
 -- When each rig first listed a GPU uuid as qualifying in a verdict: who proved it first.

@@ -39,6 +39,28 @@ export interface VerdictBody {
   eligible: boolean;
   programs: { id: string; qualifies: boolean }[];
   gpus: { uuid: string | null; pciDeviceId: string | null; qualifying: boolean }[];
+  /** The first program's checks (absent from older agents); only failing ones are kept. */
+  checks?: { id: string; status: string; code?: string }[];
+}
+
+/** The most failing checks kept of one verdict, and the shape of an id or code kept. */
+const MAX_FAILING = 16;
+const CHECK_TOKEN = /^[a-z0-9-]{1,40}$/;
+
+/**
+ * The failing checks of a verdict as [[checkId, code], ...]: for the dashboard only, so a
+ * supplier sees why a rig is not eligible (docs/threat-model.md, "Dashboard: what is public").
+ * Ids and codes that are not short lowercase tokens are dropped; at most MAX_FAILING are kept.
+ */
+export function failingChecks(body: Pick<VerdictBody, 'checks'>): [string, string][] {
+  const out: [string, string][] = [];
+  for (const c of Array.isArray(body.checks) ? body.checks : []) {
+    if (out.length >= MAX_FAILING) break;
+    if (c?.status !== 'fail' || typeof c.id !== 'string' || !CHECK_TOKEN.test(c.id)) continue;
+    const code = typeof c.code === 'string' && CHECK_TOKEN.test(c.code) ? c.code : 'fail';
+    out.push([c.id, code]);
+  }
+  return out;
 }
 
 export interface RewardsStore extends DashboardReads {
@@ -287,8 +309,9 @@ function saveVerdict(stmt: (sql: string) => Database.Statement, db: Database.Dat
   const nowIso = now.toISOString();
   db.transaction(() => {
     stmt('DELETE FROM verdicts WHERE rig_id = ? AND received_at >= ?').run(rigId, new Date(now.getTime() - 60_000).toISOString());
-    stmt('INSERT INTO verdicts (rig_id, received_at, checked_at, eligible, programs, gpus) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(rigId, nowIso, new Date(checked).toISOString(), body.eligible ? 1 : 0, JSON.stringify(programs), JSON.stringify(gpus));
+    const failing = JSON.stringify(failingChecks(body));
+    stmt('INSERT INTO verdicts (rig_id, received_at, checked_at, eligible, programs, gpus, failing) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(rigId, nowIso, new Date(checked).toISOString(), body.eligible ? 1 : 0, JSON.stringify(programs), JSON.stringify(gpus), failing);
     const proofs = (stmt('SELECT COUNT(*) AS n FROM gpu_proofs WHERE rig_id = ?').get(rigId) as { n: number }).n;
     if (proofs + gpus.length <= MAX_PROOFS_PER_RIG) {
       for (const [uuid] of gpus) stmt('INSERT OR IGNORE INTO gpu_proofs (uuid, rig_id, proved_at) VALUES (?, ?, ?)').run(uuid, rigId, nowIso);

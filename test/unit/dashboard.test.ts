@@ -4,7 +4,8 @@
  * what fleet(hour) counts, hour by hour. These tie the pages to the JSON API's logic.
  */
 import { describe, expect, it } from 'vitest';
-import { openSqliteStore, type RewardsStore } from '../../src/service/store.js';
+import { failingChecks, openSqliteStore, type RewardsStore } from '../../src/service/store.js';
+import { notEligibleText } from '../../src/service/dashboard/reasons.js';
 import { parsePrograms } from '../../src/program/definitions.js';
 import { reportIdFor } from '../../src/protocol/report-id.js';
 import type { HourlyReport } from '../../src/protocol/types.js';
@@ -120,5 +121,27 @@ describe("dashboard reads agree with the JSON API's store calls", () => {
     store.saveVerdict(RIGS[0]!, { checkedAt: now.toISOString(), eligible: false, programs: [{ id: 'test-program', qualifies: false }], gpus: [] }, now);
     expect(store.rigProfiles({ rigId: RIGS[0]! })[0]!.verdict).toMatchObject({ eligible: false, notQualifying: ['test-program'] });
     expect(store.rigProfiles({ master: '0x1111111111111111111111111111111111111111' })).toEqual([]);
+  });
+
+  it('keeps the failing checks of a verdict (id and code), drops malformed ones, and words them', () => {
+    const store = fixture();
+    const later = new Date(now.getTime() + 120_000);
+    const checks = [
+      { id: 'gpus', status: 'fail', code: 'gpu-lost' },
+      { id: 'network', status: 'warn', code: 'link-speed-unknown' },
+      { id: 'ram', status: 'fail' },
+      { id: '<script>', status: 'fail', code: 'x' },
+      { id: 'disk', status: 'fail', code: 'Not A Code' },
+    ];
+    const body = { checkedAt: later.toISOString(), eligible: false, programs: [], gpus: [], checks };
+    store.saveVerdict(RIGS[0]!, body, later);
+    const v = store.rigProfiles({ rigId: RIGS[0]! })[0]!.verdict!;
+    expect(v.failing).toEqual([
+      ['gpus', 'gpu-lost'],
+      ['ram', 'fail'],
+      ['disk', 'fail'],
+    ]);
+    expect(notEligibleText(v)).toBe('not eligible: failing gpus (gpu-lost), ram, disk');
+    expect(failingChecks({ checks: Array.from({ length: 40 }, () => checks[0]!) })).toHaveLength(16);
   });
 });

@@ -7,7 +7,7 @@ import type { RewardsStore } from '../store.js';
 import { hourOf } from '../../protocol/report-id.js';
 import { barChart } from './svg.js';
 import { esc, page, usd, utc } from './html.js';
-import { outcomeText } from './reasons.js';
+import { failingText, notEligibleText, outcomeText } from './reasons.js';
 import { outcomeOf, type RigProfile } from './queries.js';
 
 export interface RigRow {
@@ -81,7 +81,7 @@ export function masterModel(store: RewardsStore, master: string, now: Date): Mas
       stopped = { since: last24[i]!.hour, why: outcomeText(reason) };
     }
     if (profile.verdict && !profile.verdict.eligible && stopped)
-      stopped.why += `; its last check: not eligible${profile.verdict.notQualifying.length ? ` for ${profile.verdict.notQualifying.join(', ')}` : ''}`;
+      stopped.why += `; its last check: ${notEligibleText(profile.verdict)}`;
     return {
       profile,
       connectedShare24h: last24.filter((h) => h.connected).length / 24,
@@ -131,7 +131,7 @@ export function renderMaster(m: MasterModel): string {
         (p.verdict
           ? p.verdict.eligible
             ? '<span class="badge good">eligible</span>'
-            : `<span class="badge bad">not eligible</span>${p.verdict.notQualifying.map((id) => `<br>for <code>${esc(id)}</code>`).join('')}`
+            : `<span class="badge bad">not eligible</span>${failingHtml(p.verdict)}`
           : '<span class="muted">no check sent</span>') + `<br><span class="muted">operator review: ${esc(p.review)}</span>`;
       const state = r.stopped
         ? `<span class="bad">earning nothing since ${esc(utc(r.stopped.since))}: ${esc(r.stopped.why)}</span>`
@@ -158,4 +158,10 @@ export function renderMaster(m: MasterModel): string {
       `<th class="num">credited h</th><th class="num">held h</th><th class="num">disputed h</th><th class="num">not credited h</th><th class="num">USD ${esc(m.month)}</th></tr></thead><tbody>${rows}</tbody></table>` +
       '<p class="muted">Hours are counted for the calendar month (UTC). A rig that earned nothing in the last complete hour is listed first.</p>',
   );
+}
+
+/** The badge's detail: each failing check, else each program the rig does not qualify for. */
+function failingHtml(v: { notQualifying: string[]; failing: [string, string][] }): string {
+  if (v.failing.length) return `<br>failing: <code>${esc(failingText(v.failing))}</code>`;
+  return v.notQualifying.map((id) => `<br>for <code>${esc(id)}</code>`).join('');
 }

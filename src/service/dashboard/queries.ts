@@ -27,6 +27,8 @@ export interface RigProfile {
     checkedAt: string;
     eligible: boolean;
     notQualifying: string[];
+    /** The checks that failed, as [checkId, reason code] (empty from agents that sent none). */
+    failing: [string, string][];
   } | null;
   /** The hour of its latest stored report, or null. */
   lastReportHour: string | null;
@@ -84,7 +86,7 @@ const HOUR_SUMS = Array.from({ length: 24 }, (_, i) => `SUM((hours >> ${i}) & 1)
 /** The queries, prepared once on the store's connection. */
 export function dashboardReads(db: Database.Database): DashboardReads {
   const profile = `SELECT r.rig_id AS rigId, r.master, r.worker, r.enrolled_at AS enrolledAt, r.hardware, r.review,
-      v.received_at AS receivedAt, v.checked_at AS checkedAt, v.eligible, v.programs,
+      v.received_at AS receivedAt, v.checked_at AS checkedAt, v.eligible, v.programs, v.failing,
       (SELECT hour FROM reports WHERE report_id > 'rpt-' || r.rig_id || '-' AND report_id < 'rpt-' || r.rig_id || '.'
         ORDER BY report_id DESC LIMIT 1) AS lastReportHour
     FROM rigs r LEFT JOIN verdicts v ON v.rig_id = r.rig_id
@@ -111,6 +113,7 @@ export function dashboardReads(db: Database.Database): DashboardReads {
     checkedAt: string | null;
     eligible: number | null;
     programs: string | null;
+    failing: string | null;
   };
   const toProfile = (row: Row): RigProfile => {
     const hw = safeJson(row.hardware) as {
@@ -138,6 +141,7 @@ export function dashboardReads(db: Database.Database): DashboardReads {
               checkedAt: row.checkedAt ?? row.receivedAt,
               eligible: row.eligible === 1,
               notQualifying: programs.filter(([, q]) => !q).map(([id]) => id),
+              failing: (safeJson(row.failing) as [string, string][] | null) ?? [],
             },
     };
   };

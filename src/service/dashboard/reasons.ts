@@ -20,3 +20,18 @@ export const OUTCOME_TEXT: Record<string, string> = {
 
 /** The words for an outcome code; unknown codes are shown as they are. */
 export const outcomeText = (code: string): string => OUTCOME_TEXT[code] ?? code;
+
+/**
+ * A verdict's failing checks in words, "gpus (gpu-lost), network (link-speed-unknown)": the
+ * check ids and reason codes of `check --json` (docs/check-result.schema.json), as the rig
+ * sent them. Empty when none failed or the agent sent none.
+ */
+export function failingText(failing: readonly (readonly [string, string])[]): string {
+  return failing.map(([id, code]) => (code === 'fail' ? id : `${id} (${code})`)).join(', ');
+}
+
+/** "not eligible", with the failing checks when known, else the programs it does not qualify for. */
+export function notEligibleText(v: { notQualifying: string[]; failing: [string, string][] }): string {
+  if (v.failing.length) return `not eligible: failing ${failingText(v.failing)}`;
+  return `not eligible${v.notQualifying.length ? ` for ${v.notQualifying.join(', ')}` : ''}`;
+}

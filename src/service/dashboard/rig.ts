@@ -8,7 +8,7 @@ import { hourOf } from '../../protocol/report-id.js';
 import { barChart } from './svg.js';
 import { esc, page, usd, utc } from './html.js';
 import { outcomeOf, type RigProfile } from './queries.js';
-import { outcomeText } from './reasons.js';
+import { notEligibleText, outcomeText } from './reasons.js';
 
 export interface RigModel {
   profile: RigProfile;
@@ -59,7 +59,7 @@ export function renderRig(m: RigModel): string {
   const verdict = p.verdict
     ? p.verdict.eligible
       ? 'eligible'
-      : `not eligible${p.verdict.notQualifying.length ? ` for ${p.verdict.notQualifying.join(', ')}` : ''}`
+      : notEligibleText(p.verdict)
     : 'no check sent';
   return page(
     `Rig ${p.rigId}`,
