@@ -12,7 +12,14 @@ import { build } from 'esbuild';
 // Loaded lazily from node_modules, as they are: heavy, and CommonJS with exports that a bundle's
 // ESM interop would not see (undici's named exports).
 const external = ['systeminformation', 'undici', 'better-sqlite3', 'fastify', 'ajv'];
-const common = { bundle: true, platform: 'node', target: 'node20', sourcemap: false, logLevel: 'warning', external };
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  sourcemap: false,
+  logLevel: 'warning',
+  external,
+};
 
 const main = await build({
   ...common,
@@ -22,7 +29,9 @@ const main = await build({
   splitting: true,
   format: 'esm',
   // Bundled CommonJS dependencies (commander) need require() in an ES module.
-  banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+  },
 });
 
 const tick = await build({

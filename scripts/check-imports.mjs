@@ -35,7 +35,8 @@ function* files(dir) {
   }
 }
 
-const IMPORT = /(?:import|export)[^'"]*?from\s*['"](\.[^'"]+)['"]|import\(\s*['"](\.[^'"]+)['"]\s*\)/g;
+const IMPORT =
+  /(?:import|export)[^'"]*?from\s*['"](\.[^'"]+)['"]|import\(\s*['"](\.[^'"]+)['"]\s*\)/g;
 const bad = [];
 for (const file of files(SRC)) {
   const from = relative(SRC, file).split('/')[0];
@@ -45,13 +46,19 @@ for (const file of files(SRC)) {
     const target = relative(SRC, resolve(dirname(file), spec)).split('/')[0];
     if (target === from) continue;
     const allowed = ALLOWED[from];
-    if (!allowed) bad.push(`${relative(ROOT, file)}: folder src/${from}/ is not in scripts/check-imports.mjs`);
-    else if (!allowed.includes(target)) bad.push(`${relative(ROOT, file)}: imports src/${target}/ (${spec}); src/${from}/ may import only ${allowed.join(', ') || 'nothing'}`);
+    if (!allowed)
+      bad.push(`${relative(ROOT, file)}: folder src/${from}/ is not in scripts/check-imports.mjs`);
+    else if (!allowed.includes(target))
+      bad.push(
+        `${relative(ROOT, file)}: imports src/${target}/ (${spec}); src/${from}/ may import only ${allowed.join(', ') || 'nothing'}`,
+      );
   }
 }
 for (const line of bad) console.error(line);
 if (bad.length) {
-  console.error(`check-imports: ${bad.length} import(s) point up the layering; see README "Layout"`);
+  console.error(
+    `check-imports: ${bad.length} import(s) point up the layering; see README "Layout"`,
+  );
   process.exit(1);
 }
 console.log('check-imports: every import points down');

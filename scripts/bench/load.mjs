@@ -42,7 +42,10 @@ function gpuUuid(rigId, g) {
 function send(method, path, body, key, keyid) {
   const agent = new Agent({ keepAlive: false });
   const text = body === undefined ? undefined : JSON.stringify(body);
-  const headers = { 'content-type': 'application/json', ...signRequest({ method, url: `${url}${path}`, body: text, privateKey: key, keyid }) };
+  const headers = {
+    'content-type': 'application/json',
+    ...signRequest({ method, url: `${url}${path}`, body: text, privateKey: key, keyid }),
+  };
   return new Promise((resolve, reject) => {
     const req = request(`${url}${path}`, { method, headers, agent }, (res) => {
       res.resume();
@@ -58,8 +61,27 @@ async function seed(db, id) {
   const { openSqliteStore } = await import('../../dist/service/store.js');
   const store = openSqliteStore(db);
   const at = new Date(Date.UTC(2010, 0, 1));
-  store.enroll({ publicKey: id.x, masterAddress: '0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed', workerAddress: null, agentVersion: 'bench', hardware: {} }, id.rigId, at);
-  store.saveVerdict(id.rigId, { checkedAt: at.toISOString(), eligible: true, programs: [], gpus: id.gpus.map((uuid) => ({ uuid, pciDeviceId: '1b06', qualifying: true })) }, at);
+  store.enroll(
+    {
+      publicKey: id.x,
+      masterAddress: '0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed',
+      workerAddress: null,
+      agentVersion: 'bench',
+      hardware: {},
+    },
+    id.rigId,
+    at,
+  );
+  store.saveVerdict(
+    id.rigId,
+    {
+      checkedAt: at.toISOString(),
+      eligible: true,
+      programs: [],
+      gpus: id.gpus.map((uuid) => ({ uuid, pciDeviceId: '1b06', qualifying: true })),
+    },
+    at,
+  );
   store.close();
 }
 
@@ -68,10 +90,27 @@ for (let i = 0; i < rigs; i++) {
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
   const x = rawPublicKey(publicKey);
   const rigId = rigIdFromPublicKey(x);
-  const id = { key: privateKey, x, rigId, gpus: Array.from({ length: 6 }, (_, g) => gpuUuid(rigId, g)) };
+  const id = {
+    key: privateKey,
+    x,
+    rigId,
+    gpus: Array.from({ length: 6 }, (_, g) => gpuUuid(rigId, g)),
+  };
   identities.push(id);
   if (seedDb) await seed(seedDb, id);
-  const r = await send('POST', '/v1/rigs', { publicKey: x, masterAddress: '0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed', workerAddress: null, agentVersion: 'bench', hardware: {} }, privateKey, id.rigId);
+  const r = await send(
+    'POST',
+    '/v1/rigs',
+    {
+      publicKey: x,
+      masterAddress: '0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed',
+      workerAddress: null,
+      agentVersion: 'bench',
+      hardware: {},
+    },
+    privateKey,
+    id.rigId,
+  );
   if (r.status !== 201 && r.status !== 200) throw new Error(`enrol answered ${r.status}`);
 }
 
@@ -86,15 +125,42 @@ for (let j = 0; j < perRig; j++) {
       const hour = hours.get(id.rigId);
       hours.set(id.rigId, hour + 1);
       const h = `${new Date(START + hour * 3_600_000).toISOString().slice(0, 13)}:00:00Z`;
-      reports.push({ reportId: reportIdFor(id.rigId, h), rigId: id.rigId, hour: h, intervalSeconds: 300, samples: 12, connectedSamples: 12, minQualifyingGpus: 6,
-        gpus: id.gpus.map((uuid) => ({ uuid, pciDeviceId: '1b06', model: 'GTX 1080 Ti', qualifying: true })),
-        workerAddress: null, sonmVersion: 'v0.4.25', agentVersion: 'bench', seq: hour + 1 });
+      reports.push({
+        reportId: reportIdFor(id.rigId, h),
+        rigId: id.rigId,
+        hour: h,
+        intervalSeconds: 300,
+        samples: 12,
+        connectedSamples: 12,
+        minQualifyingGpus: 6,
+        gpus: id.gpus.map((uuid) => ({
+          uuid,
+          pciDeviceId: '1b06',
+          model: 'GTX 1080 Ti',
+          qualifying: true,
+        })),
+        workerAddress: null,
+        sonmVersion: 'v0.4.25',
+        agentVersion: 'bench',
+        seq: hour + 1,
+      });
     }
     const text = JSON.stringify({ reports });
-    const signed = signRequest({ method: 'POST', url: `${url}/v1/reports`, body: text, privateKey: id.key, keyid: id.rigId });
+    const signed = signRequest({
+      method: 'POST',
+      url: `${url}/v1/reports`,
+      body: text,
+      privateKey: id.key,
+      keyid: id.rigId,
+    });
     const body = Buffer.from(text);
-    const head = [`POST /v1/reports HTTP/1.1`, `Host: ${target.host}`, 'Content-Type: application/json', `Content-Length: ${body.length}`,
-      ...Object.entries(signed).map(([k, v]) => `${k}: ${v}`)].join('\r\n');
+    const head = [
+      `POST /v1/reports HTTP/1.1`,
+      `Host: ${target.host}`,
+      'Content-Type: application/json',
+      `Content-Length: ${body.length}`,
+      ...Object.entries(signed).map(([k, v]) => `${k}: ${v}`),
+    ].join('\r\n');
     jobs.push(Buffer.concat([Buffer.from(`${head}\r\n\r\n`), body]));
   }
 }
@@ -143,36 +209,52 @@ function responseReader(onResponse) {
 /** Send jobs[from, to) over `concurrency` connections; record statuses and latencies into `into`. */
 function run(from, to, into) {
   let next = from;
-  return Promise.all(Array.from({ length: Math.min(concurrency, to - from) }, () => new Promise((resolve, reject) => {
-    const socket = connect({ host: target.hostname, port: Number(target.port), noDelay: true });
-    let sentAt = 0n;
-    const fire = () => {
-      if (next >= to) {
-        socket.end();
-        resolve();
-        return;
-      }
-      const job = jobs[next++];
-      sentAt = process.hrtime.bigint();
-      socket.write(job);
-    };
-    socket.on('data', responseReader((status) => {
-      into.latencies.push(Number(process.hrtime.bigint() - sentAt) / 1e6);
-      into.statuses[status] = (into.statuses[status] ?? 0) + 1;
-      fire();
-    }));
-    socket.on('error', reject);
-    socket.on('connect', fire);
-  })));
+  return Promise.all(
+    Array.from(
+      { length: Math.min(concurrency, to - from) },
+      () =>
+        new Promise((resolve, reject) => {
+          const socket = connect({
+            host: target.hostname,
+            port: Number(target.port),
+            noDelay: true,
+          });
+          let sentAt = 0n;
+          const fire = () => {
+            if (next >= to) {
+              socket.end();
+              resolve();
+              return;
+            }
+            const job = jobs[next++];
+            sentAt = process.hrtime.bigint();
+            socket.write(job);
+          };
+          socket.on(
+            'data',
+            responseReader((status) => {
+              into.latencies.push(Number(process.hrtime.bigint() - sentAt) / 1e6);
+              into.statuses[status] = (into.statuses[status] ?? 0) + 1;
+              fire();
+            }),
+          );
+          socket.on('error', reject);
+          socket.on('connect', fire);
+        }),
+    ),
+  );
 }
 
 const warm = warmupPerRig * rigs;
 const warmup = { latencies: [], statuses: {} };
 await run(0, warm, warmup);
-if (Object.keys(warmup.statuses).some((k) => k !== '200')) throw new Error(`the warm-up was answered ${JSON.stringify(warmup.statuses)}`);
+if (Object.keys(warmup.statuses).some((k) => k !== '200'))
+  throw new Error(`the warm-up was answered ${JSON.stringify(warmup.statuses)}`);
 const timed = { latencies: [], statuses: {} };
 const t0 = process.hrtime.bigint();
 await run(warm, jobs.length, timed);
 const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
 const requests = jobs.length - warm;
-process.stdout.write(`${JSON.stringify({ reports: requests * batchSize, requests, seconds, latenciesMs: timed.latencies, statuses: timed.statuses })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ reports: requests * batchSize, requests, seconds, latenciesMs: timed.latencies, statuses: timed.statuses })}\n`,
+);

@@ -19,7 +19,8 @@ function write(stream: NodeJS.WriteStream) {
 export function makeContext(flags: GlobalFlags): CommandContext {
   const isRoot = process.getuid?.() === 0;
   const settings = resolveSettings(flags, process.env, isRoot);
-  const color = flags.color !== false && !process.env.NO_COLOR && Boolean(process.stdout.isTTY) && !flags.json;
+  const color =
+    flags.color !== false && !process.env.NO_COLOR && Boolean(process.stdout.isTTY) && !flags.json;
   const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
   return {
     settings,
@@ -54,7 +55,9 @@ export function explain(e: unknown, verboseFlag: boolean): number {
     return e.exitCode;
   }
   const err = e as Error;
-  process.stderr.write(`sonm-rewards: ${err?.message ?? String(e)}${verboseFlag ? '' : ' (run with --verbose for details)'}\n`);
+  process.stderr.write(
+    `sonm-rewards: ${err?.message ?? String(e)}${verboseFlag ? '' : ' (run with --verbose for details)'}\n`,
+  );
   if (verboseFlag && err?.stack) process.stderr.write(`${err.stack}\n`);
   return EXIT.FAILURE;
 }
@@ -85,9 +88,10 @@ export async function finish(argv: string[], body: () => Promise<number>): Promi
   }
   if (argv.includes('--verbose')) {
     const cpu = process.cpuUsage();
-    process.stderr.write(`cpu: ${Math.round(cpu.user / 1000)} ms user, ${Math.round(cpu.system / 1000)} ms system (this process), peak RSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MB\n`);
+    process.stderr.write(
+      `cpu: ${Math.round(cpu.user / 1000)} ms user, ${Math.round(cpu.system / 1000)} ms system (this process), peak RSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MB\n`,
+    );
   }
   // Exit explicitly: an abandoned, unkillable child must not keep the agent alive.
   process.stdout.write('', () => process.exit(code));
 }
-

@@ -17,12 +17,21 @@ import { renderCheck } from '../program/render.js';
 export type CheckOptions = OptionValues<typeof CHECK.options>;
 
 /** Probe and evaluate; shared by check, report (eligibility) and upgrade. */
-export async function runCheck(ctx: CommandContext, opts: { programsFile?: string; market: boolean; probeCtx?: ProbeContext }): Promise<{ result: CheckResult; probe: RigProbe }> {
+export async function runCheck(
+  ctx: CommandContext,
+  opts: { programsFile?: string; market: boolean; probeCtx?: ProbeContext },
+): Promise<{ result: CheckResult; probe: RigProbe }> {
   const probeCtx = opts.probeCtx ?? probeContextFor(ctx);
   const now = ctx.now();
   const [probe, loaded] = await Promise.all([
     probeRig(probeCtx, { market: opts.market, now: () => now }),
-    loadPrograms({ file: opts.programsFile, service: ctx.settings.service, stateDir: ctx.settings.stateDir, timeoutMs: ctx.settings.deliveryTimeoutMs, now }),
+    loadPrograms({
+      file: opts.programsFile,
+      service: ctx.settings.service,
+      stateDir: ctx.settings.stateDir,
+      timeoutMs: ctx.settings.deliveryTimeoutMs,
+      now,
+    }),
   ]);
   if (loaded.warning) log(ctx, `warning: ${loaded.warning}`);
   const ev = evaluate(probe, loaded.programs, now);
@@ -45,7 +54,12 @@ export async function checkCommand(ctx: CommandContext, opts: CheckOptions): Pro
   if (opts.report) {
     const { sendEligibility } = await import('./eligibility.js');
     const sent = await sendEligibility(ctx, result);
-    log(ctx, sent.ok ? `eligibility sent to ${ctx.settings.service}` : `warning: eligibility not sent: ${sent.error}`);
+    log(
+      ctx,
+      sent.ok
+        ? `eligibility sent to ${ctx.settings.service}`
+        : `warning: eligibility not sent: ${sent.error}`,
+    );
   }
   if (ctx.json) ctx.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   else ctx.stdout.write(renderCheck(result, await makePaint(ctx.color)));

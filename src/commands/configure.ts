@@ -23,11 +23,14 @@ import { readConfigFile } from './settings.js';
 export type ConfigureOptions = OptionValues<typeof CONFIGURE.options> & GlobalFlags;
 
 /** What `status` and `timer status` say while no service is configured. */
-export const NO_SERVICE_NEXT_STEP = 'no rewards service is configured: hours are recorded but not delivered; run `sudo sonm-rewards configure --service https://…`';
+export const NO_SERVICE_NEXT_STEP =
+  'no rewards service is configured: hours are recorded but not delivered; run `sudo sonm-rewards configure --service https://…`';
 
 function knownUser(name: string, sysroot: string): boolean {
   try {
-    return parsePasswd(readFileSync(join(sysroot, '/etc/passwd'), 'utf8')).some((p) => p.name === name);
+    return parsePasswd(readFileSync(join(sysroot, '/etc/passwd'), 'utf8')).some(
+      (p) => p.name === name,
+    );
   } catch {
     return false;
   }
@@ -38,10 +41,17 @@ function knownUser(name: string, sysroot: string): boolean {
  * Throws UsageError (exit 2) without root, with nothing to set, for a service URL that is not
  * https (or http to loopback), for a rig user missing from /etc/passwd, or for a broken file.
  */
-export function configureCommand(ctx: Pick<CommandContext, 'settings' | 'isRoot' | 'stdout' | 'json'>, opts: ConfigureOptions): number {
+export function configureCommand(
+  ctx: Pick<CommandContext, 'settings' | 'isRoot' | 'stdout' | 'json'>,
+  opts: ConfigureOptions,
+): number {
   const path = ctx.settings.configPath;
-  if (!ctx.isRoot) throw new UsageError(`configuring the agent writes ${path} and needs root: run \`sudo sonm-rewards configure …\``);
-  if (opts.service === undefined && opts.rigUser === undefined) throw new UsageError('nothing to configure: give --service URL and/or --rig-user USER');
+  if (!ctx.isRoot)
+    throw new UsageError(
+      `configuring the agent writes ${path} and needs root: run \`sudo sonm-rewards configure …\``,
+    );
+  if (opts.service === undefined && opts.rigUser === undefined)
+    throw new UsageError('nothing to configure: give --service URL and/or --rig-user USER');
   const next: Record<string, unknown> = { ...readConfigFile(path) };
   if (opts.service !== undefined) {
     const problem = transportProblem(opts.service);
@@ -49,11 +59,19 @@ export function configureCommand(ctx: Pick<CommandContext, 'settings' | 'isRoot'
     next.service = opts.service.replace(/\/+$/, '');
   }
   if (opts.rigUser !== undefined) {
-    if (!knownUser(opts.rigUser, ctx.settings.sysroot)) throw new UsageError(`--rig-user: no user "${opts.rigUser}" in /etc/passwd; give the user that owns ~/.sonm/cli.yaml`);
+    if (!knownUser(opts.rigUser, ctx.settings.sysroot))
+      throw new UsageError(
+        `--rig-user: no user "${opts.rigUser}" in /etc/passwd; give the user that owns ~/.sonm/cli.yaml`,
+      );
     next.rigUser = opts.rigUser;
   }
   writeFileAtomic(path, `${JSON.stringify(next, null, 2)}\n`, 0o644);
   if (ctx.json) ctx.stdout.write(`${JSON.stringify({ configPath: path, config: next })}\n`);
-  else ctx.stdout.write(`Wrote ${path}: ${Object.entries(next).map(([k, v]) => `${k} ${String(v)}`).join(', ')}.\nThe timer's next tick uses it; check with: sonm-rewards status\n`);
+  else
+    ctx.stdout.write(
+      `Wrote ${path}: ${Object.entries(next)
+        .map(([k, v]) => `${k} ${String(v)}`)
+        .join(', ')}.\nThe timer's next tick uses it; check with: sonm-rewards status\n`,
+    );
   return EXIT.OK;
 }

@@ -8,24 +8,45 @@ import { enrolAndSend } from './eligibility.js';
 import { runCheck } from './check.js';
 import { UptimeStore } from '../uptime/store.js';
 
-export async function enrollCommand(ctx: CommandContext, opts: OptionValues<typeof ENROLL.options>): Promise<number> {
-  if (!ctx.settings.service) throw new UsageError('no rewards service configured: pass --service URL or set SONM_REWARDS_SERVICE');
+export async function enrollCommand(
+  ctx: CommandContext,
+  opts: OptionValues<typeof ENROLL.options>,
+): Promise<number> {
+  if (!ctx.settings.service)
+    throw new UsageError(
+      'no rewards service configured: pass --service URL or set SONM_REWARDS_SERVICE',
+    );
   let master: string | undefined;
   if (opts.master) {
     const a = checkAddress(opts.master);
     if (!a.ok) throw new UsageError(`--master: ${a.reason}`);
     master = a.address;
-  } else if (!readConfiguredMaster(ctx.settings.sonmConfigDir).master && !(opts.acceptServiceKey && new UptimeStore(ctx.settings.stateDir).state().enrolled)) {
-    throw new UsageError(`no master address: pass --master 0x… (none found in ${ctx.settings.sonmConfigDir}/worker-default.yaml)`);
+  } else if (
+    !readConfiguredMaster(ctx.settings.sonmConfigDir).master &&
+    !(opts.acceptServiceKey && new UptimeStore(ctx.settings.stateDir).state().enrolled)
+  ) {
+    throw new UsageError(
+      `no master address: pass --master 0x… (none found in ${ctx.settings.sonmConfigDir}/worker-default.yaml)`,
+    );
   }
   const { result } = await runCheck(ctx, { market: false });
   const accept = opts.acceptServiceKey;
-  const r = await enrolAndSend(ctx, result, { master, forceEnrol: Boolean(master) || Boolean(accept), acceptServiceKey: accept });
+  const r = await enrolAndSend(ctx, result, {
+    master,
+    forceEnrol: Boolean(master) || Boolean(accept),
+    acceptServiceKey: accept,
+  });
   if (!r.ok) {
     if (r.conflict || accept) throw new RefusalError(r.error!);
     throw new FailureError(`cannot enrol: ${r.error}`);
   }
-  if (ctx.json) ctx.stdout.write(`${JSON.stringify({ rigId: r.rigId, master: r.master, service: ctx.settings.service, eligible: result.eligible })}\n`);
-  else ctx.stdout.write(`Rig ${r.rigId} is enrolled with ${ctx.settings.service} for master ${r.master}; eligibility sent (${result.eligible ? 'eligible' : 'not eligible'}).\n`);
+  if (ctx.json)
+    ctx.stdout.write(
+      `${JSON.stringify({ rigId: r.rigId, master: r.master, service: ctx.settings.service, eligible: result.eligible })}\n`,
+    );
+  else
+    ctx.stdout.write(
+      `Rig ${r.rigId} is enrolled with ${ctx.settings.service} for master ${r.master}; eligibility sent (${result.eligible ? 'eligible' : 'not eligible'}).\n`,
+    );
   return EXIT.OK;
 }

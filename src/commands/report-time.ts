@@ -10,7 +10,14 @@
 import { log } from './context.js';
 import type { Tick } from './report.js';
 import {
-  currentOffset, describeDelta, detectJump, heldByOffset, markForSample, rememberJump, viewTime, type TimeView,
+  currentOffset,
+  describeDelta,
+  detectJump,
+  heldByOffset,
+  markForSample,
+  rememberJump,
+  viewTime,
+  type TimeView,
 } from '../uptime/clock.js';
 import type { AgentState } from '../uptime/store.js';
 
@@ -31,8 +38,14 @@ export async function readTime(t: Tick): Promise<TimeView> {
     view = viewTime(nowMs, st, jump, offset);
   }
   if (jump) {
-    const off = view.service === null ? 'not confirmed by a service yet' : `the service's clock is ${describeDelta(view.service - nowMs)} from ours`;
-    log(t.ctx, `warning: this rig's clock jumped ${describeDelta(jump.deltaMs)} since the last tick at ${jump.from} (${off})`);
+    const off =
+      view.service === null
+        ? 'not confirmed by a service yet'
+        : `the service's clock is ${describeDelta(view.service - nowMs)} from ours`;
+    log(
+      t.ctx,
+      `warning: this rig's clock jumped ${describeDelta(jump.deltaMs)} since the last tick at ${jump.from} (${off})`,
+    );
   }
   st.clockJumps = rememberJump(st.clockJumps, jump);
   st.lastTickAt = t.now.toISOString();
@@ -40,7 +53,10 @@ export async function readTime(t: Tick): Promise<TimeView> {
   const mark = markForSample(t.sample.t, view);
   if (mark) {
     t.store.appendMarks([mark]);
-    log(t.ctx, `warning: this sample was ${mark.reason}; it is kept, marked, and counted at the service's time`);
+    log(
+      t.ctx,
+      `warning: this sample was ${mark.reason}; it is kept, marked, and counted at the service's time`,
+    );
   }
   return view;
 }
@@ -57,8 +73,18 @@ function mayAsk(t: Tick, st: AgentState, nowMs: number): boolean {
 async function askServiceClock(t: Tick, st: AgentState): Promise<number | null> {
   const s = t.ctx.settings;
   const { RewardsClient, DeferredError } = await import('../protocol/client.js');
-  const one = { attemptsLeft: Math.min(1, t.budget.attemptsLeft), deadline: t.budget.deadline, made: 0 };
-  const client = new RewardsClient({ baseUrl: s.service!, timeoutMs: s.deliveryTimeoutMs, budget: one, now: () => t.ctx.now().getTime(), sleep: t.ctx.sleep });
+  const one = {
+    attemptsLeft: Math.min(1, t.budget.attemptsLeft),
+    deadline: t.budget.deadline,
+    made: 0,
+  };
+  const client = new RewardsClient({
+    baseUrl: s.service!,
+    timeoutMs: s.deliveryTimeoutMs,
+    budget: one,
+    now: () => t.ctx.now().getTime(),
+    sleep: t.ctx.sleep,
+  });
   try {
     await client.send('GET', '/healthz', undefined, false);
   } catch (e) {

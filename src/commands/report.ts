@@ -50,7 +50,14 @@ export interface TickDeps {
 }
 
 /** What one tick did: its sample, hours built and delivered, what is pending, why delivery waited. */
-export interface TickOutcome { sample: Sample; built: number; delivered: number; pending: number; deferred: string | null; attempts: number }
+export interface TickOutcome {
+  sample: Sample;
+  built: number;
+  delivered: number;
+  pending: number;
+  deferred: string | null;
+  attempts: number;
+}
 
 /** What the phases of one tick share. */
 export interface Tick {
@@ -70,7 +77,9 @@ export interface Tick {
 }
 
 function isDiskError(e: unknown): boolean {
-  return ['ENOSPC', 'EROFS', 'EACCES', 'EPERM', 'EDQUOT', 'EIO'].includes((e as NodeJS.ErrnoException).code ?? '');
+  return ['ENOSPC', 'EROFS', 'EACCES', 'EPERM', 'EDQUOT', 'EIO'].includes(
+    (e as NodeJS.ErrnoException).code ?? '',
+  );
 }
 
 /**
@@ -98,7 +107,9 @@ function openStore(ctx: CommandContext): UptimeStore {
   try {
     store.ensure();
   } catch (e) {
-    throw new FailureError(`cannot use the state directory ${ctx.settings.stateDir}: ${(e as Error).message}`);
+    throw new FailureError(
+      `cannot use the state directory ${ctx.settings.stateDir}: ${(e as Error).message}`,
+    );
   }
   return store;
 }
@@ -107,16 +118,28 @@ function lockStore(ctx: CommandContext): Lock {
   try {
     return acquireLock(ctx.settings.stateDir, 'report');
   } catch (e) {
-    if (e instanceof LockBusyError) throw new FailureError(`${e.message}; this tick's sample was not taken`);
-    throw new FailureError(`cannot lock the state directory ${ctx.settings.stateDir}: ${(e as Error).message}`);
+    if (e instanceof LockBusyError)
+      throw new FailureError(`${e.message}; this tick's sample was not taken`);
+    throw new FailureError(
+      `cannot lock the state directory ${ctx.settings.stateDir}: ${(e as Error).message}`,
+    );
   }
 }
 
 /** Phase 1: probe what a sample needs and append the sample durably. */
-async function recordSample(ctx: CommandContext, deps: TickDeps, store: UptimeStore): Promise<Tick> {
+async function recordSample(
+  ctx: CommandContext,
+  deps: TickDeps,
+  store: UptimeStore,
+): Promise<Tick> {
   const s = ctx.settings;
   const now = ctx.now();
-  const loaded = await loadPrograms({ service: null, stateDir: s.stateDir, timeoutMs: s.deliveryTimeoutMs, now });
+  const loaded = await loadPrograms({
+    service: null,
+    stateDir: s.stateDir,
+    timeoutMs: s.deliveryTimeoutMs,
+    now,
+  });
   // A tick probes only what a sample needs; the whole rig is probed when a verdict is due.
   const full = deps.probe ? await deps.probe() : null;
   const probe = full ?? (await probeTick(probeContextFor(ctx), now));
@@ -125,13 +148,38 @@ async function recordSample(ctx: CommandContext, deps: TickDeps, store: UptimeSt
     store.appendSample(sample);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? '';
-    throw new FailureError(`cannot store the sample in ${store.samplesDir}: ${code} ${(e as Error).message}`.replace(/\s+/g, ' '));
+    throw new FailureError(
+      `cannot store the sample in ${store.samplesDir}: ${code} ${(e as Error).message}`.replace(
+        /\s+/g,
+        ' ',
+      ),
+    );
   }
-  verbose(ctx, `sample: ${sample.connected ? 'connected' : `not connected (${sample.reason})`}, ${sample.qualifying} qualifying GPUs`);
-  const budget = { attemptsLeft: s.tickAttempts, deadline: now.getTime() + s.tickDeadlineMs, made: 0 };
+  verbose(
+    ctx,
+    `sample: ${sample.connected ? 'connected' : `not connected (${sample.reason})`}, ${sample.qualifying} qualifying GPUs`,
+  );
+  const budget = {
+    attemptsLeft: s.tickAttempts,
+    deadline: now.getTime() + s.tickDeadlineMs,
+    made: 0,
+  };
   // The logs are read once here and kept current in memory as this tick appends to them.
   const reports = store.reports();
-  return { ctx, deps, store, now, loaded, full, probe, sample, budget, windowMs: creditWindowMs(loaded.programs), reports, finals: store.finalResults() };
+  return {
+    ctx,
+    deps,
+    store,
+    now,
+    loaded,
+    full,
+    probe,
+    sample,
+    budget,
+    windowMs: creditWindowMs(loaded.programs),
+    reports,
+    finals: store.finalResults(),
+  };
 }
 
 /**
@@ -150,7 +198,10 @@ async function buildHours(t: Tick, time: TimeView): Promise<number> {
     return fresh.length;
   } catch (e) {
     if (!isDiskError(e)) throw e;
-    log(t.ctx, `warning: the sample is stored, but reports could not be built: ${(e as Error).message}`);
+    log(
+      t.ctx,
+      `warning: the sample is stored, but reports could not be built: ${(e as Error).message}`,
+    );
     return -1;
   }
 }
@@ -163,7 +214,10 @@ async function newReports(t: Tick, time: TimeView, until: number): Promise<Hourl
   // on can belong to an unbuilt hour: a tick reads a day or two, not a month. An hour "built" in
   // the future of the trusted time cannot narrow the window.
   const bestHour = new Date(time.best).toISOString();
-  const newestBuilt = t.reports.reduce((m, r) => (r.hour > m && r.hour <= bestHour ? r.hour : m), '');
+  const newestBuilt = t.reports.reduce(
+    (m, r) => (r.hour > m && r.hour <= bestHour ? r.hour : m),
+    '',
+  );
   const windowDay = new Date(until - t.windowMs).toISOString().slice(0, 10);
   const since = newestBuilt.slice(0, 10) > windowDay ? newestBuilt.slice(0, 10) : windowDay;
   const onTime = samplesOnTime(t.store.readSamples(since).samples, t.store.marks(), time);
@@ -189,11 +243,19 @@ function maintain(t: Tick, time: TimeView): void {
   }
   try {
     const expired = expireStale(t.store, t.reports, t.finals, time.best, t.windowMs);
-    if (expired) log(t.ctx, `${expired} hour(s) can no longer be credited (past the programs' report deadline): marked expired`);
+    if (expired)
+      log(
+        t.ctx,
+        `${expired} hour(s) can no longer be credited (past the programs' report deadline): marked expired`,
+      );
     const st = t.store.state();
     if (st.lastCompaction && Math.abs(time.best - Date.parse(st.lastCompaction)) <= DAY_MS) return;
     compact(t.store, time.best, keepForMs(t.windowMs));
-    const capped = enforceSizeCap(t.store, t.ctx.settings.maxStateBytes, new Date(time.best).toISOString().slice(0, 10));
+    const capped = enforceSizeCap(
+      t.store,
+      t.ctx.settings.maxStateBytes,
+      new Date(time.best).toISOString().slice(0, 10),
+    );
     st.lastCompaction = new Date(time.best).toISOString();
     st.lost.droppedSamples += capped.droppedSamples;
     t.store.saveState(st);
@@ -201,13 +263,17 @@ function maintain(t: Tick, time: TimeView): void {
     t.reports = t.store.reports();
     t.finals = t.store.finalResults();
   } catch (e) {
-    if (isDiskError(e)) log(t.ctx, `warning: maintenance of the state directory failed: ${(e as Error).message}`);
+    if (isDiskError(e))
+      log(t.ctx, `warning: maintenance of the state directory failed: ${(e as Error).message}`);
     else throw e;
   }
 }
 
 /** Phase 5: enrol, send the verdict if due and the pending hours, when there is something to send. */
-async function deliverIfDue(t: Tick, time: TimeView): Promise<{ delivered: number; pending: number; deferred: string | null }> {
+async function deliverIfDue(
+  t: Tick,
+  time: TimeView,
+): Promise<{ delivered: number; pending: number; deferred: string | null }> {
   const s = t.ctx.settings;
   const until = time.buildUntil ?? -Infinity;
   const pending = pendingReports(t.reports, t.finals, time.best, t.windowMs, until).length;
@@ -215,32 +281,59 @@ async function deliverIfDue(t: Tick, time: TimeView): Promise<{ delivered: numbe
   const programsKey = programsFingerprint(t.loaded.programs);
   const gpusKey = gpuSetKey(t.sample.gpus);
   const due = verdictDue({
-    service: s.service, enrolledWith: st.enrolled?.service ?? null, sent: st.eligibility, nowMs: time.best,
-    qualifying: t.sample.qualifying, gpusKey, programsKey,
+    service: s.service,
+    enrolledWith: st.enrolled?.service ?? null,
+    sent: st.eligibility,
+    nowMs: time.best,
+    qualifying: t.sample.qualifying,
+    gpusKey,
+    programsKey,
   });
   // The HTTP client and the delivery code load only when there is something to send.
   if (!s.service || (pending === 0 && !due)) return { delivered: 0, pending, deferred: null };
   if (due) verbose(t.ctx, `verdict due: ${due}`);
-  const [{ deliver, masterToEnrol }, { RewardsClient }] = await Promise.all([import('../uptime/delivery.js'), import('../protocol/client.js')]);
+  const [{ deliver, masterToEnrol }, { RewardsClient }] = await Promise.all([
+    import('../uptime/delivery.js'),
+    import('../protocol/client.js'),
+  ]);
   const { loadOrCreateIdentity } = await import('../protocol/identity.js');
   const identity = loadOrCreateIdentity(s.stateDir);
   const client = new RewardsClient({
-    baseUrl: s.service, identity, timeoutMs: s.deliveryTimeoutMs, budget: t.budget, now: () => t.ctx.now().getTime(),
-    sleep: t.ctx.sleep, random: t.deps.random, onAttempt: (w) => verbose(t.ctx, w), onWarning: (w) => log(t.ctx, `warning: ${w}`),
+    baseUrl: s.service,
+    identity,
+    timeoutMs: s.deliveryTimeoutMs,
+    budget: t.budget,
+    now: () => t.ctx.now().getTime(),
+    sleep: t.ctx.sleep,
+    random: t.deps.random,
+    onAttempt: (w) => verbose(t.ctx, w),
+    onWarning: (w) => log(t.ctx, `warning: ${w}`),
     offsetMs: time.service === null ? null : time.service - time.ours,
   });
   const check = due ? await verdict(t) : null;
   const workerMaster = t.probe.worker.ok ? t.probe.worker.value.status?.master : null;
   const master = masterToEnrol(null, s.sonmConfigDir, st, workerMaster);
   const d = await deliver({
-    store: t.store, client, identity, service: s.service, agentVersion: AGENT_VERSION, master, check,
-    seen: { qualifying: t.sample.qualifying, gpusKey, programsKey }, log: (l) => log(t.ctx, l),
+    store: t.store,
+    client,
+    identity,
+    service: s.service,
+    agentVersion: AGENT_VERSION,
+    master,
+    check,
+    seen: { qualifying: t.sample.qualifying, gpusKey, programsKey },
+    log: (l) => log(t.ctx, l),
     now: () => new Date(client.serviceNow()), // records are dated on the service's clock when known
-    sendUntil: until, windowMs: t.windowMs,
+    sendUntil: until,
+    windowMs: t.windowMs,
   });
   t.finals = t.store.finalResults(); // delivery appended results
   for (const r of d.rejected) log(t.ctx, `report for ${r.hour} rejected: ${r.reason}`);
-  if (d.deferred) log(t.ctx, `delivery deferred (${d.pending} hour${d.pending === 1 ? '' : 's'} pending, kept on disk): ${d.deferred}`);
+  if (d.deferred)
+    log(
+      t.ctx,
+      `delivery deferred (${d.pending} hour${d.pending === 1 ? '' : 's'} pending, kept on disk): ${d.deferred}`,
+    );
   else await refreshPrograms(t);
   return { delivered: d.delivered, pending: d.pending, deferred: d.deferred };
 }
@@ -248,7 +341,8 @@ async function deliverIfDue(t: Tick, time: TimeView): Promise<{ delivered: numbe
 /** The verdict of the whole rig, probing what the tick did not (the tick's GPUs and worker are reused). */
 async function verdict(t: Tick): Promise<CheckResult> {
   const reuse = { nvidia: t.probe.nvidia, worker: t.probe.worker };
-  const rig = t.full ?? (await probeRig(probeContextFor(t.ctx), { market: false, now: () => t.now, reuse }));
+  const rig =
+    t.full ?? (await probeRig(probeContextFor(t.ctx), { market: false, now: () => t.now, reuse }));
   return buildCheckResult(rig, evaluate(rig, t.loaded.programs, t.now), t.loaded.source);
 }
 
@@ -256,7 +350,12 @@ async function verdict(t: Tick): Promise<CheckResult> {
 async function refreshPrograms(t: Tick): Promise<void> {
   const s = t.ctx.settings;
   if (t.loaded.source === 'cache' && programsCacheAge(s.stateDir, t.now) <= DAY_MS) return;
-  const fresh = await loadPrograms({ service: s.service, stateDir: s.stateDir, timeoutMs: s.deliveryTimeoutMs, now: t.now });
+  const fresh = await loadPrograms({
+    service: s.service,
+    stateDir: s.stateDir,
+    timeoutMs: s.deliveryTimeoutMs,
+    now: t.now,
+  });
   if (fresh.warning) verbose(t.ctx, `programs not refreshed: ${fresh.warning}`);
 }
 
@@ -271,11 +370,15 @@ function exportMetrics(t: Tick, pending: number): void {
       connected: t.sample.connected,
       qualifyingGpus: t.sample.qualifying,
       hoursPending: pending,
-      hoursDelivered: answered.filter((f) => f.status === 'accepted' || f.status === 'duplicate').length,
+      hoursDelivered: answered.filter((f) => f.status === 'accepted' || f.status === 'duplicate')
+        .length,
       hoursRejected: answered.filter((f) => f.status === 'rejected').length,
       lastSampleSeconds: Math.floor(Date.parse(t.sample.t) / 1000),
-      lastDeliverySeconds: latest.lastDeliveryAt ? Math.floor(Date.parse(latest.lastDeliveryAt) / 1000) : null,
-      clockOffsetSeconds: latest.clockOffsetMs === null ? null : Math.round(latest.clockOffsetMs / 1000),
+      lastDeliverySeconds: latest.lastDeliveryAt
+        ? Math.floor(Date.parse(latest.lastDeliveryAt) / 1000)
+        : null,
+      clockOffsetSeconds:
+        latest.clockOffsetMs === null ? null : Math.round(latest.clockOffsetMs / 1000),
     });
   } catch (e) {
     log(t.ctx, `warning: cannot write metrics to ${dir}: ${(e as Error).message}`);
@@ -286,10 +389,15 @@ function exportMetrics(t: Tick, pending: number): void {
 export async function reportCommand(ctx: CommandContext): Promise<number> {
   const o = await runTick(ctx);
   const { sample, built, delivered, pending, deferred, attempts } = o;
-  if (ctx.json) ctx.stdout.write(`${JSON.stringify({ sample, built, delivered, pending, deferred, attempts })}\n`);
+  if (ctx.json)
+    ctx.stdout.write(
+      `${JSON.stringify({ sample, built, delivered, pending, deferred, attempts })}\n`,
+    );
   else if (ctx.verbose || ctx.stdout.isTTY) {
     const state = sample.connected ? 'connected' : `not connected: ${sample.reason}`;
-    ctx.stdout.write(`sample stored (${state}); ${built} hour(s) built, ${delivered} delivered, ${pending} pending\n`);
+    ctx.stdout.write(
+      `sample stored (${state}); ${built} hour(s) built, ${delivered} delivered, ${pending} pending\n`,
+    );
   }
   return EXIT.OK;
 }

@@ -34,7 +34,20 @@ export interface Settings {
 /** The global flags, as src/commands/table.ts declares them (GLOBAL_OPTIONS). */
 export type GlobalFlags = OptionValues<typeof GLOBAL_OPTIONS>;
 
-export const CONFIG_KEYS = ['service', 'stateDir', 'sonmConfigDir', 'interval', 'textfileDir', 'rigUser', 'deliveryTimeoutMs', 'tickDeadlineMs', 'tickAttempts', 'maxStateBytes', 'nvidiaTimeoutMs', 'sonmcliTimeoutMs'] as const;
+export const CONFIG_KEYS = [
+  'service',
+  'stateDir',
+  'sonmConfigDir',
+  'interval',
+  'textfileDir',
+  'rigUser',
+  'deliveryTimeoutMs',
+  'tickDeadlineMs',
+  'tickAttempts',
+  'maxStateBytes',
+  'nvidiaTimeoutMs',
+  'sonmcliTimeoutMs',
+] as const;
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
 
 function envName(key: string): string {
@@ -79,9 +92,13 @@ export function readConfigFile(path: string): Partial<Record<ConfigKey, unknown>
     if (e.problem === 'missing') return {};
     throw new UsageError(`${e.message}: fix or remove it`);
   }
-  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new UsageError(`the configuration ${path} must be a JSON object`);
+  if (!v || typeof v !== 'object' || Array.isArray(v))
+    throw new UsageError(`the configuration ${path} must be a JSON object`);
   const unknown = Object.keys(v).filter((k) => !(CONFIG_KEYS as readonly string[]).includes(k));
-  if (unknown.length) throw new UsageError(`the configuration ${path} has unknown key(s) ${unknown.join(', ')}; known keys: ${CONFIG_KEYS.join(', ')}`);
+  if (unknown.length)
+    throw new UsageError(
+      `the configuration ${path} has unknown key(s) ${unknown.join(', ')}; known keys: ${CONFIG_KEYS.join(', ')}`,
+    );
   return v as Partial<Record<ConfigKey, unknown>>;
 }
 
@@ -93,7 +110,11 @@ export function readConfigFile(path: string): Partial<Record<ConfigKey, unknown>
  * object or has unknown keys, a non-positive number, an interval that does not divide an hour,
  * or a service URL that is not https (or http to loopback).
  */
-export function resolveSettings(flags: GlobalFlags, env: NodeJS.ProcessEnv, isRoot: boolean): Settings {
+export function resolveSettings(
+  flags: GlobalFlags,
+  env: NodeJS.ProcessEnv,
+  isRoot: boolean,
+): Settings {
   const configPath = env.SONM_REWARDS_CONFIG || '/etc/sonm-rewards/config.json';
   const file = readConfigFile(configPath);
   const pick = (key: ConfigKey, flag?: string | number): string | number | undefined => {
@@ -107,18 +128,27 @@ export function resolveSettings(flags: GlobalFlags, env: NodeJS.ProcessEnv, isRo
     const v = pick(key);
     if (v === undefined) return fallback;
     const n = Number(v);
-    if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${key} must be a positive number, got "${v}" (from ${envName(key)} or ${configPath})`);
+    if (!Number.isFinite(n) || n <= 0)
+      throw new UsageError(
+        `${key} must be a positive number, got "${v}" (from ${envName(key)} or ${configPath})`,
+      );
     return n;
   };
   const service = (pick('service', flags.service) as string | undefined) || null;
   if (service) {
     const problem = transportProblem(service);
-    const from = flags.service !== undefined ? '--service' : env.SONM_REWARDS_SERVICE ? 'SONM_REWARDS_SERVICE' : `"service" in ${configPath}`;
+    const from =
+      flags.service !== undefined
+        ? '--service'
+        : env.SONM_REWARDS_SERVICE
+          ? 'SONM_REWARDS_SERVICE'
+          : `"service" in ${configPath}`;
     if (problem) throw new UsageError(`${from}: ${problem}`);
   }
   const intervalRaw = pick('interval') ?? 300;
   const intervalSeconds = parseInterval(intervalRaw);
-  if (!intervalSeconds || 3600 % intervalSeconds !== 0) throw new UsageError(`interval "${intervalRaw}" must divide an hour evenly (for example 5m)`);
+  if (!intervalSeconds || 3600 % intervalSeconds !== 0)
+    throw new UsageError(`interval "${intervalRaw}" must divide an hour evenly (for example 5m)`);
   return {
     configPath,
     stateDir: String(pick('stateDir', flags.stateDir) ?? defaultStateDir(env, isRoot)),

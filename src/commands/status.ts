@@ -13,41 +13,96 @@ import { HOUR_MS, plural } from '../lib/time.js';
 import { NO_SERVICE_NEXT_STEP } from './configure.js';
 
 /** The dashboard pages of this rig and its master on `service` (src/service/dashboard/). */
-export function dashboardLinks(service: string | null, enrolled: StatusSummary['enrolled']): { rig: string; master: string } | null {
+export function dashboardLinks(
+  service: string | null,
+  enrolled: StatusSummary['enrolled'],
+): { rig: string; master: string } | null {
   if (!service || !enrolled) return null;
   const base = service.replace(/\/+$/, '');
-  return { rig: `${base}/rigs/${enrolled.rigId}`, master: `${base}/masters/${enrolled.master.toLowerCase()}` };
+  return {
+    rig: `${base}/rigs/${enrolled.rigId}`,
+    master: `${base}/masters/${enrolled.master.toLowerCase()}`,
+  };
 }
 
 const BARS = ' ▁▂▃▄▅▆▇█';
 
-export function renderStatus(s: StatusSummary, paint: Paint, extra: { links?: { rig: string; master: string } | null; receipts?: { signed: number; keyId: string | null; event: string | null } } = {}): string {
+export function renderStatus(
+  s: StatusSummary,
+  paint: Paint,
+  extra: {
+    links?: { rig: string; master: string } | null;
+    receipts?: { signed: number; keyId: string | null; event: string | null };
+  } = {},
+): string {
   const out: string[] = [];
   out.push(paint.bold('Last 24 hours (UTC), connected share per hour'));
-  const bars = s.last24h.map((h) => (h.samples === 0 ? '·' : BARS[Math.round(h.share * 8)]!)).join('');
+  const bars = s.last24h
+    .map((h) => (h.samples === 0 ? '·' : BARS[Math.round(h.share * 8)]!))
+    .join('');
   out.push(`  ${bars}`);
-  out.push(`  ${s.last24h[0]!.hour.slice(11, 13)}h${' '.repeat(Math.max(1, s.last24h.length - 6))}${s.last24h[s.last24h.length - 1]!.hour.slice(11, 13)}h`);
+  out.push(
+    `  ${s.last24h[0]!.hour.slice(11, 13)}h${' '.repeat(Math.max(1, s.last24h.length - 6))}${s.last24h[s.last24h.length - 1]!.hour.slice(11, 13)}h`,
+  );
   out.push('', paint.bold('Credited per day'));
-  for (const d of s.days) out.push(`  ${d.day}  ${String(d.creditedHours).padStart(2)} h  $${d.usd.toFixed(2)}`);
+  for (const d of s.days)
+    out.push(`  ${d.day}  ${String(d.creditedHours).padStart(2)} h  $${d.usd.toFixed(2)}`);
   const c = s.counts;
   out.push('', paint.bold('Hours'));
-  out.push(`  recorded ${c.recorded}   delivered ${c.delivered}   credited ${c.credited}   rejected ${c.rejected}   pending ${c.pending}   expired ${c.expired}`);
-  for (const [reason, n] of Object.entries(s.rejectedReasons)) out.push(`  rejected: ${n} × ${reason}`);
-  if (c.pastDeadline) out.push(paint.yellow(`  ${c.pastDeadline} hour(s) can no longer be credited: undelivered past the programs' report deadline`));
-  if (s.lost.droppedSamples || s.lost.droppedReports) out.push(`  dropped to stay under the size cap: ${s.lost.droppedSamples} samples, ${s.lost.droppedReports} reports`);
+  out.push(
+    `  recorded ${c.recorded}   delivered ${c.delivered}   credited ${c.credited}   rejected ${c.rejected}   pending ${c.pending}   expired ${c.expired}`,
+  );
+  for (const [reason, n] of Object.entries(s.rejectedReasons))
+    out.push(`  rejected: ${n} × ${reason}`);
+  if (c.pastDeadline)
+    out.push(
+      paint.yellow(
+        `  ${c.pastDeadline} hour(s) can no longer be credited: undelivered past the programs' report deadline`,
+      ),
+    );
+  if (s.lost.droppedSamples || s.lost.droppedReports)
+    out.push(
+      `  dropped to stay under the size cap: ${s.lost.droppedSamples} samples, ${s.lost.droppedReports} reports`,
+    );
   if (s.skippedRecords) out.push(`  ${plural(s.skippedRecords, 'torn or corrupt record')} skipped`);
   out.push('');
-  out.push(`Last sample: ${s.lastSample ? `${s.lastSample.t.replace('T', ' ').slice(0, 16)} UTC, ${s.lastSample.connected ? 'connected' : `not connected (${s.lastSample.reason})`}, ${s.lastSample.qualifying} qualifying GPUs` : 'none'}`);
-  out.push(`Last delivery: ${s.lastDeliveryAt ? `${s.lastDeliveryAt.replace('T', ' ').slice(0, 16)} UTC` : 'never'}${s.enrolled ? ` to ${s.enrolled.service} as rig ${s.enrolled.rigId}` : ''}`);
+  out.push(
+    `Last sample: ${s.lastSample ? `${s.lastSample.t.replace('T', ' ').slice(0, 16)} UTC, ${s.lastSample.connected ? 'connected' : `not connected (${s.lastSample.reason})`}, ${s.lastSample.qualifying} qualifying GPUs` : 'none'}`,
+  );
+  out.push(
+    `Last delivery: ${s.lastDeliveryAt ? `${s.lastDeliveryAt.replace('T', ' ').slice(0, 16)} UTC` : 'never'}${s.enrolled ? ` to ${s.enrolled.service} as rig ${s.enrolled.rigId}` : ''}`,
+  );
   if (s.lastError) out.push(paint.yellow(`Last delivery problem: ${s.lastError}`));
-  for (const j of s.clockJumps) out.push(paint.yellow(`! the clock jumped ${describeDelta(j.deltaMs)} at ${j.at.slice(0, 16).replace('T', ' ')} UTC (last tick before: ${j.from.slice(0, 16).replace('T', ' ')})`));
-  if (s.markedSamples) out.push(paint.yellow(`! ${s.markedSamples} sample(s) were taken under a clock that proved wrong: kept, marked (clock.log)`));
-  if (s.clockOffsetSeconds !== null && Math.abs(s.clockOffsetSeconds) >= 2) out.push(paint.yellow(`Clock offset: the service's clock is ${s.clockOffsetSeconds} s ${s.clockOffsetSeconds >= 0 ? 'ahead of' : 'behind'} this rig's`));
+  for (const j of s.clockJumps)
+    out.push(
+      paint.yellow(
+        `! the clock jumped ${describeDelta(j.deltaMs)} at ${j.at.slice(0, 16).replace('T', ' ')} UTC (last tick before: ${j.from.slice(0, 16).replace('T', ' ')})`,
+      ),
+    );
+  if (s.markedSamples)
+    out.push(
+      paint.yellow(
+        `! ${s.markedSamples} sample(s) were taken under a clock that proved wrong: kept, marked (clock.log)`,
+      ),
+    );
+  if (s.clockOffsetSeconds !== null && Math.abs(s.clockOffsetSeconds) >= 2)
+    out.push(
+      paint.yellow(
+        `Clock offset: the service's clock is ${s.clockOffsetSeconds} s ${s.clockOffsetSeconds >= 0 ? 'ahead of' : 'behind'} this rig's`,
+      ),
+    );
   for (const w of s.warnings) out.push(paint.yellow(`! ${w}`));
   const rc = extra.receipts;
-  if (rc) out.push(`Receipts: ${rc.signed} signed answers kept${rc.keyId ? `, service key ${rc.keyId} pinned` : ', no service key pinned yet'} (export: status --proof)`);
+  if (rc)
+    out.push(
+      `Receipts: ${rc.signed} signed answers kept${rc.keyId ? `, service key ${rc.keyId} pinned` : ', no service key pinned yet'} (export: status --proof)`,
+    );
   if (rc?.event) out.push(paint.red(`! ${rc.event}`));
-  if (extra.links) out.push(`Dashboard: ${extra.links.rig}`, `           ${extra.links.master} (all rigs of the master)`);
+  if (extra.links)
+    out.push(
+      `Dashboard: ${extra.links.rig}`,
+      `           ${extra.links.master} (all rigs of the master)`,
+    );
   return `${out.join('\n')}\n`;
 }
 
@@ -55,37 +110,78 @@ export function renderStatus(s: StatusSummary, paint: Paint, extra: { links?: { 
 function isoOption(name: string, v: string | undefined, fallback: string): string {
   if (v === undefined) return fallback;
   const t = Date.parse(/^\d{4}-\d\d-\d\d$/.test(v) ? `${v}T00:00:00Z` : v);
-  if (Number.isNaN(t)) throw new UsageError(`--${name} must be a date or time such as 2019-05-01 or 2019-05-01T12:00:00Z, got "${v}"`);
+  if (Number.isNaN(t))
+    throw new UsageError(
+      `--${name} must be a date or time such as 2019-05-01 or 2019-05-01T12:00:00Z, got "${v}"`,
+    );
   return new Date(t).toISOString().replace('.000Z', 'Z');
 }
 
 /** `status --proof`: every signed receipt of [from, to) with its report, as one JSON document. */
-function exportProof(ctx: CommandContext, store: UptimeStore, opts: { from?: string; to?: string }): number {
+function exportProof(
+  ctx: CommandContext,
+  store: UptimeStore,
+  opts: { from?: string; to?: string },
+): number {
   const now = ctx.now();
   const from = isoOption('from', opts.from, '1970-01-01T00:00:00Z');
-  const to = isoOption('to', opts.to, new Date(now.getTime() + 3_600_000).toISOString().replace(/\.\d{3}Z$/, 'Z'));
-  const bundle = buildProof({ records: store.results(), reports: store.reports(), state: store.state(), from, to, now });
+  const to = isoOption(
+    'to',
+    opts.to,
+    new Date(now.getTime() + 3_600_000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+  );
+  const bundle = buildProof({
+    records: store.results(),
+    reports: store.reports(),
+    state: store.state(),
+    from,
+    to,
+    now,
+  });
   ctx.stdout.write(`${JSON.stringify(bundle, null, 2)}\n`);
-  if (bundle.unsigned > 0) ctx.stderr.write(`${bundle.unsigned} answer(s) in the period carry no receipt (delivered before the service signed them) and are not in the bundle\n`);
+  if (bundle.unsigned > 0)
+    ctx.stderr.write(
+      `${bundle.unsigned} answer(s) in the period carry no receipt (delivered before the service signed them) and are not in the bundle\n`,
+    );
   return EXIT.OK;
 }
 
-export async function statusCommand(ctx: CommandContext, opts: OptionValues<typeof STATUS.options>): Promise<number> {
-  if (!opts.proof && (opts.from !== undefined || opts.to !== undefined)) throw new UsageError('--from and --to go with --proof');
+export async function statusCommand(
+  ctx: CommandContext,
+  opts: OptionValues<typeof STATUS.options>,
+): Promise<number> {
+  if (!opts.proof && (opts.from !== undefined || opts.to !== undefined))
+    throw new UsageError('--from and --to go with --proof');
   if (opts.proof) return exportProof(ctx, new UptimeStore(ctx.settings.stateDir), opts);
   const days = opts.days === undefined ? 7 : Number(opts.days);
-  if (!Number.isInteger(days) || days < 1 || days > 30) throw new UsageError(`--days must be a whole number from 1 to 30, got "${opts.days}"`);
+  if (!Number.isInteger(days) || days < 1 || days > 30)
+    throw new UsageError(`--days must be a whole number from 1 to 30, got "${opts.days}"`);
   const store = new UptimeStore(ctx.settings.stateDir);
   const now = ctx.now();
   // Samples are read for the last day or so (the chart, warnings, hours not built yet); the 30-day
   // counts come from the reports and results logs.
   const since = new Date(now.getTime() - 26 * HOUR_MS).toISOString().slice(0, 10);
   const { samples, skipped } = store.readSamples(since);
-  const summary = summarize({ samples, reports: store.reports(), results: store.results(), state: store.state(), now, days, intervalSeconds: ctx.settings.intervalSeconds, skipped, marked: store.marks().size });
+  const summary = summarize({
+    samples,
+    reports: store.reports(),
+    results: store.results(),
+    state: store.state(),
+    now,
+    days,
+    intervalSeconds: ctx.settings.intervalSeconds,
+    skipped,
+    marked: store.marks().size,
+  });
   const st = store.state();
-  const receipts = { signed: store.results().filter((r) => r.receipt).length, keyId: st.serviceKey?.keyId ?? null, event: st.serviceKeyEvent ? keyChangeText(st.serviceKeyEvent) : null };
+  const receipts = {
+    signed: store.results().filter((r) => r.receipt).length,
+    keyId: st.serviceKey?.keyId ?? null,
+    event: st.serviceKeyEvent ? keyChangeText(st.serviceKeyEvent) : null,
+  };
   const links = dashboardLinks(ctx.settings.service, summary.enrolled);
-  if (ctx.json) ctx.stdout.write(`${JSON.stringify({ ...summary, receipts, dashboard: links }, null, 2)}\n`);
+  if (ctx.json)
+    ctx.stdout.write(`${JSON.stringify({ ...summary, receipts, dashboard: links }, null, 2)}\n`);
   else ctx.stdout.write(renderStatus(summary, await makePaint(ctx.color), { links, receipts }));
   if (!ctx.json && !ctx.settings.service) ctx.stdout.write(`Next: ${NO_SERVICE_NEXT_STEP}\n`);
   return EXIT.OK;

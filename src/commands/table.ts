@@ -207,16 +207,26 @@ export const STATUS = defineSpec({
     },
     proof: {
       type: 'boolean',
-      description: 'print a proof bundle: every signed receipt with its report (check it with verify-proof)',
+      description:
+        'print a proof bundle: every signed receipt with its report (check it with verify-proof)',
     },
-    from: { type: 'string', value: '<date>', description: 'with --proof: hours from this date or time (UTC)' },
-    to: { type: 'string', value: '<date>', description: 'with --proof: hours before this date or time (UTC)' },
+    from: {
+      type: 'string',
+      value: '<date>',
+      description: 'with --proof: hours from this date or time (UTC)',
+    },
+    to: {
+      type: 'string',
+      value: '<date>',
+      description: 'with --proof: hours before this date or time (UTC)',
+    },
   },
 });
 
 export const VERIFY_PROOF = defineSpec({
   name: 'verify-proof',
-  description: 'check a proof bundle offline: exit 0 if every receipt holds, 1 naming each report that does not',
+  description:
+    'check a proof bundle offline: exit 0 if every receipt holds, 1 naming each report that does not',
   operands: [{ name: 'file', description: 'the bundle from `status --proof` (- for stdin)' }],
   options: {},
 });

@@ -5,7 +5,14 @@
  * saves the script, asks, and applies (src/upgrade/apply.ts). Rules: README "upgrade" and
  * docs/decisions.md "Upgrade".
  */
-import { accessSync, constants, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs';
 import { delimiter, join } from 'node:path';
 import type { CommandContext } from './context.js';
 import type { OptionValues, UPGRADE } from './table.js';
@@ -22,10 +29,18 @@ import { probeContextFor } from './probe-context.js';
 import { probeMarket, probeServiceState, probeSonmVersions, probeWorker } from '../probe/sonm.js';
 import { measure, type ProbeContext } from '../probe/context.js';
 import { fetchWithCache } from '../program/source.js';
-import { ANNOUNCED_INSTALLER_URL, SONM_SERVICES, type SonmService } from '../program/announcement.js';
+import {
+  ANNOUNCED_INSTALLER_URL,
+  SONM_SERVICES,
+  type SonmService,
+} from '../program/announcement.js';
 import { downloadScript, DownloadError } from '../upgrade/download.js';
 import {
-  planUpgrade, type PlatformFacts, type ScriptFacts, type UpgradeFacts, type UpgradePlan,
+  planUpgrade,
+  type PlatformFacts,
+  type ScriptFacts,
+  type UpgradeFacts,
+  type UpgradePlan,
 } from '../upgrade/plan.js';
 import { verify, type Verification } from '../upgrade/verify.js';
 import { readJournal, writeJournal } from '../upgrade/journal.js';
@@ -55,7 +70,8 @@ const DOWNLOAD_TIMEOUT_MS = 60_000;
 const PROGRAMS = ['sudo', 'service', 'sonmcli', 'bash'];
 
 function parseArgs(o: UpgradeOptions): UpgradeArgs {
-  if (!o.master) throw new UsageError('--master 0x… is required: your master address, as in the announcement');
+  if (!o.master)
+    throw new UsageError('--master 0x… is required: your master address, as in the announcement');
   const addr = checkAddress(o.master);
   if (!addr.ok) throw new UsageError(`--master: ${addr.reason}`);
   if (o.scriptSha256 && !/^[0-9a-fA-F]{64}$/.test(o.scriptSha256)) {
@@ -66,43 +82,59 @@ function parseArgs(o: UpgradeOptions): UpgradeArgs {
   const waitS = o.wait === undefined ? 300 : o.wait === '0' ? 0 : parseInterval(o.wait);
   if (waitS === null) throw new UsageError(`--wait "${o.wait}" is not a duration such as 5m`);
   const scriptTimeoutS = o.scriptTimeout === undefined ? 1800 : parseInterval(o.scriptTimeout);
-  if (!scriptTimeoutS) throw new UsageError(`--script-timeout "${o.scriptTimeout}" is not a duration such as 30m`);
+  if (!scriptTimeoutS)
+    throw new UsageError(`--script-timeout "${o.scriptTimeout}" is not a duration such as 30m`);
   return {
-    master: addr.address, dryRun: Boolean(o.dryRun), yes: Boolean(o.yes), force: Boolean(o.force),
-    scriptUrl: o.scriptUrl ?? ANNOUNCED_INSTALLER_URL, userPin: o.scriptSha256?.toLowerCase() ?? null,
-    waitMs: waitS * 1000, scriptTimeoutMs: scriptTimeoutS * 1000,
+    master: addr.address,
+    dryRun: Boolean(o.dryRun),
+    yes: Boolean(o.yes),
+    force: Boolean(o.force),
+    scriptUrl: o.scriptUrl ?? ANNOUNCED_INSTALLER_URL,
+    userPin: o.scriptSha256?.toLowerCase() ?? null,
+    waitMs: waitS * 1000,
+    scriptTimeoutMs: scriptTimeoutS * 1000,
   };
 }
 
 /** Root, or sudo without a password prompt; and the user who runs sonmcli. Throws UsageError. */
-async function whoRuns(ctx: Pick<CommandContext, 'isRoot' | 'env'>, p: ProbeContext, master: string): Promise<string> {
+async function whoRuns(
+  ctx: Pick<CommandContext, 'isRoot' | 'env'>,
+  p: ProbeContext,
+  master: string,
+): Promise<string> {
   if (!ctx.isRoot) {
     const s = await execTool('sudo', ['-n', 'true'], { timeoutMs: 10_000 });
     const how = `sudo sonm-rewards upgrade --master ${master}`;
     if (s.exitCode !== 0) throw new UsageError(`the upgrade needs root: run \`${how}\``);
   }
-  const rigUser = p.rigUser ?? (ctx.isRoot ? null : ctx.env.USER ?? ctx.env.LOGNAME ?? null);
+  const rigUser = p.rigUser ?? (ctx.isRoot ? null : (ctx.env.USER ?? ctx.env.LOGNAME ?? null));
   if (rigUser) return rigUser;
-  throw new UsageError('cannot tell which user runs sonmcli on this rig: run the upgrade with sudo from that ' +
-    'user\'s account, or set "rigUser" in /etc/sonm-rewards/config.json');
+  throw new UsageError(
+    'cannot tell which user runs sonmcli on this rig: run the upgrade with sudo from that ' +
+      'user\'s account, or set "rigUser" in /etc/sonm-rewards/config.json',
+  );
 }
 
 /** Whether each program is an executable file in a PATH directory. */
 function onPath(programs: string[], path: string): Record<string, boolean> {
-  const found = (p: string): boolean => path.split(delimiter).some((dir) => {
-    try {
-      accessSync(join(dir || '.', p), constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
+  const found = (p: string): boolean =>
+    path.split(delimiter).some((dir) => {
+      try {
+        accessSync(join(dir || '.', p), constants.X_OK);
+        return true;
+      } catch {
+        return false;
+      }
+    });
   return Object.fromEntries(programs.map((p) => [p, found(p)]));
 }
 
 async function services(p: ProbeContext): Promise<Record<SonmService, string | null>> {
   const states = await Promise.all(SONM_SERVICES.map((s) => probeServiceState(p, s)));
-  return Object.fromEntries(SONM_SERVICES.map((s, i) => [s, states[i] ?? null])) as Record<SonmService, string | null>;
+  return Object.fromEntries(SONM_SERVICES.map((s, i) => [s, states[i] ?? null])) as Record<
+    SonmService,
+    string | null
+  >;
 }
 
 /** The installed SONM versions, read the same way before and after the script. */
@@ -112,12 +144,17 @@ async function readVersions(p: ProbeContext): Promise<UpgradeFacts['versions']> 
 }
 
 /** The service's GET /v1/platform (or its cached copy); null without a service or an answer. */
-async function platform(ctx: Pick<CommandContext, 'settings' | 'now' | 'stderr'>): Promise<PlatformFacts | null> {
+async function platform(
+  ctx: Pick<CommandContext, 'settings' | 'now' | 'stderr'>,
+): Promise<PlatformFacts | null> {
   const s = ctx.settings;
   if (!s.service) return null;
   const r = await fetchWithCache({
-    service: s.service, path: '/v1/platform', cacheFile: join(s.stateDir, 'platform-cache.json'),
-    timeoutMs: s.deliveryTimeoutMs, now: ctx.now(),
+    service: s.service,
+    path: '/v1/platform',
+    cacheFile: join(s.stateDir, 'platform-cache.json'),
+    timeoutMs: s.deliveryTimeoutMs,
+    now: ctx.now(),
     accept: (b) => {
       const p = b as { targetVersion?: unknown };
       const ok = typeof p.targetVersion === 'string' && parseVersion(p.targetVersion);
@@ -130,7 +167,12 @@ async function platform(ctx: Pick<CommandContext, 'settings' | 'now' | 'stderr'>
   const str = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
   // A malformed hash is kept: it matches no script, so where it applies it stops the upgrade.
   const installerSha256 = str(b.installerSha256)?.toLowerCase() ?? null;
-  return { source: s.service, targetVersion: b.targetVersion, installerUrl: str(b.installerUrl), installerSha256 };
+  return {
+    source: s.service,
+    targetVersion: b.targetVersion,
+    installerUrl: str(b.installerUrl),
+    installerSha256,
+  };
 }
 
 /** The script, or why not; its bytes travel beside the facts, which the planner sees. */
@@ -139,7 +181,8 @@ async function download(url: string): Promise<{ facts: ScriptFacts; body: Buffer
     const s = await downloadScript(url, DOWNLOAD_TIMEOUT_MS);
     return { facts: { url, ok: true, sha256: s.sha256, bytes: s.bytes }, body: s.body };
   } catch (e) {
-    if (e instanceof DownloadError) return { facts: { url, ok: false, error: e.message }, body: null };
+    if (e instanceof DownloadError)
+      return { facts: { url, ok: false, error: e.message }, body: null };
     throw e;
   }
 }
@@ -147,21 +190,41 @@ async function download(url: string): Promise<{ facts: ScriptFacts; body: Buffer
 type Gathered = { facts: UpgradeFacts; scriptBytes: Buffer | null };
 
 /** Everything the planner needs, read at once. Changes nothing. */
-type GatherContext = Pick<CommandContext, 'settings' | 'now' | 'isRoot' | 'env' | 'stderr' | 'color'>;
+type GatherContext = Pick<
+  CommandContext,
+  'settings' | 'now' | 'isRoot' | 'env' | 'stderr' | 'color'
+>;
 
-async function gather(ctx: GatherContext, p: ProbeContext, a: UpgradeArgs, rigUser: string): Promise<Gathered> {
+async function gather(
+  ctx: GatherContext,
+  p: ProbeContext,
+  a: UpgradeArgs,
+  rigUser: string,
+): Promise<Gathered> {
   const spinner = await startSpinner(ctx.stderr.isTTY && ctx.color, 'Reading the rig…');
   const [versions, svc, market, target, script] = await Promise.all([
-    readVersions(p), services(p), measure(() => probeMarket(p)), platform(ctx), download(a.scriptUrl),
+    readVersions(p),
+    services(p),
+    measure(() => probeMarket(p)),
+    platform(ctx),
+    download(a.scriptUrl),
   ]);
   spinner.stop();
   const facts: UpgradeFacts = {
-    master: a.master, force: a.force, isRoot: ctx.isRoot, rigUser, stateDir: ctx.settings.stateDir,
-    now: ctx.now(), scriptTimeoutMs: a.scriptTimeoutMs,
+    master: a.master,
+    force: a.force,
+    isRoot: ctx.isRoot,
+    rigUser,
+    stateDir: ctx.settings.stateDir,
+    now: ctx.now(),
+    scriptTimeoutMs: a.scriptTimeoutMs,
     configuredMaster: readConfiguredMaster(ctx.settings.sonmConfigDir),
-    versions, services: svc,
+    versions,
+    services: svc,
     market: market.ok ? { ok: true, value: market.value } : { ok: false, error: market.error },
-    platform: target, userPin: a.userPin, script: script.facts,
+    platform: target,
+    userPin: a.userPin,
+    script: script.facts,
     journal: readJournal(ctx.settings.stateDir),
     found: onPath(PROGRAMS, ctx.env.PATH ?? ''),
   };
@@ -171,27 +234,52 @@ async function gather(ctx: GatherContext, p: ProbeContext, a: UpgradeArgs, rigUs
 /** Asks on the terminal unless --yes; false when the person said no. Throws without a terminal. */
 async function confirmed(ctx: Pick<CommandContext, 'confirm'>, yes: boolean): Promise<boolean> {
   if (yes) return true;
-  if (!ctx.confirm) throw new UsageError('no terminal to confirm on: pass --yes to run the upgrade unattended');
+  if (!ctx.confirm)
+    throw new UsageError('no terminal to confirm on: pass --yes to run the upgrade unattended');
   return ctx.confirm('Stop sonm-optimus, purge the ask plans and run the script?');
 }
 
-type ApplyContext = Pick<CommandContext, 'settings' | 'now' | 'sleep' | 'stdout' | 'stderr' | 'color'>;
+type ApplyContext = Pick<
+  CommandContext,
+  'settings' | 'now' | 'sleep' | 'stdout' | 'stderr' | 'color'
+>;
 
-async function apply(ctx: ApplyContext, p: ProbeContext, plan: Go, a: UpgradeArgs): Promise<ApplyOutcome> {
+async function apply(
+  ctx: ApplyContext,
+  p: ProbeContext,
+  plan: Go,
+  a: UpgradeArgs,
+): Promise<ApplyOutcome> {
   const { journal } = plan;
   writeJournal(ctx.settings.stateDir, journal);
   const first = `sonm-rewards upgrade, master ${a.master}, script sha256 ${plan.script.sha256}\n`;
   writeFileSync(journal.logPath, first, { flag: 'a' });
   const check = async (): Promise<Verification> => {
-    const [versions, svc, worker] = await Promise.all([readVersions(p), services(p), measure(() => probeWorker(p))]);
+    const [versions, svc, worker] = await Promise.all([
+      readVersions(p),
+      services(p),
+      measure(() => probeWorker(p)),
+    ]);
     const w = worker.ok ? worker.value : null;
-    return verify({ versions, services: svc, worker: w, master: a.master, targetVersion: plan.target.version });
+    return verify({
+      versions,
+      services: svc,
+      worker: w,
+      master: a.master,
+      targetVersion: plan.target.version,
+    });
   };
   let spin: Spinner | null = null;
   const clock = { now: () => ctx.now(), sleep: (ms: number) => ctx.sleep(ms) };
   return applyPlan(plan.steps, {
-    exec: p.exec, clock, stateDir: ctx.settings.stateDir, journal, rollback: plan.rollback,
-    scriptCwd: mkdtempSync(join(ctx.settings.stateDir, 'upgrade', 'run-')), waitMs: a.waitMs, check,
+    exec: p.exec,
+    clock,
+    stateDir: ctx.settings.stateDir,
+    journal,
+    rollback: plan.rollback,
+    scriptCwd: mkdtempSync(join(ctx.settings.stateDir, 'upgrade', 'run-')),
+    waitMs: a.waitMs,
+    check,
     onStep: async (_id, phase, line) => {
       if (phase === 'start') spin = await startSpinner(ctx.stderr.isTTY && ctx.color, line);
       else {
@@ -203,7 +291,12 @@ async function apply(ctx: ApplyContext, p: ProbeContext, plan: Go, a: UpgradeArg
 }
 
 /** Plan, render, confirm, apply, render: the part that runs under the lock. */
-async function upgradeLocked(ctx: CommandContext, p: ProbeContext, a: UpgradeArgs, rigUser: string): Promise<number> {
+async function upgradeLocked(
+  ctx: CommandContext,
+  p: ProbeContext,
+  a: UpgradeArgs,
+  rigUser: string,
+): Promise<number> {
   const { facts, scriptBytes } = await gather(ctx, p, a, rigUser);
   const plan = planUpgrade(facts);
   if (plan.kind === 'up-to-date') {
@@ -231,12 +324,16 @@ async function upgradeLocked(ctx: CommandContext, p: ProbeContext, a: UpgradeArg
   journal.outcome = outcome.ok ? 'verified' : ranScript ? 'failed' : 'rolled-back';
   writeJournal(ctx.settings.stateDir, journal);
   if (ctx.verbose && outcome.scriptExit !== null) {
-    ctx.stderr.write(`--- script output (also in ${journal.logPath}) ---\n${readFileSync(journal.logPath, 'utf8')}\n`);
+    ctx.stderr.write(
+      `--- script output (also in ${journal.logPath}) ---\n${readFileSync(journal.logPath, 'utf8')}\n`,
+    );
   }
   const paint = await makePaint(ctx.color);
   ctx.stdout.write(`${outcomeLines(outcome, journal.logPath, paint).join('\n')}\n`);
   if (!outcome.ok) throw new FailureError(outcome.failure ?? 'the upgrade failed');
-  ctx.stdout.write(`${paint.green('Upgraded and verified')}: SONM ${plan.target.version}, master ${a.master}.\n`);
+  ctx.stdout.write(
+    `${paint.green('Upgraded and verified')}: SONM ${plan.target.version}, master ${a.master}.\n`,
+  );
   return EXIT.OK;
 }
 

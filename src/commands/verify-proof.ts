@@ -8,7 +8,11 @@ import { EXIT, UsageError } from '../lib/errors.js';
 import { verifyProof } from '../uptime/proof.js';
 
 /** Reads the file named by the one operand (a path, or "-" for stdin), verifies it, prints the verdict; returns the exit code. */
-export async function verifyProofCommand(ctx: CommandContext, _opts: unknown, operands: readonly string[]): Promise<number> {
+export async function verifyProofCommand(
+  ctx: CommandContext,
+  _opts: unknown,
+  operands: readonly string[],
+): Promise<number> {
   const file = operands[0] ?? '-';
   let text: string;
   try {

@@ -17,8 +17,19 @@
  * temporary file from a counter and the pid, which is the fault this module exists to close.
  */
 import {
-  closeSync, constants, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, readSync,
-  renameSync, statSync, unlinkSync, writeSync, chmodSync,
+  closeSync,
+  constants,
+  fsyncSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+  chmodSync,
 } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
 
@@ -77,7 +88,11 @@ function writeTemp(path: string, data: string | Uint8Array, mode: number): strin
       return tmp;
     } catch (e) {
       closeSync(fd);
-      try { unlinkSync(tmp); } catch { /* already gone */ }
+      try {
+        unlinkSync(tmp);
+      } catch {
+        /* already gone */
+      }
       throw e;
     }
   }
@@ -95,7 +110,11 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 
   try {
     renameSync(tmp, path);
   } catch (e) {
-    try { unlinkSync(tmp); } catch { /* already gone */ }
+    try {
+      unlinkSync(tmp);
+    } catch {
+      /* already gone */
+    }
     throw e;
   }
   fsyncDir(dir);
@@ -106,7 +125,11 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 
  * fsynced temporary file). Returns true when this call created it, false when a file (or link)
  * was already there, in which case nothing is changed. Throws other fs errors.
  */
-export function createFileExclusive(path: string, data: string | Uint8Array, mode = 0o600): boolean {
+export function createFileExclusive(
+  path: string,
+  data: string | Uint8Array,
+  mode = 0o600,
+): boolean {
   const dir = dirname(path);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const tmp = writeTemp(path, data, mode);
@@ -118,7 +141,11 @@ export function createFileExclusive(path: string, data: string | Uint8Array, mod
     if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw e;
   } finally {
-    try { unlinkSync(tmp); } catch { /* already gone */ }
+    try {
+      unlinkSync(tmp);
+    } catch {
+      /* already gone */
+    }
   }
 }
 
@@ -147,7 +174,11 @@ export function ensurePrivateDir(dir: string): void {
   const st = lstatSync(dir);
   const uid = process.getuid?.();
   if (st.isDirectory() && (st.mode & 0o077) !== 0 && (uid === undefined || st.uid === uid)) {
-    try { chmodSync(dir, 0o700); } catch { /* read-only file system: it stays as it is */ }
+    try {
+      chmodSync(dir, 0o700);
+    } catch {
+      /* read-only file system: it stays as it is */
+    }
   }
 }
 
@@ -164,6 +195,7 @@ export function unsafeDirReason(dir: string, euid = process.geteuid?.() ?? -1): 
   if (!st.isDirectory()) return `${dir} is not a directory`;
   const octal = (st.mode & 0o7777).toString(8).padStart(4, '0');
   if (st.uid !== 0) return `${dir} belongs to uid ${st.uid}, not root (mode ${octal})`;
-  if ((st.mode & 0o022) !== 0 && (st.mode & 0o1000) === 0) return `${dir} can be written by users other than root and is not sticky (mode ${octal})`;
+  if ((st.mode & 0o022) !== 0 && (st.mode & 0o1000) === 0)
+    return `${dir} can be written by users other than root and is not sticky (mode ${octal})`;
   return null;
 }

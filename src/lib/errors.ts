@@ -8,19 +8,28 @@ export const EXIT = { OK: 0, NOT_ELIGIBLE: 1, REFUSED: 1, USAGE: 2, FAILURE: 3 }
 
 /** An error whose message is the one line to show, with the exit code it ends the run with. */
 export class CliError extends Error {
-  constructor(message: string, public readonly exitCode: number) {
+  constructor(
+    message: string,
+    public readonly exitCode: number,
+  ) {
     super(message);
   }
 }
 /** Bad flags, arguments, or input files: exit 2. */
 export class UsageError extends CliError {
-  constructor(message: string) { super(message, EXIT.USAGE); }
+  constructor(message: string) {
+    super(message, EXIT.USAGE);
+  }
 }
 /** A refusal that protects the rig (forward deal, master mismatch, bad download): exit 1. */
 export class RefusalError extends CliError {
-  constructor(message: string) { super(message, EXIT.REFUSED); }
+  constructor(message: string) {
+    super(message, EXIT.REFUSED);
+  }
 }
 /** The tool could not do its job (state not writable, verification failed): exit 3. */
 export class FailureError extends CliError {
-  constructor(message: string) { super(message, EXIT.FAILURE); }
+  constructor(message: string) {
+    super(message, EXIT.FAILURE);
+  }
 }

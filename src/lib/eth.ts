@@ -4,9 +4,7 @@
  */
 import { keccak_256 } from '@noble/hashes/sha3.js';
 
-export type AddressCheck =
-  | { ok: true; address: string }
-  | { ok: false; reason: string };
+export type AddressCheck = { ok: true; address: string } | { ok: false; reason: string };
 
 /**
  * The EIP-55 mixed-case form of an address (`0x` + 40 hex digits, any case): a digit is
@@ -33,13 +31,18 @@ export function checkAddress(input: string): AddressCheck {
   const s = input.trim();
   if (!/^0x/i.test(s)) return { ok: false, reason: `"${s}" does not start with 0x` };
   const hex = s.slice(2);
-  if (hex.length !== 40) return { ok: false, reason: `"${s}" has ${hex.length} hex digits after 0x; an address has 40` };
-  if (!/^[0-9a-fA-F]{40}$/.test(hex)) return { ok: false, reason: `"${s}" contains characters that are not hex digits` };
+  if (hex.length !== 40)
+    return { ok: false, reason: `"${s}" has ${hex.length} hex digits after 0x; an address has 40` };
+  if (!/^[0-9a-fA-F]{40}$/.test(hex))
+    return { ok: false, reason: `"${s}" contains characters that are not hex digits` };
   const checksummed = toChecksumAddress(s);
   const isLower = hex === hex.toLowerCase();
   const isUpper = hex === hex.toUpperCase();
   if (!isLower && !isUpper && `0x${hex}` !== checksummed) {
-    return { ok: false, reason: `"${s}" fails its EIP-55 checksum (a typo?); the checksummed form of these digits would be ${checksummed}` };
+    return {
+      ok: false,
+      reason: `"${s}" fails its EIP-55 checksum (a typo?); the checksummed form of these digits would be ${checksummed}`,
+    };
   }
   return { ok: true, address: checksummed };
 }

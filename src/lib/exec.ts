@@ -57,7 +57,11 @@ export function minimalEnv(extra: Record<string, string | undefined> = {}): Reco
  * 4 MiB) per stream is dropped. Resolves with what happened, whatever it was: notFound,
  * spawnError, timedOut, or the exit code/signal with the output. Never rejects.
  */
-export function execTool(command: string, args: readonly string[], options: ExecOptions): Promise<ExecResult> {
+export function execTool(
+  command: string,
+  args: readonly string[],
+  options: ExecOptions,
+): Promise<ExecResult> {
   const started = Date.now();
   const max = options.maxOutputBytes ?? 4 * 1024 * 1024;
   return new Promise((resolve) => {
@@ -95,21 +99,43 @@ export function execTool(command: string, args: readonly string[], options: Exec
       });
     } catch (e) {
       resolve({
-        command, args, exitCode: null, signal: null, stdout: '', stderr: '', timedOut: false,
-        notFound: false, spawnError: (e as Error).message, durationMs: Date.now() - started,
+        command,
+        args,
+        exitCode: null,
+        signal: null,
+        stdout: '',
+        stderr: '',
+        timedOut: false,
+        notFound: false,
+        spawnError: (e as Error).message,
+        durationMs: Date.now() - started,
       });
       return;
     }
     const timer = setTimeout(() => {
-      try { child.kill('SIGKILL'); } catch { /* already gone */ }
+      try {
+        child.kill('SIGKILL');
+      } catch {
+        /* already gone */
+      }
       // Abandon it: a child in uninterruptible sleep may never exit.
       child.stdout?.destroy();
       child.stderr?.destroy();
       child.unref();
       finish({ timedOut: true });
     }, options.timeoutMs);
-    child.stdout?.on('data', (b: Buffer) => { if (outLen < max) { out.push(b); outLen += b.length; } });
-    child.stderr?.on('data', (b: Buffer) => { if (errLen < max) { err.push(b); errLen += b.length; } });
+    child.stdout?.on('data', (b: Buffer) => {
+      if (outLen < max) {
+        out.push(b);
+        outLen += b.length;
+      }
+    });
+    child.stderr?.on('data', (b: Buffer) => {
+      if (errLen < max) {
+        err.push(b);
+        errLen += b.length;
+      }
+    });
     child.on('error', (e: NodeJS.ErrnoException) => {
       if (e.code === 'ENOENT') finish({ notFound: true, spawnError: e.message });
       else finish({ spawnError: e.message });

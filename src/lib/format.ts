@@ -15,6 +15,11 @@ export function pad(s: string, width: number): string {
  */
 export function table(rows: string[][]): string {
   const widths: number[] = [];
-  for (const row of rows) row.forEach((c, i) => { widths[i] = Math.max(widths[i] ?? 0, c.replace(/\x1b\[[0-9;]*m/g, '').length); });
-  return rows.map((row) => row.map((c, i) => (i === row.length - 1 ? c : pad(c, widths[i]!))).join('  ')).join('\n');
+  for (const row of rows)
+    row.forEach((c, i) => {
+      widths[i] = Math.max(widths[i] ?? 0, c.replace(/\x1b\[[0-9;]*m/g, '').length);
+    });
+  return rows
+    .map((row) => row.map((c, i) => (i === row.length - 1 ? c : pad(c, widths[i]!))).join('  '))
+    .join('\n');
 }

@@ -17,7 +17,10 @@ export interface HttpResponse {
  * maxBytes, other). An HTTP error status is not this: it resolves as a response.
  */
 export class HttpNetworkError extends Error {
-  constructor(message: string, public readonly code: 'timeout' | 'refused' | 'reset' | 'too-large' | 'other') {
+  constructor(
+    message: string,
+    public readonly code: 'timeout' | 'refused' | 'reset' | 'too-large' | 'other',
+  ) {
     super(message);
   }
 }
@@ -50,28 +53,61 @@ export function httpRequest(url: string, options: HttpOptions): Promise<HttpResp
       req.destroy();
       reject(e);
     };
-    const req = fn(u, { method: options.method ?? 'GET', headers: options.headers, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (c: Buffer) => {
-        size += c.length;
-        if (size > max) fail(new HttpNetworkError(`response from ${u.host} is larger than ${max} bytes`, 'too-large'));
-        else chunks.push(c);
-      });
-      res.on('end', () => {
-        if (done) return;
-        done = true;
-        clearTimeout(timer);
-        const headers: Record<string, string | undefined> = {};
-        for (const [k, v] of Object.entries(res.headers)) headers[k] = Array.isArray(v) ? v.join(', ') : v;
-        resolve({ status: res.statusCode ?? 0, headers, body: Buffer.concat(chunks).toString('utf8') });
-      });
-      res.on('error', (e) => fail(new HttpNetworkError(`connection to ${u.host} broke: ${e.message}`, 'reset')));
-      res.on('aborted', () => fail(new HttpNetworkError(`connection to ${u.host} was cut mid-answer`, 'reset')));
-    });
-    const timer = setTimeout(() => fail(new HttpNetworkError(`${u.host} did not answer within ${Math.round(options.timeoutMs / 1000)} s`, 'timeout')), options.timeoutMs);
+    const req = fn(
+      u,
+      { method: options.method ?? 'GET', headers: options.headers, agent: false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          size += c.length;
+          if (size > max)
+            fail(
+              new HttpNetworkError(
+                `response from ${u.host} is larger than ${max} bytes`,
+                'too-large',
+              ),
+            );
+          else chunks.push(c);
+        });
+        res.on('end', () => {
+          if (done) return;
+          done = true;
+          clearTimeout(timer);
+          const headers: Record<string, string | undefined> = {};
+          for (const [k, v] of Object.entries(res.headers))
+            headers[k] = Array.isArray(v) ? v.join(', ') : v;
+          resolve({
+            status: res.statusCode ?? 0,
+            headers,
+            body: Buffer.concat(chunks).toString('utf8'),
+          });
+        });
+        res.on('error', (e) =>
+          fail(new HttpNetworkError(`connection to ${u.host} broke: ${e.message}`, 'reset')),
+        );
+        res.on('aborted', () =>
+          fail(new HttpNetworkError(`connection to ${u.host} was cut mid-answer`, 'reset')),
+        );
+      },
+    );
+    const timer = setTimeout(
+      () =>
+        fail(
+          new HttpNetworkError(
+            `${u.host} did not answer within ${Math.round(options.timeoutMs / 1000)} s`,
+            'timeout',
+          ),
+        ),
+      options.timeoutMs,
+    );
     req.on('error', (e: NodeJS.ErrnoException) => {
-      const code = e.code === 'ECONNREFUSED' ? 'refused' : e.code === 'ECONNRESET' || e.code === 'EPIPE' ? 'reset' : 'other';
+      const code =
+        e.code === 'ECONNREFUSED'
+          ? 'refused'
+          : e.code === 'ECONNRESET' || e.code === 'EPIPE'
+            ? 'reset'
+            : 'other';
       fail(new HttpNetworkError(`cannot reach ${u.host}: ${e.code ?? e.message}`, code));
     });
     if (options.body !== undefined) req.end(options.body);

@@ -26,12 +26,16 @@ export interface LockHolder {
 }
 
 /** The holder as written by this agent: also the process's start time (clock ticks since boot). */
-interface Holder extends LockHolder { start?: string | null }
+interface Holder extends LockHolder {
+  start?: string | null;
+}
 
 /** Another process holds the lock; `holder` says which. */
 export class LockBusyError extends Error {
   constructor(public readonly holder: LockHolder) {
-    super(`another sonm-rewards ${holder.command} (pid ${holder.pid}, since ${holder.since}) is running`);
+    super(
+      `another sonm-rewards ${holder.command} (pid ${holder.pid}, since ${holder.since}) is running`,
+    );
   }
 }
 
@@ -56,7 +60,9 @@ function alive(h: Holder, maxAgeMs: number): boolean {
   // No start time to compare: fall back to the program's name and an age limit.
   try {
     if (!/sonm-rewards|node/.test(readFileSync(`/proc/${h.pid}/cmdline`, 'utf8'))) return false;
-  } catch { /* no /proc: trust kill(0) */ }
+  } catch {
+    /* no /proc: trust kill(0) */
+  }
   return !(Date.now() - Date.parse(h.since) > maxAgeMs);
 }
 
@@ -79,27 +85,43 @@ function readHolder(path: string): { text: string; holder: Holder | null } | nul
 function removeIfSame(path: string, text: string): void {
   const now = readHolder(path);
   if (now && now.text === text) {
-    try { unlinkSync(path); } catch { /* raced with its owner's release */ }
+    try {
+      unlinkSync(path);
+    } catch {
+      /* raced with its owner's release */
+    }
   }
 }
 
 /** A held lock. release() removes it only while it is still this process's own. */
-export interface Lock { release(): void }
+export interface Lock {
+  release(): void;
+}
 
 /**
  * Take the lock `file` (default `lock`) in `stateDir` for `command`. Returns the lock; throws
  * LockBusyError when a live process holds it, or the fs error (EACCES, EROFS …).
  */
-export function acquireLock(stateDir: string, command: string, opts: { file?: string; maxAgeMs?: number } = {}): Lock {
+export function acquireLock(
+  stateDir: string,
+  command: string,
+  opts: { file?: string; maxAgeMs?: number } = {},
+): Lock {
   const path = join(stateDir, opts.file ?? 'lock');
   const maxAgeMs = opts.maxAgeMs ?? MAX_LOCK_AGE_MS;
-  const mine = JSON.stringify({ pid: process.pid, command, since: new Date().toISOString(), start: startTime('self') });
+  const mine = JSON.stringify({
+    pid: process.pid,
+    command,
+    since: new Date().toISOString(),
+    start: startTime('self'),
+  });
   const lock: Lock = { release: () => removeIfSame(path, mine) };
   for (let attempt = 0; attempt < 3; attempt++) {
     if (createFileExclusive(path, mine, 0o644)) return lock;
     const seen = readHolder(path);
     if (!seen) continue; // released between our try and our look
-    if (seen.holder && seen.holder.pid !== process.pid && alive(seen.holder, maxAgeMs)) throw new LockBusyError(seen.holder);
+    if (seen.holder && seen.holder.pid !== process.pid && alive(seen.holder, maxAgeMs))
+      throw new LockBusyError(seen.holder);
     breakStale(path, seen.text, mine);
   }
   const last = readHolder(path)?.holder;
@@ -130,7 +152,12 @@ function breakStale(path: string, staleText: string, mine: string): void {
  * live process holds the lock: an `enroll` typed during a tick waits for the tick to end.
  * Returns the lock; throws LockBusyError once the wait is over, or the fs error.
  */
-export async function acquireLockWaiting(stateDir: string, command: string, waitMs: number, sleep: (ms: number) => Promise<void>): Promise<Lock> {
+export async function acquireLockWaiting(
+  stateDir: string,
+  command: string,
+  waitMs: number,
+  sleep: (ms: number) => Promise<void>,
+): Promise<Lock> {
   for (let waited = 0; ; waited += 250) {
     try {
       return acquireLock(stateDir, command);

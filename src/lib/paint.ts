@@ -7,7 +7,13 @@ export interface Paint {
   bold(s: string): string;
 }
 
-const plain: Paint = { green: (s) => s, red: (s) => s, yellow: (s) => s, dim: (s) => s, bold: (s) => s };
+const plain: Paint = {
+  green: (s) => s,
+  red: (s) => s,
+  yellow: (s) => s,
+  dim: (s) => s,
+  bold: (s) => s,
+};
 
 /**
  * Colour functions: chalk's basic 16 colours when `color` is true (loaded only then), the
@@ -22,7 +28,10 @@ export async function makePaint(color: boolean): Promise<Paint> {
 }
 
 /** A spinner on a terminal (ora, loaded lazily); silent otherwise. */
-export interface Spinner { update(text: string): void; stop(): void }
+export interface Spinner {
+  update(text: string): void;
+  stop(): void;
+}
 
 /**
  * Start an ora spinner on stderr showing `text` when `enabled` (a terminal and colour);
@@ -32,5 +41,10 @@ export async function startSpinner(enabled: boolean, text: string): Promise<Spin
   if (!enabled) return { update() {}, stop() {} };
   const { default: ora } = await import('ora');
   const s = ora({ text, stream: process.stderr }).start();
-  return { update: (t) => { s.text = t; }, stop: () => s.stop() };
+  return {
+    update: (t) => {
+      s.text = t;
+    },
+    stop: () => s.stop(),
+  };
 }

@@ -6,13 +6,26 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
-export interface PasswdEntry { name: string; uid: number; gid: number; home: string }
-
-export function parsePasswd(text: string): PasswdEntry[] {
-  return text.split('\n').map((l) => l.split(':')).filter((f) => f.length >= 7).map((f) => ({ name: f[0]!, uid: Number(f[2]), gid: Number(f[3]), home: f[5]! }));
+export interface PasswdEntry {
+  name: string;
+  uid: number;
+  gid: number;
+  home: string;
 }
 
-export function resolveRigUser(opts: { env: NodeJS.ProcessEnv; configured: string | null; sysroot: string }): string | null {
+export function parsePasswd(text: string): PasswdEntry[] {
+  return text
+    .split('\n')
+    .map((l) => l.split(':'))
+    .filter((f) => f.length >= 7)
+    .map((f) => ({ name: f[0]!, uid: Number(f[2]), gid: Number(f[3]), home: f[5]! }));
+}
+
+export function resolveRigUser(opts: {
+  env: NodeJS.ProcessEnv;
+  configured: string | null;
+  sysroot: string;
+}): string | null {
   const sudoUser = opts.env.SUDO_USER;
   if (sudoUser && sudoUser !== 'root') return sudoUser;
   if (opts.configured) return opts.configured;

@@ -14,7 +14,11 @@ export function parseWorkerMaster(yaml: string): string | null {
  * `master:`), the file's path, and whether it could be read. Never throws: a missing or
  * unreadable file is `exists: false`.
  */
-export function readConfiguredMaster(sonmConfigDir: string): { master: string | null; path: string; exists: boolean } {
+export function readConfiguredMaster(sonmConfigDir: string): {
+  master: string | null;
+  path: string;
+  exists: boolean;
+} {
   const path = join(sonmConfigDir, 'worker-default.yaml');
   try {
     return { master: parseWorkerMaster(readFileSync(path, 'utf8')), path, exists: true };

@@ -22,6 +22,7 @@ export function transportProblem(url: string): string | null {
   }
   if (u.protocol === 'https:') return null;
   if (u.protocol === 'http:' && isLoopbackHost(u.hostname)) return null;
-  if (u.protocol === 'http:') return `plain HTTP is only allowed to loopback addresses; use https:// for ${u.host}`;
+  if (u.protocol === 'http:')
+    return `plain HTTP is only allowed to loopback addresses; use https:// for ${u.host}`;
   return `unsupported scheme ${u.protocol} in ${url}`;
 }

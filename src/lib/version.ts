@@ -1,5 +1,10 @@
 /** SONM versions: optional "v", MAJOR.MINOR.PATCH, optional "-<sha>" or Debian suffix. */
-export interface Semver { major: number; minor: number; patch: number; raw: string }
+export interface Semver {
+  major: number;
+  minor: number;
+  patch: number;
+  raw: string;
+}
 
 /**
  * Parse a SONM version as dpkg-query or `sonmcli version` prints it ("0.4.25", "v0.4.25",

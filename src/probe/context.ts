@@ -93,7 +93,10 @@ export async function measure<T>(fn: () => Promise<T> | T): Promise<Probed<T>> {
 
 /** A probe's failure with its reason code (see ProbeCode); measure() turns it into a Probed. */
 export class ProbeError extends Error {
-  constructor(message: string, public readonly probeCode: ProbeCode) {
+  constructor(
+    message: string,
+    public readonly probeCode: ProbeCode,
+  ) {
     super(message);
   }
 }

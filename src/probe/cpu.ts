@@ -20,7 +20,8 @@ export function parseCpuinfo(text: string): CpuinfoFacts {
   let currentMHz: number | null = null;
   let haveCoreIds = true;
   for (const block of blocks) {
-    const field = (name: string): string | undefined => new RegExp(`^${name}\\s*:\\s*(.*)$`, 'm').exec(block)?.[1]?.trim();
+    const field = (name: string): string | undefined =>
+      new RegExp(`^${name}\\s*:\\s*(.*)$`, 'm').exec(block)?.[1]?.trim();
     model ??= field('model name') ?? null;
     const mhz = Number(field('cpu MHz'));
     if (Number.isFinite(mhz) && mhz > 0) currentMHz = Math.max(currentMHz ?? 0, mhz);
@@ -36,7 +37,13 @@ export function parseCpuinfo(text: string): CpuinfoFacts {
   else if (packages.size > 0) physicalCores = [...packages.values()].reduce((a, b) => a + b, 0);
   const m = model ? /@\s*([\d.]+)\s*([GM])Hz/i.exec(model) : null;
   const modelMHz = m ? Math.round(Number(m[1]) * (m[2]!.toUpperCase() === 'G' ? 1000 : 1)) : null;
-  return { model, physicalCores, logicalCpus: blocks.length, modelMHz, currentMHz: currentMHz === null ? null : Math.round(currentMHz) };
+  return {
+    model,
+    physicalCores,
+    logicalCpus: blocks.length,
+    modelMHz,
+    currentMHz: currentMHz === null ? null : Math.round(currentMHz),
+  };
 }
 
 /** "CPU max MHz: 4700.0000" from lscpu. */
@@ -61,11 +68,40 @@ export async function probeCpu(ctx: ProbeContext): Promise<CpuInfo> {
     const si = await import('systeminformation');
     physicalCores = (await si.cpu()).physicalCores || null;
   }
-  const cpufreq = parseCpufreqKHz(readSys(ctx, '/sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq'));
-  if (cpufreq) return { model: facts?.model ?? null, physicalCores, logicalCpus: facts?.logicalCpus ?? null, maxMHz: cpufreq, speedSource: 'cpufreq-max' };
-  if (facts?.modelMHz) return { model: facts.model, physicalCores, logicalCpus: facts.logicalCpus, maxMHz: facts.modelMHz, speedSource: 'model-name' };
+  const cpufreq = parseCpufreqKHz(
+    readSys(ctx, '/sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq'),
+  );
+  if (cpufreq)
+    return {
+      model: facts?.model ?? null,
+      physicalCores,
+      logicalCpus: facts?.logicalCpus ?? null,
+      maxMHz: cpufreq,
+      speedSource: 'cpufreq-max',
+    };
+  if (facts?.modelMHz)
+    return {
+      model: facts.model,
+      physicalCores,
+      logicalCpus: facts.logicalCpus,
+      maxMHz: facts.modelMHz,
+      speedSource: 'model-name',
+    };
   const lscpu = await ctx.exec('lscpu', [], { timeoutMs: ctx.deadlines.toolMs });
   const lscpuMHz = lscpu.exitCode === 0 ? parseLscpuMaxMHz(lscpu.stdout) : null;
-  if (lscpuMHz) return { model: facts?.model ?? null, physicalCores, logicalCpus: facts?.logicalCpus ?? null, maxMHz: lscpuMHz, speedSource: 'lscpu-max' };
-  return { model: facts?.model ?? null, physicalCores, logicalCpus: facts?.logicalCpus ?? null, maxMHz: facts?.currentMHz ?? null, speedSource: facts?.currentMHz ? 'cpuinfo-current' : null };
+  if (lscpuMHz)
+    return {
+      model: facts?.model ?? null,
+      physicalCores,
+      logicalCpus: facts?.logicalCpus ?? null,
+      maxMHz: lscpuMHz,
+      speedSource: 'lscpu-max',
+    };
+  return {
+    model: facts?.model ?? null,
+    physicalCores,
+    logicalCpus: facts?.logicalCpus ?? null,
+    maxMHz: facts?.currentMHz ?? null,
+    speedSource: facts?.currentMHz ? 'cpuinfo-current' : null,
+  };
 }

@@ -6,9 +6,22 @@
 import { statfsSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import type { DiskInfo } from './types.js';
-import { existsSys, listSys, readSys, realpathSys, sysPath, ProbeError, type ProbeContext } from './context.js';
+import {
+  existsSys,
+  listSys,
+  readSys,
+  realpathSys,
+  sysPath,
+  ProbeError,
+  type ProbeContext,
+} from './context.js';
 
-export interface MountEntry { mountPoint: string; majorMinor: string; source: string; fsType: string }
+export interface MountEntry {
+  mountPoint: string;
+  majorMinor: string;
+  source: string;
+  fsType: string;
+}
 
 export function parseMountinfo(text: string): MountEntry[] {
   const out: MountEntry[] = [];
@@ -41,7 +54,7 @@ export function mountFor(mounts: MountEntry[], path: string): MountEntry | null 
 export function parseDockerDataRoot(daemonJson: string | null): string | null {
   if (!daemonJson) return null;
   try {
-    const v = (JSON.parse(daemonJson) as { 'data-root'?: unknown; graph?: unknown });
+    const v = JSON.parse(daemonJson) as { 'data-root'?: unknown; graph?: unknown };
     const root = v['data-root'] ?? v.graph;
     return typeof root === 'string' && root.startsWith('/') ? root : null;
   } catch {
@@ -61,7 +74,10 @@ function diskOf(ctx: ProbeContext, blockDir: string, depth = 0): string {
       if (!real) continue;
       const d = diskOf(ctx, real, depth + 1);
       const size = Number(readSys(ctx, `${d.slice(ctx.sysroot.length)}/size`) ?? 0);
-      if (size > bestSize) { best = d; bestSize = size; }
+      if (size > bestSize) {
+        best = d;
+        bestSize = size;
+      }
     }
     return best;
   }
@@ -70,7 +86,8 @@ function diskOf(ctx: ProbeContext, blockDir: string, depth = 0): string {
 }
 
 export async function probeDisk(ctx: ProbeContext): Promise<DiskInfo> {
-  const dockerRoot = parseDockerDataRoot(readSys(ctx, '/etc/docker/daemon.json')) ?? '/var/lib/docker';
+  const dockerRoot =
+    parseDockerDataRoot(readSys(ctx, '/etc/docker/daemon.json')) ?? '/var/lib/docker';
   const path = existsSys(ctx, dockerRoot) ? dockerRoot : '/';
   const mounts = parseMountinfo(readSys(ctx, '/proc/self/mountinfo') ?? '');
   const mount = mountFor(mounts, path);
@@ -89,8 +106,16 @@ export async function probeDisk(ctx: ProbeContext): Promise<DiskInfo> {
   // No block device behind the mount (overlay, network file system): fall back to the file system size.
   try {
     const s = statfsSync(sysPath(ctx, path));
-    return { path, device: mount?.source ?? 'unknown (file system size)', bytes: s.blocks * s.bsize, model: null };
+    return {
+      path,
+      device: mount?.source ?? 'unknown (file system size)',
+      bytes: s.blocks * s.bsize,
+      model: null,
+    };
   } catch (e) {
-    throw new ProbeError(`cannot find the disk holding ${path}: ${(e as Error).message}`, 'unreadable');
+    throw new ProbeError(
+      `cannot find the disk holding ${path}: ${(e as Error).message}`,
+      'unreadable',
+    );
   }
 }

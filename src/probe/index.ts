@@ -19,7 +19,8 @@ export interface ProbeOptions {
 }
 
 /** What a 5-minute sample needs, and no more: the GPUs and the worker. */
-export type TickProbe = Pick<RigProbe, 'probedAt' | 'nvidia' | 'worker'> & Partial<Pick<RigProbe, 'sonmVersions'>>;
+export type TickProbe = Pick<RigProbe, 'probedAt' | 'nvidia' | 'worker'> &
+  Partial<Pick<RigProbe, 'sonmVersions'>>;
 
 /**
  * The tick's probe: nvidia-smi under the tick's bounded deadline (the lower of nvidiaTickMs and
@@ -48,7 +49,9 @@ export async function probeRig(ctx: ProbeContext, options: ProbeOptions): Promis
   // two sonmcli calls in sequence (ask plans, then each deal) go before the one-shot probes.
   const market = options.market ? measure(() => probeMarket(ctx)) : Promise.resolve(null);
   const worker = options.reuse?.worker ?? measure(() => probeWorker(ctx));
-  const nvidia = options.reuse?.nvidia ? withPciScan(ctx, options.reuse.nvidia) : measure(() => probeNvidia(ctx));
+  const nvidia = options.reuse?.nvidia
+    ? withPciScan(ctx, options.reuse.nvidia)
+    : measure(() => probeNvidia(ctx));
   const sonmVersions = measure(() => probeSonmVersions(ctx));
   const [arch, cpu, memory, disk, network] = await Promise.all([
     measure(() => ({ machine: archMachine ?? (process.arch === 'x64' ? 'x86_64' : process.arch) })),
@@ -57,5 +60,16 @@ export async function probeRig(ctx: ProbeContext, options: ProbeOptions): Promis
     measure(() => probeDisk(ctx)),
     measure(() => probeNetwork(ctx)),
   ]);
-  return { probedAt: options.now().toISOString(), arch, cpu, memory, disk, network, nvidia: await nvidia, sonmVersions: await sonmVersions, worker: await worker, market: await market };
+  return {
+    probedAt: options.now().toISOString(),
+    arch,
+    cpu,
+    memory,
+    disk,
+    network,
+    nvidia: await nvidia,
+    sonmVersions: await sonmVersions,
+    worker: await worker,
+    market: await market,
+  };
 }

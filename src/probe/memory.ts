@@ -28,7 +28,8 @@ export async function probeMemory(ctx: ProbeContext): Promise<MemoryInfo> {
     const r = await ctx.exec('dmidecode', ['--type', '17'], { timeoutMs: ctx.deadlines.toolMs });
     if (r.exitCode === 0) {
       const modules = parseDmidecodeModules(r.stdout);
-      if (modules.length > 0) return { bytes: modules.reduce((a, b) => a + b, 0), source: 'modules', modules };
+      if (modules.length > 0)
+        return { bytes: modules.reduce((a, b) => a + b, 0), source: 'modules', modules };
     }
   }
   const text = readSys(ctx, '/proc/meminfo');

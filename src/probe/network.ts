@@ -37,7 +37,8 @@ export interface InterfaceFacts {
   type: number | null;
 }
 
-const VIRTUAL_NAME = /^(docker|veth|br-|virbr|vnet|tun|tap|wg|lo$|vmnet|zt|flannel|cni|cali|kube|tailscale|ppp)/;
+const VIRTUAL_NAME =
+  /^(docker|veth|br-|virbr|vnet|tun|tap|wg|lo$|vmnet|zt|flannel|cni|cali|kube|tailscale|ppp)/;
 
 /** Wired, wireless, virtual or unknown, for a plain (not aggregate) interface. Pure. */
 export function classifyInterface(f: InterfaceFacts): LinkKind {
@@ -80,7 +81,11 @@ export function isAggregate(f: AggregateFacts): boolean {
   return /^team\d/.test(f.name);
 }
 
-interface Judged { kind: LinkKind; speedMbps: number | null; lowerDevices: string[] }
+interface Judged {
+  kind: LinkKind;
+  speedMbps: number | null;
+  lowerDevices: string[];
+}
 
 function uevent(ctx: ProbeContext, base: string): string | null {
   return /^DEVTYPE=(\S+)$/m.exec(readSys(ctx, `${base}/uevent`) ?? '')?.[1] ?? null;
@@ -89,7 +94,9 @@ function uevent(ctx: ProbeContext, base: string): string | null {
 function lowersOf(ctx: ProbeContext, base: string): string[] {
   const slaves = readSys(ctx, `${base}/bonding/slaves`)?.trim();
   if (slaves) return slaves.split(/\s+/);
-  return listSys(ctx, base).filter((e) => e.startsWith('lower_')).map((e) => e.slice('lower_'.length));
+  return listSys(ctx, base)
+    .filter((e) => e.startsWith('lower_'))
+    .map((e) => e.slice('lower_'.length));
 }
 
 /** A port of an aggregate: Ethernet, not wireless, not named like a virtual device. */
@@ -106,7 +113,11 @@ function judgePlain(ctx: ProbeContext, iface: string, asPort: boolean): Judged {
 }
 
 /** The speed an aggregate runs at: its active port's (active-backup), else its slowest port's. */
-function aggregateSpeed(ctx: ProbeContext, base: string, ports: Map<string, Judged>): number | null {
+function aggregateSpeed(
+  ctx: ProbeContext,
+  base: string,
+  ports: Map<string, Judged>,
+): number | null {
   const active = readSys(ctx, `${base}/bonding/active_slave`)?.trim();
   if (active && ports.has(active)) return ports.get(active)!.speedMbps;
   const known = [...ports.values()].map((p) => p.speedMbps).filter((v): v is number => v !== null);
@@ -131,7 +142,11 @@ function judge(ctx: ProbeContext, iface: string, depth: number, asPort: boolean)
     if (j.kind === 'wired') wired.set(l, j);
   }
   if (wired.size === 0) {
-    return { kind: kinds.has('wireless') ? 'wireless' : 'virtual', speedMbps: null, lowerDevices: [] };
+    return {
+      kind: kinds.has('wireless') ? 'wireless' : 'virtual',
+      speedMbps: null,
+      lowerDevices: [],
+    };
   }
   const names = [...wired].flatMap(([n, j]) => (j.lowerDevices.length ? j.lowerDevices : [n]));
   return { kind: 'wired', speedMbps: aggregateSpeed(ctx, base, wired), lowerDevices: names };

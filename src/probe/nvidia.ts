@@ -20,9 +20,18 @@ import { normalizeBusId, scanPciDisplayDevices } from './pci.js';
 import type { ExecResult } from '../lib/exec.js';
 
 export const NVIDIA_QUERY_FIELDS = [
-  'index', 'name', 'uuid', 'pci.bus_id', 'pci.device_id', 'memory.total', 'driver_version',
+  'index',
+  'name',
+  'uuid',
+  'pci.bus_id',
+  'pci.device_id',
+  'memory.total',
+  'driver_version',
 ] as const;
-export const NVIDIA_ARGS = [`--query-gpu=${NVIDIA_QUERY_FIELDS.join(',')}`, '--format=csv,noheader,nounits'];
+export const NVIDIA_ARGS = [
+  `--query-gpu=${NVIDIA_QUERY_FIELDS.join(',')}`,
+  '--format=csv,noheader,nounits',
+];
 
 /** After this long, `check` tells the user what it is waiting for. */
 export const NVIDIA_WAIT_NOTICE_MS = 3_000;
@@ -37,11 +46,20 @@ export const NVIDIA_SLOW_MS = 5_000;
  * other bracketed placeholder is an NVML error in place of a value: the card is broken. (Sets
  * and string tests, not regular expressions: the 5-minute tick parses this on every run.)
  */
-const MISSING = new Set(['n/a', 'not supported', 'insufficient permissions', 'requested functionality has been deprecated']);
+const MISSING = new Set([
+  'n/a',
+  'not supported',
+  'insufficient permissions',
+  'requested functionality has been deprecated',
+]);
 const bracketed = (t: string): boolean => t.length > 2 && t.startsWith('[') && t.endsWith(']');
-const isMissing = (t: string): boolean => MISSING.has((bracketed(t) ? t.slice(1, -1) : t).toLowerCase());
+const isMissing = (t: string): boolean =>
+  MISSING.has((bracketed(t) ? t.slice(1, -1) : t).toLowerCase());
 const BUS = '([0-9a-f]{4,8}:[0-9a-f]{2}:[0-9a-f]{2}\\.[0-7])';
-const LOST_LINE = new RegExp(`Unable to determine the device handle for GPU\\s*${BUS}:\\s*(.+?)\\s*$`, 'i');
+const LOST_LINE = new RegExp(
+  `Unable to determine the device handle for GPU\\s*${BUS}:\\s*(.+?)\\s*$`,
+  'i',
+);
 const INFOROM = new RegExp(`infoROM is corrupted at gpu\\s*${BUS}`, 'i');
 
 function value(s: string | undefined): string | null {
@@ -80,7 +98,12 @@ function brokenRow(f: string[]): LostGpu | null {
   const nameMissing = bracketed(f[1]?.trim() ?? '');
   if (errors.length === 0 && !nameMissing) return null;
   const reason = (errors[0] ?? f[1]!.trim()).slice(1, -1);
-  return { busId: normalizeBusId(value(f[3])), reason, code: lostCode(reason), source: 'nvidia-smi' };
+  return {
+    busId: normalizeBusId(value(f[3])),
+    reason,
+    code: lostCode(reason),
+    source: 'nvidia-smi',
+  };
 }
 
 function gpuRow(f: string[]): GpuInfo {
@@ -104,7 +127,12 @@ function parseMessage(line: string, out: ParsedNvidiaOutput): void {
   const w = l ? null : INFOROM.exec(line);
   if (l) {
     const reason = firstSentence(l[2]!);
-    out.lost.push({ busId: normalizeBusId(l[1]!), reason, code: lostCode(l[2]!), source: 'nvidia-smi' });
+    out.lost.push({
+      busId: normalizeBusId(l[1]!),
+      reason,
+      code: lostCode(l[2]!),
+      source: 'nvidia-smi',
+    });
   } else if (w) {
     const text = line.replace(/^WARNING:\s*/i, '');
     out.notices.push({ busId: normalizeBusId(w[1]!)!, code: 'inforom-corrupted', text });
@@ -125,7 +153,8 @@ export function parseNvidiaSmiCsv(text: string): ParsedNvidiaOutput {
     // A healthy row has no placeholder: parsed without any regular expression.
     const broken = isRow && line.includes('[') ? brokenRow(f) : null;
     if (broken) out.lost.push(broken);
-    else if (isRow && f[0]!.trim() !== '' && Number.isInteger(Number(f[0]))) out.gpus.push(gpuRow(f));
+    else if (isRow && f[0]!.trim() !== '' && Number.isInteger(Number(f[0])))
+      out.gpus.push(gpuRow(f));
     else parseMessage(line, out);
   }
   return out;
@@ -148,18 +177,37 @@ function merge(a: ParsedNvidiaOutput, b: ParsedNvidiaOutput): ParsedNvidiaOutput
  */
 export function interpretNvidiaSmi(r: ExecResult, deadlineMs = 0): NvidiaInfo {
   if (r.notFound) {
-    throw new ProbeError('nvidia-smi not found: the NVIDIA driver is not installed', 'nvidia-smi-not-found');
+    throw new ProbeError(
+      'nvidia-smi not found: the NVIDIA driver is not installed',
+      'nvidia-smi-not-found',
+    );
   }
   if (r.timedOut) {
     const s = Math.round((deadlineMs || r.durationMs) / 1000);
-    throw new ProbeError(`nvidia-smi did not answer within ${s} s and was stopped`, 'nvidia-smi-timeout');
+    throw new ProbeError(
+      `nvidia-smi did not answer within ${s} s and was stopped`,
+      'nvidia-smi-timeout',
+    );
   }
-  if (r.spawnError) throw new ProbeError(`nvidia-smi could not be started: ${r.spawnError}`, 'nvidia-smi-failed');
+  if (r.spawnError)
+    throw new ProbeError(`nvidia-smi could not be started: ${r.spawnError}`, 'nvidia-smi-failed');
   const p = merge(parseNvidiaSmiCsv(r.stdout), parseNvidiaSmiCsv(r.stderr));
   const all = `${r.stdout}\n${r.stderr}`;
-  const firstLine = (p.unparsed[0] ?? all.split('\n').map((s) => s.trim()).find(Boolean) ?? '').slice(0, 200);
+  const firstLine = (
+    p.unparsed[0] ??
+    all
+      .split('\n')
+      .map((s) => s.trim())
+      .find(Boolean) ??
+    ''
+  ).slice(0, 200);
   const info = (warning: string | null): NvidiaInfo => ({
-    gpus: p.gpus, lost: p.lost, notices: p.notices, warning, answerMs: r.durationMs, pciDisplayDevices: null,
+    gpus: p.gpus,
+    lost: p.lost,
+    notices: p.notices,
+    warning,
+    answerMs: r.durationMs,
+    pciDisplayDevices: null,
   });
   const code = r.exitCode;
   if (code === 0) return info(null);
@@ -168,16 +216,25 @@ export function interpretNvidiaSmi(r: ExecResult, deadlineMs = 0): NvidiaInfo {
     const why = firstLine || "nvidia-smi couldn't communicate with the NVIDIA driver";
     throw new ProbeError(`NVIDIA driver not loaded: ${why}`, 'driver-not-loaded');
   }
-  if (code === 18) throw new ProbeError(`NVIDIA driver/library version mismatch: ${firstLine}`, 'driver-mismatch');
+  if (code === 18)
+    throw new ProbeError(`NVIDIA driver/library version mismatch: ${firstLine}`, 'driver-mismatch');
   if ((code === 15 || code === 255) && p.lost.length > 0) {
     return info(`nvidia-smi exited ${code}: ${p.lost.length} GPU(s) lost`);
   }
-  if (code === 15) throw new ProbeError(`a GPU is lost: ${firstLine || 'nvidia-smi exited 15'}`, 'gpu-lost');
-  if (/No (supported GPUs|devices) were found/i.test(all)) return { ...info(firstLine), gpus: [], lost: [] };
+  if (code === 15)
+    throw new ProbeError(`a GPU is lost: ${firstLine || 'nvidia-smi exited 15'}`, 'gpu-lost');
+  if (/No (supported GPUs|devices) were found/i.test(all))
+    return { ...info(firstLine), gpus: [], lost: [] };
   if (/is not a valid field to query/i.test(all)) {
-    throw new ProbeError(`this nvidia-smi is too old for the query: ${firstLine}`, 'nvidia-smi-too-old');
+    throw new ProbeError(
+      `this nvidia-smi is too old for the query: ${firstLine}`,
+      'nvidia-smi-too-old',
+    );
   }
-  throw new ProbeError(`nvidia-smi exited ${code ?? r.signal}: ${firstLine || 'no output'}`, 'nvidia-smi-failed');
+  throw new ProbeError(
+    `nvidia-smi exited ${code ?? r.signal}: ${firstLine || 'no output'}`,
+    'nvidia-smi-failed',
+  );
 }
 
 /**
@@ -190,7 +247,10 @@ export function crossCheckPci(info: NvidiaInfo, onBus: string[] | null): NvidiaI
   const seen = new Set(listed.map(normalizeBusId));
   const missing = onBus.filter((b) => !seen.has(normalizeBusId(b)));
   const lost: LostGpu[] = missing.map((busId) => ({
-    busId, reason: 'on the PCI bus, but nvidia-smi does not list it', code: 'not-listed', source: 'pci',
+    busId,
+    reason: 'on the PCI bus, but nvidia-smi does not list it',
+    code: 'not-listed',
+    source: 'pci',
   }));
   return { ...info, lost: [...info.lost, ...lost], pciDisplayDevices: onBus.length };
 }
@@ -202,11 +262,19 @@ export function crossCheckPci(info: NvidiaInfo, onBus: string[] | null): NvidiaI
  * Throws ProbeError.
  */
 export async function probeNvidia(
-  ctx: ProbeContext, deadlineMs = ctx.deadlines.nvidiaMs, pci = true,
+  ctx: ProbeContext,
+  deadlineMs = ctx.deadlines.nvidiaMs,
+  pci = true,
 ): Promise<NvidiaInfo> {
   const timer = ctx.onWait
-    ? setTimeout(() => ctx.onWait?.(`waiting for nvidia-smi (up to ${Math.round(deadlineMs / 1000)} s): `
-      + 'without persistence mode it wakes every GPU first'), NVIDIA_WAIT_NOTICE_MS)
+    ? setTimeout(
+        () =>
+          ctx.onWait?.(
+            `waiting for nvidia-smi (up to ${Math.round(deadlineMs / 1000)} s): ` +
+              'without persistence mode it wakes every GPU first',
+          ),
+        NVIDIA_WAIT_NOTICE_MS,
+      )
     : null;
   try {
     const r = await ctx.exec('nvidia-smi', NVIDIA_ARGS, { timeoutMs: deadlineMs });

@@ -15,7 +15,10 @@ const NVIDIA_VENDOR = '0x10de';
  * name an NVIDIA display device. Audio functions (0x0403) and NVSwitches (0x0680) are not.
  */
 export function isNvidiaDisplay(vendor: string | null, pciClass: string | null): boolean {
-  return vendor?.trim().toLowerCase() === NVIDIA_VENDOR && /^0x03[0-9a-f]{4}$/i.test(pciClass?.trim() ?? '');
+  return (
+    vendor?.trim().toLowerCase() === NVIDIA_VENDOR &&
+    /^0x03[0-9a-f]{4}$/i.test(pciClass?.trim() ?? '')
+  );
 }
 
 /**
@@ -27,6 +30,8 @@ export function scanPciDisplayDevices(ctx: Pick<ProbeContext, 'sysroot'>): strin
   const devices = listSys(ctx, dir);
   if (devices.length === 0) return null;
   return devices
-    .filter((d) => isNvidiaDisplay(readSys(ctx, `${dir}/${d}/vendor`), readSys(ctx, `${dir}/${d}/class`)))
+    .filter((d) =>
+      isNvidiaDisplay(readSys(ctx, `${dir}/${d}/vendor`), readSys(ctx, `${dir}/${d}/class`)),
+    )
     .sort();
 }

@@ -4,7 +4,15 @@
  * every parser here: JSON lines end in \r\n, zero/false fields are omitted, errors are
  * {"error":"","message":"…"} on stdout with exit 1.
  */
-import type { AskPlanInfo, DealInfo, MarketInfo, SonmVersions, WorkerInfo, WorkerReasonCode, WorkerStatus } from './types.js';
+import type {
+  AskPlanInfo,
+  DealInfo,
+  MarketInfo,
+  SonmVersions,
+  WorkerInfo,
+  WorkerReasonCode,
+  WorkerStatus,
+} from './types.js';
 import { ProbeError, type ProbeContext } from './context.js';
 import { sonmcliAsRigUser } from '../lib/rig-user.js';
 import { compareVersions, formatVersion, parseVersion } from '../lib/version.js';
@@ -17,7 +25,11 @@ export const SONM_PACKAGES = ['sonm-worker', 'sonm-node', 'sonm-cli', 'sonm-opti
  * package's dpkg status ("install ok installed", "deinstall ok config-files", …). The status is
  * what tells an installed package from one removed with its configuration left (`rc`).
  */
-export const DPKG_QUERY_ARGS = ['-W', '-f=${Package}\\t${Status}\\t${Version}\\n', ...SONM_PACKAGES];
+export const DPKG_QUERY_ARGS = [
+  '-W',
+  '-f=${Package}\\t${Status}\\t${Version}\\n',
+  ...SONM_PACKAGES,
+];
 
 /**
  * dpkg states in which a package's files are in place and configured (dpkg(1), "Package
@@ -59,7 +71,9 @@ export function lowestVersion(packages: Record<string, string>): string | null {
 }
 
 /** Parse sonmcli's JSON output: tolerate \r\n and surrounding noise; surface its error message. */
-export function parseSonmcliJson<T = unknown>(stdout: string): { ok: true; value: T } | { ok: false; message: string } {
+export function parseSonmcliJson<T = unknown>(
+  stdout: string,
+): { ok: true; value: T } | { ok: false; message: string } {
   const text = stdout.replace(/\r/g, '').trim();
   if (!text) return { ok: false, message: 'sonmcli printed nothing' };
   let v: unknown;
@@ -70,10 +84,20 @@ export function parseSonmcliJson<T = unknown>(stdout: string): { ok: true; value
     try {
       v = JSON.parse(text.slice(start));
     } catch {
-      return { ok: false, message: `sonmcli printed something that is not JSON: ${text.slice(0, 120)}` };
+      return {
+        ok: false,
+        message: `sonmcli printed something that is not JSON: ${text.slice(0, 120)}`,
+      };
     }
   }
-  if (v && typeof v === 'object' && !Array.isArray(v) && 'message' in v && ('error' in v) && Object.keys(v).length <= 3) {
+  if (
+    v &&
+    typeof v === 'object' &&
+    !Array.isArray(v) &&
+    'message' in v &&
+    'error' in v &&
+    Object.keys(v).length <= 3
+  ) {
     return { ok: false, message: String((v as { message: unknown }).message) };
   }
   return { ok: true, value: v as T };
@@ -89,7 +113,8 @@ export function durationSeconds(d: unknown): number {
 
 export function parseWorkerStatus(v: unknown): WorkerStatus {
   const o = (v ?? {}) as Record<string, unknown>;
-  const s = (k: string): string | null => (typeof o[k] === 'string' && o[k] !== '' ? (o[k] as string) : null);
+  const s = (k: string): string | null =>
+    typeof o[k] === 'string' && o[k] !== '' ? (o[k] as string) : null;
   const geo = o.geo as { country?: { IsoCode?: string } } | undefined;
   return {
     uptime: typeof o.uptime === 'number' ? o.uptime : null,
@@ -114,18 +139,34 @@ export function isNodeUnreachable(message: string): boolean {
   return /\bnode\b/i.test(message) || /:15030\b/.test(message);
 }
 
-export interface Connection { connected: boolean; reason: string | null; code: WorkerReasonCode | null }
+export interface Connection {
+  connected: boolean;
+  reason: string | null;
+  code: WorkerReasonCode | null;
+}
 
 /**
  * The program's "connected" rule (rewards-program.md), with the first part that fails as a
  * reason for a person and a code for the remedy. Pure.
  */
-export function deriveConnection(service: string | null, status: WorkerStatus | null, statusError: string | null): Connection {
-  const no = (code: WorkerReasonCode, reason: string): Connection => ({ connected: false, reason, code });
-  if (service !== null && service !== 'active') return no('service-inactive', `sonm-worker service is ${service}`);
+export function deriveConnection(
+  service: string | null,
+  status: WorkerStatus | null,
+  statusError: string | null,
+): Connection {
+  const no = (code: WorkerReasonCode, reason: string): Connection => ({
+    connected: false,
+    reason,
+    code,
+  });
+  if (service !== null && service !== 'active')
+    return no('service-inactive', `sonm-worker service is ${service}`);
   if (!status) {
     const why = statusError ?? 'no answer';
-    return no(isNodeUnreachable(why) ? 'node-unreachable' : 'status-failed', `worker status failed: ${why}`);
+    return no(
+      isNodeUnreachable(why) ? 'node-unreachable' : 'status-failed',
+      `worker status failed: ${why}`,
+    );
   }
   if (!status.isBenchmarkFinished) return no('benchmarks-running', 'benchmarks not finished');
   if (!status.isMasterConfirmed) return no('master-unconfirmed', 'master not confirmed');
@@ -135,7 +176,8 @@ export function deriveConnection(service: string | null, status: WorkerStatus | 
 }
 
 export function parseAskPlans(v: unknown): AskPlanInfo[] {
-  const plans = ((v ?? {}) as { askPlans?: Record<string, Record<string, unknown>> }).askPlans ?? {};
+  const plans =
+    ((v ?? {}) as { askPlans?: Record<string, Record<string, unknown>> }).askPlans ?? {};
   return Object.entries(plans).map(([key, p]) => {
     const deal = p.dealID == null ? null : String(p.dealID);
     const order = p.orderID == null ? null : String(p.orderID);
@@ -152,7 +194,12 @@ export function parseAskPlans(v: unknown): AskPlanInfo[] {
 export function parseDealStatus(id: string, v: unknown): DealInfo {
   const deal = ((v ?? {}) as { deal?: Record<string, unknown> }).deal ?? {};
   const dur = deal.duration;
-  const durationSecondsValue = typeof dur === 'number' ? dur : typeof dur === 'string' ? Number(dur) || 0 : durationSeconds(dur);
+  const durationSecondsValue =
+    typeof dur === 'number'
+      ? dur
+      : typeof dur === 'string'
+        ? Number(dur) || 0
+        : durationSeconds(dur);
   return {
     id,
     durationSeconds: durationSecondsValue,
@@ -163,7 +210,9 @@ export function parseDealStatus(id: string, v: unknown): DealInfo {
 }
 
 /** Purge answers [{"id": "...", "err": ""}] and exits 0 even when some plans failed. */
-export function parsePurgeResult(stdout: string): { ok: string[]; failed: { id: string; err: string }[] } | { error: string } {
+export function parsePurgeResult(
+  stdout: string,
+): { ok: string[]; failed: { id: string; err: string }[] } | { error: string } {
   const r = parseSonmcliJson<unknown>(stdout);
   if (!r.ok) return { error: r.message };
   if (!Array.isArray(r.value)) return { error: 'unexpected purge output' };
@@ -178,14 +227,21 @@ export function parsePurgeResult(stdout: string): { ok: string[]; failed: { id: 
   return { ok, failed };
 }
 
-async function sonmcli(ctx: ProbeContext, args: string[], timeoutMs = ctx.deadlines.sonmcliMs): Promise<ExecResult> {
+async function sonmcli(
+  ctx: ProbeContext,
+  args: string[],
+  timeoutMs = ctx.deadlines.sonmcliMs,
+): Promise<ExecResult> {
   const c = sonmcliAsRigUser(ctx, [...args, '--json']);
   return ctx.exec(c.command, c.args, { timeoutMs });
 }
 
 /** sonmcli is not installed: not found on PATH, or (run through sudo -u) sudo's "command not found". */
 function sonmcliMissing(r: ExecResult): boolean {
-  return r.notFound || (r.command === 'sudo' && (r.exitCode === 127 || /command not found|: not found/.test(r.stderr)));
+  return (
+    r.notFound ||
+    (r.command === 'sudo' && (r.exitCode === 127 || /command not found|: not found/.test(r.stderr)))
+  );
 }
 
 function sonmcliFailure(r: ExecResult): string | null {
@@ -203,21 +259,31 @@ function sonmcliFailure(r: ExecResult): string | null {
 export async function probeSonmVersions(ctx: ProbeContext): Promise<SonmVersions> {
   const d = await ctx.exec('dpkg-query', DPKG_QUERY_ARGS, { timeoutMs: ctx.deadlines.toolMs });
   // dpkg-query exits 1 when any named package is unknown, but still prints the known ones.
-  const dpkg = !d.notFound && !d.timedOut ? parseDpkgVersions(d.stdout) : { installed: {}, notInstalled: {} };
+  const dpkg =
+    !d.notFound && !d.timedOut ? parseDpkgVersions(d.stdout) : { installed: {}, notInstalled: {} };
   if (Object.keys(dpkg.installed).length > 0) {
-    return { packages: dpkg.installed, notInstalled: dpkg.notInstalled, source: 'dpkg-query', lowest: lowestVersion(dpkg.installed) };
+    return {
+      packages: dpkg.installed,
+      notInstalled: dpkg.notInstalled,
+      source: 'dpkg-query',
+      lowest: lowestVersion(dpkg.installed),
+    };
   }
   const r = await sonmcli(ctx, ['version']);
   if (r.exitCode === 0) {
     const j = parseSonmcliJson<{ version?: string }>(r.stdout);
     if (j.ok && typeof j.value.version === 'string') {
       const pk = { 'sonm-cli': j.value.version };
-      return { packages: pk, notInstalled: dpkg.notInstalled, source: 'sonmcli', lowest: lowestVersion(pk) };
+      return {
+        packages: pk,
+        notInstalled: dpkg.notInstalled,
+        source: 'sonmcli',
+        lowest: lowestVersion(pk),
+      };
     }
   }
   return { packages: {}, notInstalled: dpkg.notInstalled, source: 'none', lowest: null };
 }
-
 
 export async function probeServiceState(ctx: ProbeContext, unit: string): Promise<string | null> {
   const r = await ctx.exec('systemctl', ['is-active', unit], { timeoutMs: ctx.deadlines.toolMs });
@@ -229,10 +295,17 @@ export async function probeServiceState(ctx: ProbeContext, unit: string): Promis
  * The worker: systemd's view and its own status. With `lazyService` (the 5-minute tick) systemctl
  * runs only when the status call fails: a worker that answers is running, and every spawn costs.
  */
-export async function probeWorker(ctx: ProbeContext, opts: { lazyService?: boolean } = {}): Promise<WorkerInfo> {
-  const [eager, r] = await Promise.all([opts.lazyService ? Promise.resolve(undefined) : probeServiceState(ctx, 'sonm-worker'), sonmcli(ctx, ['worker', 'status'])]);
+export async function probeWorker(
+  ctx: ProbeContext,
+  opts: { lazyService?: boolean } = {},
+): Promise<WorkerInfo> {
+  const [eager, r] = await Promise.all([
+    opts.lazyService ? Promise.resolve(undefined) : probeServiceState(ctx, 'sonm-worker'),
+    sonmcli(ctx, ['worker', 'status']),
+  ]);
   const answered = !r.notFound && !r.timedOut && !r.spawnError && r.exitCode === 0;
-  const service = eager !== undefined ? eager : answered ? 'active' : await probeServiceState(ctx, 'sonm-worker');
+  const service =
+    eager !== undefined ? eager : answered ? 'active' : await probeServiceState(ctx, 'sonm-worker');
   let status: WorkerStatus | null = null;
   let statusError = sonmcliFailure(r);
   if (!statusError) {
@@ -242,10 +315,24 @@ export async function probeWorker(ctx: ProbeContext, opts: { lazyService?: boole
   }
   // No sonmcli and no running unit (systemd says "inactive" or "unknown" for a unit it lacks): not installed.
   if (sonmcliMissing(r) && service !== 'active') {
-    return { service, status: null, statusError, connected: false, notConnectedReason: 'SONM is not installed', notConnectedCode: 'not-installed' };
+    return {
+      service,
+      status: null,
+      statusError,
+      connected: false,
+      notConnectedReason: 'SONM is not installed',
+      notConnectedCode: 'not-installed',
+    };
   }
   const c = deriveConnection(service, status, statusError);
-  return { service, status, statusError, connected: c.connected, notConnectedReason: c.reason, notConnectedCode: c.code };
+  return {
+    service,
+    status,
+    statusError,
+    connected: c.connected,
+    notConnectedReason: c.reason,
+    notConnectedCode: c.code,
+  };
 }
 
 export async function probeMarket(ctx: ProbeContext): Promise<MarketInfo> {
@@ -255,11 +342,19 @@ export async function probeMarket(ctx: ProbeContext): Promise<MarketInfo> {
   const j = parseSonmcliJson(r.stdout);
   if (!j.ok) throw new ProbeError(`ask-plan list failed: ${j.message}`, 'sonmcli');
   const askPlans = parseAskPlans(j.value);
-  const deals = await Promise.all(askPlans.filter((p) => p.dealId).map(async (p) => {
-    const d = await sonmcli(ctx, ['deal', 'status', p.dealId!]);
-    const dj = sonmcliFailure(d) ? null : parseSonmcliJson(d.stdout);
-    if (!dj || !dj.ok) throw new ProbeError(`deal status ${p.dealId} failed: ${dj && !dj.ok ? dj.message : sonmcliFailure(d)}`, 'sonmcli');
-    return parseDealStatus(p.dealId!, dj.value);
-  }));
+  const deals = await Promise.all(
+    askPlans
+      .filter((p) => p.dealId)
+      .map(async (p) => {
+        const d = await sonmcli(ctx, ['deal', 'status', p.dealId!]);
+        const dj = sonmcliFailure(d) ? null : parseSonmcliJson(d.stdout);
+        if (!dj || !dj.ok)
+          throw new ProbeError(
+            `deal status ${p.dealId} failed: ${dj && !dj.ok ? dj.message : sonmcliFailure(d)}`,
+            'sonmcli',
+          );
+        return parseDealStatus(p.dealId!, dj.value);
+      }),
+  );
   return { askPlans, deals };
 }

@@ -3,8 +3,7 @@
  * not be measured. The evaluator turns a failed probe into a warn or fail with a next step.
  */
 export type Probed<T> =
-  | { ok: true; value: T; ms: number }
-  | { ok: false; error: string; ms: number; code?: ProbeCode };
+  { ok: true; value: T; ms: number } | { ok: false; error: string; ms: number; code?: ProbeCode };
 
 /**
  * Why a probe could not measure its source. The evaluator picks the check's reason code, and so
@@ -21,9 +20,12 @@ export type ProbeCode =
   | 'nvidia-smi-failed'
   | 'sonmcli';
 
-export interface ArchInfo { machine: string }
+export interface ArchInfo {
+  machine: string;
+}
 
-export type CpuSpeedSource = 'cpufreq-max' | 'model-name' | 'lscpu-max' | 'cpuinfo-current' | 'systeminformation';
+export type CpuSpeedSource =
+  'cpufreq-max' | 'model-name' | 'lscpu-max' | 'cpuinfo-current' | 'systeminformation';
 export interface CpuInfo {
   model: string | null;
   physicalCores: number | null;
@@ -91,7 +93,11 @@ export interface LostGpu {
 }
 
 /** Something nvidia-smi warned about a working card; `inforom-corrupted` is the one known today. */
-export interface GpuNotice { busId: string; code: 'inforom-corrupted'; text: string }
+export interface GpuNotice {
+  busId: string;
+  code: 'inforom-corrupted';
+  text: string;
+}
 
 /** Fields marked optional below were added with reason codes; probes always set them. */
 export interface NvidiaInfo {

@@ -6,7 +6,10 @@ import { readFileSync } from 'node:fs';
 import { parseVersion } from '../lib/version.js';
 import { ANNOUNCED_SONM_VERSION } from './announcement.js';
 
-export interface GpuModelRule { model: string; pciDeviceIds: string[] }
+export interface GpuModelRule {
+  model: string;
+  pciDeviceIds: string[];
+}
 
 export interface ProgramRequirements {
   architectures: string[];
@@ -71,7 +74,8 @@ function date(o: Record<string, unknown>, key: string, path: string): string {
 }
 function num(o: Record<string, unknown>, key: string, path: string, min = 0): number {
   const v = o[key];
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < min) fail(`${path}.${key}`, `must be a number ≥ ${min}`);
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min)
+    fail(`${path}.${key}`, `must be a number ≥ ${min}`);
   return v;
 }
 function obj(v: unknown, path: string): Record<string, unknown> {
@@ -85,26 +89,43 @@ export function parseProgram(raw: unknown, path = 'program'): Program {
   const rw = obj(o.reward, `${path}.reward`);
   const rp = `${path}.requirements`;
   const archs = req.architectures;
-  if (!Array.isArray(archs) || archs.length === 0 || !archs.every((a) => typeof a === 'string')) fail(`${rp}.architectures`, 'must be a non-empty list of strings');
+  if (!Array.isArray(archs) || archs.length === 0 || !archs.every((a) => typeof a === 'string'))
+    fail(`${rp}.architectures`, 'must be a non-empty list of strings');
   const models = req.gpuModels;
-  if (!Array.isArray(models) || models.length === 0) fail(`${rp}.gpuModels`, 'must be a non-empty list');
+  if (!Array.isArray(models) || models.length === 0)
+    fail(`${rp}.gpuModels`, 'must be a non-empty list');
   const gpuModels = models.map((m, i) => {
     const mo = obj(m, `${rp}.gpuModels[${i}]`);
     const ids = mo.pciDeviceIds;
-    if (!Array.isArray(ids) || ids.length === 0 || !ids.every((x) => typeof x === 'string' && /^[0-9a-fA-F]{4}$/.test(x))) {
-      fail(`${rp}.gpuModels[${i}].pciDeviceIds`, 'must list 4-digit hex PCI device ids such as "1b06"');
+    if (
+      !Array.isArray(ids) ||
+      ids.length === 0 ||
+      !ids.every((x) => typeof x === 'string' && /^[0-9a-fA-F]{4}$/.test(x))
+    ) {
+      fail(
+        `${rp}.gpuModels[${i}].pciDeviceIds`,
+        'must list 4-digit hex PCI device ids such as "1b06"',
+      );
     }
-    return { model: str(mo, 'model', `${rp}.gpuModels[${i}]`), pciDeviceIds: (ids as string[]).map((x) => x.toLowerCase()) };
+    return {
+      model: str(mo, 'model', `${rp}.gpuModels[${i}]`),
+      pciDeviceIds: (ids as string[]).map((x) => x.toLowerCase()),
+    };
   });
   const minSonmVersion = str(req, 'minSonmVersion', rp);
-  if (!parseVersion(minSonmVersion)) fail(`${rp}.minSonmVersion`, `"${minSonmVersion}" is not a version like ${ANNOUNCED_SONM_VERSION}`);
+  if (!parseVersion(minSonmVersion))
+    fail(
+      `${rp}.minSonmVersion`,
+      `"${minSonmVersion}" is not a version like ${ANNOUNCED_SONM_VERSION}`,
+    );
   const admission = o.admission ?? 'open';
   if (admission !== 'open' && admission !== 'review' && admission !== 'suspended') {
     fail(`${path}.admission`, 'must be "open", "review" or "suspended"');
   }
   const maxRigsPerMaster = o.maxRigsPerMaster == null ? null : num(o, 'maxRigsPerMaster', path, 1);
   const endsAt = o.endsAt == null ? null : date(o, 'endsAt', path);
-  const admissionSuspendedAt = o.admissionSuspendedAt == null ? null : date(o, 'admissionSuspendedAt', path);
+  const admissionSuspendedAt =
+    o.admissionSuspendedAt == null ? null : date(o, 'admissionSuspendedAt', path);
   const minGpus = num(req, 'minGpus', rp, 1);
   const maxGpus = num(req, 'maxGpus', rp, 1);
   if (maxGpus < minGpus) fail(`${rp}.maxGpus`, 'must not be below minGpus');
@@ -139,14 +160,16 @@ export function parseProgram(raw: unknown, path = 'program'): Program {
       reportDeadlineHours: num(rw, 'reportDeadlineHours', `${path}.reward`, 1),
     },
   };
-  if (Date.parse(program.guaranteedUntil) < Date.parse(program.start)) fail(`${path}.guaranteedUntil`, 'is before start');
+  if (Date.parse(program.guaranteedUntil) < Date.parse(program.start))
+    fail(`${path}.guaranteedUntil`, 'is before start');
   return program;
 }
 
 /** Parse a definitions document: {"programs": [...]} or a bare list. */
 export function parsePrograms(raw: unknown): Program[] {
   const list = Array.isArray(raw) ? raw : (raw as { programs?: unknown } | null)?.programs;
-  if (!Array.isArray(list) || list.length === 0) throw new ProgramsFormatError('expected {"programs": [ ... ]} with at least one program');
+  if (!Array.isArray(list) || list.length === 0)
+    throw new ProgramsFormatError('expected {"programs": [ ... ]} with at least one program');
   const programs = list.map((p, i) => parseProgram(p, `programs[${i}]`));
   const ids = new Set<string>();
   for (const p of programs) {
@@ -182,5 +205,11 @@ export function programWindow(p: Program, now: Date): ProgramWindow {
   else if (t >= Date.parse(end)) phase = 'ended';
   else if (t < Date.parse(p.guaranteedUntil)) phase = 'guaranteed';
   else phase = 'extended';
-  return { start: p.start, guaranteedUntil: p.guaranteedUntil, end, phase, active: phase === 'guaranteed' || phase === 'extended' };
+  return {
+    start: p.start,
+    guaranteedUntil: p.guaranteedUntil,
+    end,
+    phase,
+    active: phase === 'guaranteed' || phase === 'extended',
+  };
 }

@@ -92,6 +92,7 @@ export interface CheckEvaluation {
 /** Every program's verdict and the one shown first (docs/decisions.md, "Exit code"). Pure. */
 export function evaluate(probe: RigProbe, programs: Program[], now: Date): CheckEvaluation {
   const verdicts = programs.map((p) => evaluateProgram(probe, p, now));
-  const primary = verdicts.find((v) => v.eligible) ?? verdicts.find((v) => v.window.active) ?? verdicts[0]!;
+  const primary =
+    verdicts.find((v) => v.eligible) ?? verdicts.find((v) => v.window.active) ?? verdicts[0]!;
   return { primary, verdicts, eligible: verdicts.some((v) => v.eligible) };
 }

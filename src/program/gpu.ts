@@ -25,7 +25,8 @@ export function qualifyingIds(program: Program): ReadonlyMap<string, string> {
   let ids = idsCache.get(program);
   if (!ids) {
     const m = new Map<string, string>();
-    for (const g of program.requirements.gpuModels) for (const id of g.pciDeviceIds) m.set(id.toLowerCase(), g.model);
+    for (const g of program.requirements.gpuModels)
+      for (const id of g.pciDeviceIds) m.set(id.toLowerCase(), g.model);
     ids = m;
     idsCache.set(program, ids);
   }
@@ -46,15 +47,27 @@ export function gpuQualifiesAny(programs: readonly Program[], gpu: GpuIdentity):
 
 /** Names for common non-qualifying cards, so the table says what a card is (pci.ids). */
 const OTHER_MODELS: Record<string, string> = {
-  '1b80': 'GTX 1080', '1b81': 'GTX 1070', '1b82': 'GTX 1070 Ti', '1c03': 'GTX 1060 6GB', '1b07': 'P102-100',
-  '1e82': 'RTX 2080', '1e87': 'RTX 2080', '1e09': 'CMP 50HX', '1b06': 'GTX 1080 Ti', '1e04': 'RTX 2080 Ti',
-  '1e07': 'RTX 2080 Ti', '2204': 'RTX 3090', '2684': 'RTX 4090', '2330': 'H100 SXM5 80GB', '2335': 'H200',
+  '1b80': 'GTX 1080',
+  '1b81': 'GTX 1070',
+  '1b82': 'GTX 1070 Ti',
+  '1c03': 'GTX 1060 6GB',
+  '1b07': 'P102-100',
+  '1e82': 'RTX 2080',
+  '1e87': 'RTX 2080',
+  '1e09': 'CMP 50HX',
+  '1b06': 'GTX 1080 Ti',
+  '1e04': 'RTX 2080 Ti',
+  '1e07': 'RTX 2080 Ti',
+  '2204': 'RTX 3090',
+  '2684': 'RTX 4090',
+  '2330': 'H100 SXM5 80GB',
+  '2335': 'H200',
   '20b0': 'A100 SXM4 40GB',
 };
 
 /** A name for a PCI device id from the list of common cards above, or null. */
 export function knownModel(pciDeviceId: string | null): string | null {
-  return pciDeviceId ? OTHER_MODELS[pciDeviceId.toLowerCase()] ?? null : null;
+  return pciDeviceId ? (OTHER_MODELS[pciDeviceId.toLowerCase()] ?? null) : null;
 }
 
 /** The card's model: the first program that names its id, else a common card's name, else null. */
@@ -82,7 +95,11 @@ export interface EvaluatedGpu {
 }
 
 /** Judge each card under `program`, attaching the notices whose bus id is the card's. Pure. */
-export function evaluateGpus(gpus: GpuInfo[], program: Program, notices: GpuNotice[] = []): EvaluatedGpu[] {
+export function evaluateGpus(
+  gpus: GpuInfo[],
+  program: Program,
+  notices: GpuNotice[] = [],
+): EvaluatedGpu[] {
   return gpus.map((g) => ({
     index: g.index,
     name: g.name,

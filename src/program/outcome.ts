@@ -8,7 +8,15 @@ import type { Program } from './definitions.js';
 import type { EvaluatedGpu } from './gpu.js';
 
 export const CHECK_IDS = [
-  'arch', 'cpu-cores', 'cpu-speed', 'ram', 'disk', 'network', 'gpus', 'sonm-version', 'sonm-worker',
+  'arch',
+  'cpu-cores',
+  'cpu-speed',
+  'ram',
+  'disk',
+  'network',
+  'gpus',
+  'sonm-version',
+  'sonm-worker',
 ] as const;
 export type CheckId = (typeof CHECK_IDS)[number];
 export type CheckStatus = 'pass' | 'fail' | 'warn' | 'skip';
@@ -45,7 +53,13 @@ export const skip = (code: string, m: Measured): Outcome => ({ status: 'skip', c
 
 /** A probe that could not measure: a warn, code "unmeasured", with the probe's error. */
 export function unmeasured(p: Probed<unknown>): Outcome | null {
-  return p.ok ? null : warn('unmeasured', { actual: null, value: null, message: `could not be measured: ${p.error}` });
+  return p.ok
+    ? null
+    : warn('unmeasured', {
+        actual: null,
+        value: null,
+        message: `could not be measured: ${p.error}`,
+      });
 }
 
 /** "1 module", "2 modules". */

@@ -19,7 +19,8 @@ type Remedy = (f: RemedyFacts) => string;
 const ghz = (mhz: number): string => `${Number((mhz / 1000).toFixed(2))} GHz`;
 const gb = (bytes: number): string => `${Math.round(bytes / 2 ** 30)} GB`;
 const models = (r: ProgramRequirements): string => r.gpuModels.map((m) => m.model).join(' or ');
-const RESEAT = 'reseat the card and its riser, check its power cables, then reboot; a lost GPU earns nothing';
+const RESEAT =
+  'reseat the card and its riser, check its power cables, then reboot; a lost GPU earns nothing';
 
 const BY_HAND: Partial<Record<CheckId, string>> = {
   arch: 'run `uname -m` and check the output by hand',
@@ -35,7 +36,8 @@ const BY_HAND: Partial<Record<CheckId, string>> = {
 /** remedies[check id][reason code]: the remedy for that outcome. */
 export const REMEDIES: Record<CheckId, Record<string, Remedy>> = {
   arch: {
-    'arch-unsupported': () => 'the program needs an x86-64 (amd64) machine; ARM boards and 32-bit systems cannot join',
+    'arch-unsupported': () =>
+      'the program needs an x86-64 (amd64) machine; ARM boards and 32-bit systems cannot join',
   },
   'cpu-cores': {
     'cores-unknown': () => 'check `lscpu` for "Core(s) per socket"',
@@ -65,25 +67,27 @@ export const REMEDIES: Record<CheckId, Record<string, Remedy>> = {
   },
   gpus: {
     'nvidia-smi-not-found': () => 'nvidia-smi not found: install the NVIDIA driver',
-    'driver-not-loaded': () => 'the NVIDIA driver is not loaded: reinstall it or reboot, then run `nvidia-smi`',
-    'driver-mismatch': () => 'the driver and its library versions differ (after a driver update): reboot',
+    'driver-not-loaded': () =>
+      'the NVIDIA driver is not loaded: reinstall it or reboot, then run `nvidia-smi`',
+    'driver-mismatch': () =>
+      'the driver and its library versions differ (after a driver update): reboot',
     'nvidia-smi-timeout': () =>
-      'run `nvidia-smi` by hand: if it never answers, a card may hang the driver (check risers and power, '
-      + 'then reboot); if it is only slow, enable persistence mode: `sudo nvidia-smi -pm 1`, '
-      + 'or the `nvidia-persistenced` service',
+      'run `nvidia-smi` by hand: if it never answers, a card may hang the driver (check risers and power, ' +
+      'then reboot); if it is only slow, enable persistence mode: `sudo nvidia-smi -pm 1`, ' +
+      'or the `nvidia-persistenced` service',
     'nvidia-smi-too-old': () => 'update the NVIDIA driver: this nvidia-smi cannot answer the query',
     'nvidia-smi-failed': () => 'run `nvidia-smi` and fix what it reports',
     'gpu-lost': ({ subject }) => `${subject ? `GPU ${subject}` : 'a GPU'} is lost: ${RESEAT}`,
     'too-many-gpus': ({ r }) => `remove GPUs until no more than ${r.maxGpus} remain`,
     'no-qualifying-gpu': ({ r }) =>
-      `install at least ${r.minGpus} ${models(r)} `
-      + '(identified by PCI id: another model does not qualify, however close its name)',
+      `install at least ${r.minGpus} ${models(r)} ` +
+      '(identified by PCI id: another model does not qualify, however close its name)',
     'inforom-corrupted': ({ subject }) =>
-      `the card at ${subject ?? '?'} works, but its infoROM is corrupted: `
-      + 'it still counts; if it starts failing, have it serviced',
+      `the card at ${subject ?? '?'} works, but its infoROM is corrupted: ` +
+      'it still counts; if it starts failing, have it serviced',
     'nvidia-smi-slow': () =>
-      'enable persistence mode so that nvidia-smi answers at once: `sudo nvidia-smi -pm 1`, '
-      + 'or run the `nvidia-persistenced` service; the 5-minute samples wait only a bounded time',
+      'enable persistence mode so that nvidia-smi answers at once: `sudo nvidia-smi -pm 1`, ' +
+      'or run the `nvidia-persistenced` service; the 5-minute samples wait only a bounded time',
   },
   'sonm-version': {
     'sonm-not-installed': ({ r }) =>
@@ -92,17 +96,19 @@ export const REMEDIES: Record<CheckId, Record<string, Remedy>> = {
       `install SONM ${r.minSonmVersion}: https://docs.sonm.com (How to become a supplier)`,
     'sonm-outdated': () => 'run `sudo sonm-rewards upgrade --master 0x…` (your master address)',
     'sonm-package-broken': ({ subject }) =>
-      'finish the interrupted installation: `sudo dpkg --configure -a`, '
-      + `then \`sudo apt-get install --reinstall ${subject ?? 'sonm-worker'}\``,
+      'finish the interrupted installation: `sudo dpkg --configure -a`, ' +
+      `then \`sudo apt-get install --reinstall ${subject ?? 'sonm-worker'}\``,
   },
   'sonm-worker': {
     'service-inactive': () => 'start it: `sudo systemctl start sonm-worker`',
     'node-unreachable': () => 'start sonm-node: `sudo systemctl start sonm-node`',
     'status-failed': () => 'check `sudo journalctl -u sonm-worker`',
-    'benchmarks-running': () => 'wait for the worker to finish its benchmarks (several minutes after a start)',
+    'benchmarks-running': () =>
+      'wait for the worker to finish its benchmarks (several minutes after a start)',
     'master-unconfirmed': () =>
       "confirm this worker from your master: `sonmcli master confirm <worker address>` on the master's machine",
-    'no-rendezvous': () => "check the internet connection; the worker cannot reach SONM's rendezvous servers",
+    'no-rendezvous': () =>
+      "check the internet connection; the worker cannot reach SONM's rendezvous servers",
   },
 };
 
@@ -113,5 +119,5 @@ export const REMEDIES: Record<CheckId, Record<string, Remedy>> = {
 export function remedyFor(id: CheckId, code: string, facts: RemedyFacts): string | null {
   const fn = REMEDIES[id][code];
   if (fn) return fn(facts);
-  return code === 'unmeasured' ? BY_HAND[id] ?? null : null;
+  return code === 'unmeasured' ? (BY_HAND[id] ?? null) : null;
 }

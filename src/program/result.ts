@@ -21,9 +21,20 @@ export interface CheckResult {
   checks: CheckItem[];
   gpus: EvaluatedGpu[];
   lostGpus: LostGpu[];
-  reward: { qualifyingGpus: number; creditedGpus: number; usdPerGpuDay: number; usdPerDay: number; usdPerMonth: number };
+  reward: {
+    qualifyingGpus: number;
+    creditedGpus: number;
+    usdPerGpuDay: number;
+    usdPerDay: number;
+    usdPerMonth: number;
+  };
   sonm: {
-    versions: { packages: Record<string, string>; notInstalled?: Record<string, string>; source: string; lowest: string | null } | null;
+    versions: {
+      packages: Record<string, string>;
+      notInstalled?: Record<string, string>;
+      source: string;
+      lowest: string | null;
+    } | null;
     worker: {
       service: string | null;
       connected: boolean;
@@ -35,21 +46,51 @@ export interface CheckResult {
       rendezvous: string | null;
       version: string | null;
     } | null;
-    askPlans: { id: string; dealId: string | null; durationSeconds: number; spot: boolean }[] | null;
-    deals: { id: string; durationSeconds: number; spot: boolean; status: number | null; endTime: string | null }[] | null;
+    askPlans:
+      { id: string; dealId: string | null; durationSeconds: number; spot: boolean }[] | null;
+    deals:
+      | {
+          id: string;
+          durationSeconds: number;
+          spot: boolean;
+          status: number | null;
+          endTime: string | null;
+        }[]
+      | null;
   };
-  programs: { id: string; name: string; qualifies: boolean; active: boolean; eligible: boolean; usdPerDay: number }[];
+  programs: {
+    id: string;
+    name: string;
+    qualifies: boolean;
+    active: boolean;
+    eligible: boolean;
+    usdPerDay: number;
+  }[];
   programsSource: ProgramsSource;
   probeMs: Record<string, number>;
 }
 
-export function buildCheckResult(probe: RigProbe, ev: CheckEvaluation, source: ProgramsSource): CheckResult {
+export function buildCheckResult(
+  probe: RigProbe,
+  ev: CheckEvaluation,
+  source: ProgramsSource,
+): CheckResult {
   const p = ev.primary;
   const versions = probe.sonmVersions.ok ? probe.sonmVersions.value : null;
   const w = probe.worker.ok ? probe.worker.value : null;
   const market = probe.market?.ok ? probe.market.value : null;
   const probeMs: Record<string, number> = {};
-  for (const k of ['arch', 'cpu', 'memory', 'disk', 'network', 'nvidia', 'sonmVersions', 'worker', 'market'] as const) {
+  for (const k of [
+    'arch',
+    'cpu',
+    'memory',
+    'disk',
+    'network',
+    'nvidia',
+    'sonmVersions',
+    'worker',
+    'market',
+  ] as const) {
     const v = probe[k];
     if (v) probeMs[k] = v.ms;
   }
@@ -62,7 +103,12 @@ export function buildCheckResult(probe: RigProbe, ev: CheckEvaluation, source: P
       name: p.program.name,
       active: p.window.active,
       admission: p.program.admission,
-      window: { start: p.window.start, guaranteedUntil: p.window.guaranteedUntil, end: p.window.end, phase: p.window.phase },
+      window: {
+        start: p.window.start,
+        guaranteedUntil: p.window.guaranteedUntil,
+        end: p.window.end,
+        phase: p.window.phase,
+      },
     },
     checks: p.checks,
     gpus: p.gpus,
@@ -87,10 +133,32 @@ export function buildCheckResult(probe: RigProbe, ev: CheckEvaluation, source: P
         rendezvous: w.status?.rendezvousStatus ?? null,
         version: w.status?.version ?? null,
       },
-      askPlans: market ? market.askPlans.map((a) => ({ id: a.id, dealId: a.dealId, durationSeconds: a.durationSeconds, spot: a.durationSeconds === 0 })) : null,
-      deals: market ? market.deals.map((d) => ({ id: d.id, durationSeconds: d.durationSeconds, spot: d.spot, status: d.status, endTime: d.endTime })) : null,
+      askPlans: market
+        ? market.askPlans.map((a) => ({
+            id: a.id,
+            dealId: a.dealId,
+            durationSeconds: a.durationSeconds,
+            spot: a.durationSeconds === 0,
+          }))
+        : null,
+      deals: market
+        ? market.deals.map((d) => ({
+            id: d.id,
+            durationSeconds: d.durationSeconds,
+            spot: d.spot,
+            status: d.status,
+            endTime: d.endTime,
+          }))
+        : null,
     },
-    programs: ev.verdicts.map((v) => ({ id: v.program.id, name: v.program.name, qualifies: v.qualifies, active: v.window.active, eligible: v.eligible, usdPerDay: v.usdPerDay })),
+    programs: ev.verdicts.map((v) => ({
+      id: v.program.id,
+      name: v.program.name,
+      qualifies: v.qualifies,
+      active: v.window.active,
+      eligible: v.eligible,
+      usdPerDay: v.usdPerDay,
+    })),
     programsSource: source,
     probeMs,
   };

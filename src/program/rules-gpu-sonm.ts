@@ -6,7 +6,16 @@
 import type { LostGpu } from '../probe/types.js';
 import { NVIDIA_SLOW_MS } from '../probe/nvidia.js';
 import { compareVersions, formatVersion, parseVersion } from '../lib/version.js';
-import { fail, pass, plural, skip, unmeasured, warn, type Outcome, type RuleInput } from './outcome.js';
+import {
+  fail,
+  pass,
+  plural,
+  skip,
+  unmeasured,
+  warn,
+  type Outcome,
+  type RuleInput,
+} from './outcome.js';
 
 /** dpkg states that mean an interrupted install or removal (dpkg(1), "Package states"). */
 const BROKEN_STATES = new Set(['half-installed', 'unpacked', 'half-configured', 'reinst-required']);
@@ -21,9 +30,12 @@ const busIds = (l: LostGpu[]): string => l.map((x) => x.busId ?? '?').join(', ')
 /** Cards: at most maxGpus in the rig, at least minGpus qualifying; lost cards, warnings, speed. */
 export function gpusRule({ probe, program, gpus }: RuleInput): Outcome {
   const r = program.requirements;
-  if (!probe.nvidia.ok) return fail(probe.nvidia.code ?? 'nvidia-smi-failed', {
-    actual: null, value: null, message: probe.nvidia.error,
-  });
+  if (!probe.nvidia.ok)
+    return fail(probe.nvidia.code ?? 'nvidia-smi-failed', {
+      actual: null,
+      value: null,
+      message: probe.nvidia.error,
+    });
   const nv = probe.nvidia.value;
   const qualifying = gpus.filter((g) => g.qualifying).length;
   const total = gpus.length + nv.lost.length;
@@ -31,27 +43,38 @@ export function gpusRule({ probe, program, gpus }: RuleInput): Outcome {
   for (const g of gpus) byModel.set(g.model ?? g.name, (byModel.get(g.model ?? g.name) ?? 0) + 1);
   const summary = [...byModel].map(([m, n]) => `${m} ×${n}`).join(', ') || 'none';
   const lostNote = nv.lost.length ? `, ${nv.lost.length} lost` : '';
-  const m = { actual: `${qualifying} qualifying of ${total} (${summary}${lostNote})`, value: qualifying };
+  const m = {
+    actual: `${qualifying} qualifying of ${total} (${summary}${lostNote})`,
+    value: qualifying,
+  };
   const lost = { message: nv.lost.map(lostText).join('; '), subject: busIds(nv.lost) };
-  if (total > r.maxGpus) return fail('too-many-gpus', {
-    ...m, message: `${total} GPUs in the rig: at most ${r.maxGpus} are allowed`,
-  });
+  if (total > r.maxGpus)
+    return fail('too-many-gpus', {
+      ...m,
+      message: `${total} GPUs in the rig: at most ${r.maxGpus} are allowed`,
+    });
   if (qualifying < r.minGpus && nv.lost.length > 0) return fail('gpu-lost', { ...m, ...lost });
   if (qualifying < r.minGpus) {
     return fail('no-qualifying-gpu', {
-      ...m, message: total === 0 ? 'no NVIDIA GPU found' : `no qualifying GPU: ${summary}`,
+      ...m,
+      message: total === 0 ? 'no NVIDIA GPU found' : `no qualifying GPU: ${summary}`,
     });
   }
   if (nv.lost.length > 0) return warn('gpu-lost', { ...m, ...lost });
   const notices = nv.notices ?? [];
   if (notices.length > 0) {
     const subject = notices.map((n) => n.busId).join(', ');
-    return warn('inforom-corrupted', { ...m, message: notices.map((n) => n.text).join('; '), subject });
+    return warn('inforom-corrupted', {
+      ...m,
+      message: notices.map((n) => n.text).join('; '),
+      subject,
+    });
   }
   if ((nv.answerMs ?? 0) >= NVIDIA_SLOW_MS) {
     const s = ((nv.answerMs ?? 0) / 1000).toFixed(1);
     return warn('nvidia-smi-slow', {
-      ...m, message: `${plural(qualifying, 'qualifying GPU')}; nvidia-smi took ${s} s to answer`,
+      ...m,
+      message: `${plural(qualifying, 'qualifying GPU')}; nvidia-smi took ${s} s to answer`,
     });
   }
   return pass({ ...m, message: plural(qualifying, 'qualifying GPU') });
@@ -60,11 +83,16 @@ export function gpusRule({ probe, program, gpus }: RuleInput): Outcome {
 /** SONM: every installed component at the program's version or newer; broken packages fail. */
 export function sonmVersionRule({ probe, program }: RuleInput): Outcome {
   const want = program.requirements.minSonmVersion;
-  if (!probe.sonmVersions.ok) return fail('sonm-not-installed', {
-    actual: null, value: null, message: probe.sonmVersions.error,
-  });
+  if (!probe.sonmVersions.ok)
+    return fail('sonm-not-installed', {
+      actual: null,
+      value: null,
+      message: probe.sonmVersions.error,
+    });
   const v = probe.sonmVersions.value;
-  const parts = Object.entries(v.packages).map(([p, ver]) => `${p} ${ver}`).join(', ');
+  const parts = Object.entries(v.packages)
+    .map(([p, ver]) => `${p} ${ver}`)
+    .join(', ');
   const others = Object.entries(v.notInstalled ?? {});
   const broken = others.filter(([, state]) => BROKEN_STATES.has(state));
   const otherText = others.map(([p, state]) => `${p} ${STATE_WORDS[state] ?? state}`).join(', ');
@@ -76,18 +104,25 @@ export function sonmVersionRule({ probe, program }: RuleInput): Outcome {
   }
   const lowest = parseVersion(v.lowest);
   if (!lowest) {
-    if (!parts) return fail('sonm-not-installed', {
-      actual: detail || 'not installed', value: null, message: 'SONM is not installed',
-    });
+    if (!parts)
+      return fail('sonm-not-installed', {
+        actual: detail || 'not installed',
+        value: null,
+        message: 'SONM is not installed',
+      });
     return fail('sonm-version-unreadable', {
-      actual: detail, value: null, message: `SONM version unreadable: ${parts}`,
+      actual: detail,
+      value: null,
+      message: `SONM version unreadable: ${parts}`,
     });
   }
   const version = formatVersion(lowest);
   const m = { actual: `${version} (${detail})`, value: version };
-  if (compareVersions(lowest, parseVersion(want)!) < 0) return fail('sonm-outdated', {
-    ...m, message: `SONM ${version} is installed`,
-  });
+  if (compareVersions(lowest, parseVersion(want)!) < 0)
+    return fail('sonm-outdated', {
+      ...m,
+      message: `SONM ${version} is installed`,
+    });
   return pass({ ...m, message: `SONM ${version}` });
 }
 
@@ -103,11 +138,16 @@ export function sonmWorkerRule({ probe }: RuleInput): Outcome {
     });
   }
   const code = w.notConnectedCode ?? 'status-failed';
-  if (code === 'not-installed') return skip('sonm-not-installed', {
-    actual: 'not installed', value: null, message: 'no SONM worker on this machine',
-  });
+  if (code === 'not-installed')
+    return skip('sonm-not-installed', {
+      actual: 'not installed',
+      value: null,
+      message: 'no SONM worker on this machine',
+    });
   const reason = w.notConnectedReason ?? 'unknown reason';
   return warn(code, {
-    actual: `not connected: ${reason}`, value: 'not-connected', message: `worker not connected: ${reason}`,
+    actual: `not connected: ${reason}`,
+    value: 'not-connected',
+    message: `worker not connected: ${reason}`,
   });
 }

@@ -8,7 +8,15 @@
  */
 import type { ProgramRequirements } from './definitions.js';
 import {
-  fail, pass, plural, unmeasured, warn, type CheckId, type Outcome, type Rule, type RuleInput,
+  fail,
+  pass,
+  plural,
+  unmeasured,
+  warn,
+  type CheckId,
+  type Outcome,
+  type Rule,
+  type RuleInput,
 } from './outcome.js';
 import { gpusRule, sonmVersionRule, sonmWorkerRule } from './rules-gpu-sonm.js';
 
@@ -21,15 +29,24 @@ const archName = (a: string): string => (a === 'x86_64' ? 'x86-64' : a);
 /** The requirement each check states, from the program definition. */
 export function requiredText(id: CheckId, r: ProgramRequirements): string {
   switch (id) {
-    case 'arch': return r.architectures.map(archName).join(' or ');
-    case 'cpu-cores': return `at least ${r.minPhysicalCores} physical cores`;
-    case 'cpu-speed': return `at least ${ghz(r.minCpuMHz, 1)}`;
-    case 'ram': return `at least ${Math.round(r.minRamBytes / GIB)} GB`;
-    case 'disk': return `at least ${Math.round(r.minDiskBytes / 1e9)} GB`;
-    case 'network': return `wired, at least ${r.minLinkMbps} Mbit/s`;
-    case 'gpus': return `${r.minGpus} to ${r.maxGpus} ${r.gpuModels.map((m) => m.model).join(' or ')}`;
-    case 'sonm-version': return `SONM ${r.minSonmVersion} or newer`;
-    case 'sonm-worker': return 'worker running and connected';
+    case 'arch':
+      return r.architectures.map(archName).join(' or ');
+    case 'cpu-cores':
+      return `at least ${r.minPhysicalCores} physical cores`;
+    case 'cpu-speed':
+      return `at least ${ghz(r.minCpuMHz, 1)}`;
+    case 'ram':
+      return `at least ${Math.round(r.minRamBytes / GIB)} GB`;
+    case 'disk':
+      return `at least ${Math.round(r.minDiskBytes / 1e9)} GB`;
+    case 'network':
+      return `wired, at least ${r.minLinkMbps} Mbit/s`;
+    case 'gpus':
+      return `${r.minGpus} to ${r.maxGpus} ${r.gpuModels.map((m) => m.model).join(' or ')}`;
+    case 'sonm-version':
+      return `SONM ${r.minSonmVersion} or newer`;
+    case 'sonm-worker':
+      return 'worker running and connected';
   }
 }
 
@@ -37,20 +54,30 @@ function archRule({ probe, program }: RuleInput): Outcome {
   if (!probe.arch.ok) return unmeasured(probe.arch)!;
   const m = probe.arch.value.machine;
   const norm = m === 'amd64' || m === 'x64' ? 'x86_64' : m;
-  if (program.requirements.architectures.includes(norm)) return pass({
-    actual: m, value: m, message: `architecture ${m}`,
-  });
+  if (program.requirements.architectures.includes(norm))
+    return pass({
+      actual: m,
+      value: m,
+      message: `architecture ${m}`,
+    });
   const req = requiredText('arch', program.requirements);
-  return fail('arch-unsupported', { actual: m, value: m, message: `architecture ${m} is not ${req}` });
+  return fail('arch-unsupported', {
+    actual: m,
+    value: m,
+    message: `architecture ${m} is not ${req}`,
+  });
 }
 
 function cpuCoresRule({ probe, program }: RuleInput): Outcome {
   if (!probe.cpu.ok) return unmeasured(probe.cpu)!;
   const n = probe.cpu.value.physicalCores;
   const min = program.requirements.minPhysicalCores;
-  if (n === null) return warn('cores-unknown', {
-    actual: null, value: null, message: 'the number of physical cores is not reported',
-  });
+  if (n === null)
+    return warn('cores-unknown', {
+      actual: null,
+      value: null,
+      message: 'the number of physical cores is not reported',
+    });
   const actual = plural(n, 'physical core');
   if (n >= min) return pass({ actual, value: n, message: actual });
   return fail('too-few-cores', { actual, value: n, message: `${actual}: ${min} needed` });
@@ -62,17 +89,26 @@ function cpuSpeedRule({ probe, program }: RuleInput): Outcome {
   const min = program.requirements.minCpuMHz;
   if (maxMHz === null || maxMHz <= 0) {
     return warn('cpu-speed-unknown', {
-      actual: null, value: null, message: 'the CPU frequency is not reported (common in VMs)',
+      actual: null,
+      value: null,
+      message: 'the CPU frequency is not reported (common in VMs)',
     });
   }
   const current = speedSource === 'cpuinfo-current';
-  const src = current ? 'current clock; the rated maximum is not reported' : speedSource ?? 'unknown source';
+  const src = current
+    ? 'current clock; the rated maximum is not reported'
+    : (speedSource ?? 'unknown source');
   const m = { actual: `${ghz(maxMHz, 2)} (${src})`, value: maxMHz };
   if (maxMHz >= min) return pass({ ...m, message: `CPU rated at ${ghz(maxMHz, 2)}` });
-  if (current) return warn('cpu-clocked-down', {
-    ...m, message: `the CPU runs at ${ghz(maxMHz, 2)} now; its rated maximum is not reported`,
+  if (current)
+    return warn('cpu-clocked-down', {
+      ...m,
+      message: `the CPU runs at ${ghz(maxMHz, 2)} now; its rated maximum is not reported`,
+    });
+  return fail('cpu-too-slow', {
+    ...m,
+    message: `CPU rated at ${ghz(maxMHz, 2)}: ${ghz(min, 1)} needed`,
   });
-  return fail('cpu-too-slow', { ...m, message: `CPU rated at ${ghz(maxMHz, 2)}: ${ghz(min, 1)} needed` });
 }
 
 function ramRule({ probe, program }: RuleInput): Outcome {
@@ -89,10 +125,16 @@ function ramRule({ probe, program }: RuleInput): Outcome {
   if (bytes >= r.minRamEstimateBytes) {
     const about = Math.round(bytes / GIB + 0.49);
     return pass({
-      actual, value: bytes, message: `RAM about ${about} GB (MemTotal ${gib(bytes)}; firmware reserves a little)`,
+      actual,
+      value: bytes,
+      message: `RAM about ${about} GB (MemTotal ${gib(bytes)}; firmware reserves a little)`,
     });
   }
-  return fail('ram-too-small', { actual, value: bytes, message: `RAM ${Math.round(bytes / GIB)} GB: ${needed}` });
+  return fail('ram-too-small', {
+    actual,
+    value: bytes,
+    message: `RAM ${Math.round(bytes / GIB)} GB: ${needed}`,
+  });
 }
 
 function diskRule({ probe, program }: RuleInput): Outcome {
@@ -109,25 +151,42 @@ function networkRule({ probe, program }: RuleInput): Outcome {
   if (!probe.network.ok) return unmeasured(probe.network)!;
   const n = probe.network.value;
   const min = program.requirements.minLinkMbps;
-  if (!n.iface) return fail('no-default-route', {
-    actual: 'no default route', value: null, message: 'no default route: the rig is offline',
-  });
+  if (!n.iface)
+    return fail('no-default-route', {
+      actual: 'no default route',
+      value: null,
+      message: 'no default route: the rig is offline',
+    });
   const speed = n.speedMbps === null ? 'speed unknown' : `${n.speedMbps} Mbit/s`;
   const via = n.lowerDevices?.length ? ` via ${n.lowerDevices.join(', ')}` : '';
-  const m = { actual: `${n.iface}, ${n.kind}${via}, ${speed}`, value: n.speedMbps, subject: n.iface };
-  if (n.kind === 'wireless') return fail('wireless-link', { ...m, message: `${n.iface} is a wireless link` });
-  if (n.kind === 'virtual') return fail('virtual-link', {
-    ...m, message: `the default route goes through ${n.iface}, a virtual interface`,
-  });
-  if (n.speedMbps === null) return warn('link-speed-unknown', {
-    ...m, value: null, message: `${n.iface}: link speed unknown`,
-  });
-  if (n.speedMbps < min) return fail('link-too-slow', {
-    ...m, message: `${n.iface} links at ${n.speedMbps} Mbit/s: ${min} needed`,
-  });
-  if (n.kind === 'unknown') return warn('link-kind-unknown', {
-    ...m, message: `${n.iface} could not be identified as wired`,
-  });
+  const m = {
+    actual: `${n.iface}, ${n.kind}${via}, ${speed}`,
+    value: n.speedMbps,
+    subject: n.iface,
+  };
+  if (n.kind === 'wireless')
+    return fail('wireless-link', { ...m, message: `${n.iface} is a wireless link` });
+  if (n.kind === 'virtual')
+    return fail('virtual-link', {
+      ...m,
+      message: `the default route goes through ${n.iface}, a virtual interface`,
+    });
+  if (n.speedMbps === null)
+    return warn('link-speed-unknown', {
+      ...m,
+      value: null,
+      message: `${n.iface}: link speed unknown`,
+    });
+  if (n.speedMbps < min)
+    return fail('link-too-slow', {
+      ...m,
+      message: `${n.iface} links at ${n.speedMbps} Mbit/s: ${min} needed`,
+    });
+  if (n.kind === 'unknown')
+    return warn('link-kind-unknown', {
+      ...m,
+      message: `${n.iface} could not be identified as wired`,
+    });
   return pass({ ...m, message: `${n.iface} wired at ${speed}` });
 }
 

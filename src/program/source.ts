@@ -4,7 +4,12 @@
  * built-in first program.
  */
 import { join } from 'node:path';
-import { builtInPrograms, parsePrograms, ProgramsFormatError, type Program } from './definitions.js';
+import {
+  builtInPrograms,
+  parsePrograms,
+  ProgramsFormatError,
+  type Program,
+} from './definitions.js';
 import { UsageError } from '../lib/errors.js';
 import { writeFileAtomic } from '../lib/atomic.js';
 import { JsonFileError, readJsonFile, readJsonFileOrUndefined } from '../lib/json-file.js';
@@ -36,7 +41,11 @@ export function loadProgramsFile(path: string): Program[] {
 }
 
 /** What fetchWithCache keeps in the state directory: the last good answer and its ETag. */
-interface CacheFile { etag: string | null; fetchedAt: string; body: unknown }
+interface CacheFile {
+  etag: string | null;
+  fetchedAt: string;
+  body: unknown;
+}
 
 /** The programs cache's file in a state directory. */
 const PROGRAMS_CACHE = 'programs-cache.json';
@@ -51,14 +60,25 @@ function readCache(path: string): CacheFile | null {
   return { etag: typeof v.etag === 'string' ? v.etag : null, fetchedAt: v.fetchedAt, body: v.body };
 }
 
-export interface CachedFetch { body: unknown; source: 'service' | 'cache'; warning: string | null }
+export interface CachedFetch {
+  body: unknown;
+  source: 'service' | 'cache';
+  warning: string | null;
+}
 
 /**
  * GET a read-only document from the service with If-None-Match, keeping the last good answer in
  * the state directory; on failure fall back to that copy. `accept` validates the body (it throws
  * on a bad one). Returns null with a warning when neither the service nor a cache answers.
  */
-export async function fetchWithCache(opts: { service: string; path: string; cacheFile: string; timeoutMs: number; now: Date; accept: (body: unknown) => void }): Promise<CachedFetch | { body: null; warning: string }> {
+export async function fetchWithCache(opts: {
+  service: string;
+  path: string;
+  cacheFile: string;
+  timeoutMs: number;
+  now: Date;
+  accept: (body: unknown) => void;
+}): Promise<CachedFetch | { body: null; warning: string }> {
   let cache = readCache(opts.cacheFile);
   try {
     if (cache) opts.accept(cache.body);
@@ -70,13 +90,24 @@ export async function fetchWithCache(opts: { service: string; path: string; cach
     const headers: Record<string, string> = { accept: 'application/json' };
     if (cache?.etag) headers['if-none-match'] = cache.etag;
     const { httpRequest } = await import('../lib/http.js'); // only when there is a service to ask
-    const res = await httpRequest(`${opts.service}${opts.path}`, { headers, timeoutMs: opts.timeoutMs, maxBytes: 1 << 20 });
+    const res = await httpRequest(`${opts.service}${opts.path}`, {
+      headers,
+      timeoutMs: opts.timeoutMs,
+      maxBytes: 1 << 20,
+    });
     if (res.status === 304 && cache) return { body: cache.body, source: 'service', warning: null };
     if (res.status === 200) {
       const body = JSON.parse(res.body);
       opts.accept(body);
       try {
-        writeFileAtomic(opts.cacheFile, JSON.stringify({ etag: res.headers.etag ?? null, fetchedAt: opts.now.toISOString(), body }));
+        writeFileAtomic(
+          opts.cacheFile,
+          JSON.stringify({
+            etag: res.headers.etag ?? null,
+            fetchedAt: opts.now.toISOString(),
+            body,
+          }),
+        );
       } catch {
         // A read-only state directory must not stop the command.
       }
@@ -86,7 +117,12 @@ export async function fetchWithCache(opts: { service: string; path: string; cach
   } catch (e) {
     warning = `cannot load ${opts.path} from ${opts.service}: ${(e as Error).message}`;
   }
-  if (cache) return { body: cache.body, source: 'cache', warning: `${warning}; using the copy cached at ${cache.fetchedAt}` };
+  if (cache)
+    return {
+      body: cache.body,
+      source: 'cache',
+      warning: `${warning}; using the copy cached at ${cache.fetchedAt}`,
+    };
   return { body: null, warning };
 }
 
@@ -97,7 +133,13 @@ export function programsCacheAge(stateDir: string, now: Date): number {
   return Number.isNaN(fetched) ? Infinity : now.getTime() - fetched;
 }
 
-export async function loadPrograms(opts: { file?: string; service: string | null; stateDir: string; timeoutMs: number; now: Date }): Promise<LoadedPrograms> {
+export async function loadPrograms(opts: {
+  file?: string;
+  service: string | null;
+  stateDir: string;
+  timeoutMs: number;
+  now: Date;
+}): Promise<LoadedPrograms> {
   if (opts.file) return { programs: loadProgramsFile(opts.file), source: 'file', warning: null };
   if (!opts.service) {
     // Without a service, the copy cached by an earlier run (if any) beats the built-in definition.
@@ -117,6 +159,15 @@ export async function loadPrograms(opts: { file?: string; service: string | null
     now: opts.now,
     accept: (b) => void parsePrograms(b),
   });
-  if (r.body !== null) return { programs: parsePrograms(r.body), source: (r as CachedFetch).source, warning: r.warning };
-  return { programs: builtInPrograms(), source: 'built-in', warning: `${r.warning}; using the built-in program` };
+  if (r.body !== null)
+    return {
+      programs: parsePrograms(r.body),
+      source: (r as CachedFetch).source,
+      warning: r.warning,
+    };
+  return {
+    programs: builtInPrograms(),
+    source: 'built-in',
+    warning: `${r.warning}; using the built-in program`,
+  };
 }

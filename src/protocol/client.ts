@@ -10,7 +10,13 @@
  */
 import type { RigIdentity } from './identity.js';
 import { signRequest } from './signing.js';
-import { backoffDelay, parseRetryAfter, DEFAULT_BACKOFF, MAX_RETRY_AFTER_MS, type BackoffPolicy } from '../lib/backoff.js';
+import {
+  backoffDelay,
+  parseRetryAfter,
+  DEFAULT_BACKOFF,
+  MAX_RETRY_AFTER_MS,
+  type BackoffPolicy,
+} from '../lib/backoff.js';
 import { httpRequest, HttpNetworkError, type HttpResponse } from '../lib/http.js';
 
 export interface AttemptBudget {
@@ -42,14 +48,20 @@ export interface ClientOptions {
 
 /** The service could not be reached, or kept failing, within this run's budget. */
 export class DeferredError extends Error {
-  constructor(message: string, public readonly retryAt: number | null = null) {
+  constructor(
+    message: string,
+    public readonly retryAt: number | null = null,
+  ) {
     super(message);
   }
 }
 
 /** The service refused our signature because the clocks differ. */
 export class ClockSkewError extends Error {
-  constructor(public readonly offsetMs: number, detail: string) {
+  constructor(
+    public readonly offsetMs: number,
+    detail: string,
+  ) {
     super(detail);
   }
 }
@@ -58,7 +70,11 @@ export class ClockSkewError extends Error {
  * A final answer from the service: its status (2xx or a 4xx not retried), the body parsed as
  * JSON (null when empty or not JSON) and the headers.
  */
-export interface ServiceAnswer { status: number; json: unknown; headers: Record<string, string | undefined> }
+export interface ServiceAnswer {
+  status: number;
+  json: unknown;
+  headers: Record<string, string | undefined>;
+}
 
 const RETRYABLE = (s: number): boolean => s === 408 || s === 429 || s >= 500;
 
@@ -67,7 +83,11 @@ const RETRYABLE = (s: number): boolean => s === 408 || s === 429 || s >= 500;
  * seconds, so the midpoint of that second) and our clock when the request left and the answer
  * came (ms since the epoch). Returns null when the header is missing or not a date.
  */
-export function offsetFromDate(date: string | undefined, sentAt: number, receivedAt: number): number | null {
+export function offsetFromDate(
+  date: string | undefined,
+  sentAt: number,
+  receivedAt: number,
+): number | null {
   const t = date ? Date.parse(date) : NaN;
   if (Number.isNaN(t)) return null;
   return Math.round(t + 500 - (sentAt + receivedAt) / 2);
@@ -98,7 +118,12 @@ export class RewardsClient {
    * throws DeferredError when the budget or deadline runs out, ClockSkewError when the service
    * refuses our clock even after correcting it, and whatever http throws that is not a network error.
    */
-  async send(method: 'GET' | 'POST', path: string, body?: unknown, signed = true): Promise<ServiceAnswer> {
+  async send(
+    method: 'GET' | 'POST',
+    path: string,
+    body?: unknown,
+    signed = true,
+  ): Promise<ServiceAnswer> {
     const url = `${this.o.baseUrl}${path}`;
     const text = body === undefined ? undefined : JSON.stringify(body);
     let attempt = 0;
@@ -107,7 +132,8 @@ export class RewardsClient {
     for (;;) {
       const b = this.o.budget;
       if (b.attemptsLeft <= 0) throw new DeferredError(`${lastProblem}; no attempts left this run`);
-      if (this.o.now() >= b.deadline) throw new DeferredError(`${lastProblem}; this run's time is up`);
+      if (this.o.now() >= b.deadline)
+        throw new DeferredError(`${lastProblem}; this run's time is up`);
       b.attemptsLeft--;
       b.made++;
       const headers: Record<string, string> = { accept: 'application/json' };
@@ -117,14 +143,22 @@ export class RewardsClient {
       let retryAfterMs: number | undefined;
       const sentAt = this.o.now();
       try {
-        res = await httpRequest(url, { method, headers, body: text, timeoutMs: Math.max(1, Math.min(this.o.timeoutMs, b.deadline - this.o.now())) });
+        res = await httpRequest(url, {
+          method,
+          headers,
+          body: text,
+          timeoutMs: Math.max(1, Math.min(this.o.timeoutMs, b.deadline - this.o.now())),
+        });
       } catch (e) {
         if (!(e instanceof HttpNetworkError)) throw e;
         lastProblem = e.message;
       }
       if (res) {
         const offset = offsetFromDate(res.headers.date, sentAt, this.o.now());
-        if (offset !== null) { this.offsetMs = offset; this.offsetAt = this.o.now(); }
+        if (offset !== null) {
+          this.offsetMs = offset;
+          this.offsetAt = this.o.now();
+        }
         this.o.onAttempt?.(`${method} ${path} -> ${res.status}`);
         let json: unknown = null;
         try {
@@ -132,20 +166,34 @@ export class RewardsClient {
         } catch {
           json = null;
         }
-        if (res.status === 401 && (json as { type?: string } | null)?.type?.endsWith(':clock-skew')) {
+        if (
+          res.status === 401 &&
+          (json as { type?: string } | null)?.type?.endsWith(':clock-skew')
+        ) {
           const serverTime = Date.parse((json as { serverTime?: string }).serverTime ?? '');
-          if (!Number.isNaN(serverTime)) { this.offsetMs = serverTime - this.o.now(); this.offsetAt = this.o.now(); }
+          if (!Number.isNaN(serverTime)) {
+            this.offsetMs = serverTime - this.o.now();
+            this.offsetAt = this.o.now();
+          }
           // Dated on the service's clock now: one more try, then the refusal stands.
-          if (!skewRetried && this.offsetMs !== null) { skewRetried = true; continue; }
-          throw new ClockSkewError(this.offsetMs ?? 0, (json as { detail?: string }).detail ?? 'clock skew');
+          if (!skewRetried && this.offsetMs !== null) {
+            skewRetried = true;
+            continue;
+          }
+          throw new ClockSkewError(
+            this.offsetMs ?? 0,
+            (json as { detail?: string }).detail ?? 'clock skew',
+          );
         }
         if (!RETRYABLE(res.status)) return { status: res.status, json, headers: res.headers };
         lastProblem = `the service answered ${res.status}${(json as { detail?: string } | null)?.detail ? `: ${(json as { detail: string }).detail}` : ''}`;
         retryAfterMs = this.boundedRetryAfter(res.headers['retry-after']);
       } else this.o.onAttempt?.(`${method} ${path} -> ${lastProblem}`);
-      const wait = retryAfterMs ?? backoffDelay(attempt++, this.o.backoff ?? DEFAULT_BACKOFF, this.o.random);
+      const wait =
+        retryAfterMs ?? backoffDelay(attempt++, this.o.backoff ?? DEFAULT_BACKOFF, this.o.random);
       const nextAt = this.o.now() + wait;
-      if (b.attemptsLeft <= 0 || nextAt >= b.deadline) throw new DeferredError(lastProblem, retryAfterMs !== undefined ? nextAt : null);
+      if (b.attemptsLeft <= 0 || nextAt >= b.deadline)
+        throw new DeferredError(lastProblem, retryAfterMs !== undefined ? nextAt : null);
       await this.o.sleep(wait);
     }
   }
@@ -162,7 +210,9 @@ export class RewardsClient {
   private boundedRetryAfter(value: string | undefined): number | undefined {
     const ms = parseRetryAfter(value, this.serviceNow());
     if (ms === undefined || ms <= MAX_RETRY_AFTER_MS) return ms;
-    this.o.onWarning?.(`the service asked to wait ${Math.round(ms / 1000)} s (Retry-After: ${value}); waiting at most ${MAX_RETRY_AFTER_MS / 1000} s`);
+    this.o.onWarning?.(
+      `the service asked to wait ${Math.round(ms / 1000)} s (Retry-After: ${value}); waiting at most ${MAX_RETRY_AFTER_MS / 1000} s`,
+    );
     return MAX_RETRY_AFTER_MS;
   }
 }

@@ -4,7 +4,12 @@
  * rig id, and the hours of the old one would be orphaned.
  */
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
-import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import {
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  type KeyObject,
+} from 'node:crypto';
 import { join } from 'node:path';
 import { createFileExclusive, ensurePrivateDir } from '../lib/atomic.js';
 import { rawPublicKey, rigIdFromPublicKey } from './ids.js';
@@ -13,7 +18,12 @@ import { rawPublicKey, rigIdFromPublicKey } from './ids.js';
  * A rig's key pair as the agent uses it: the private key, the raw public key (base64url, 32
  * bytes), the rig id derived from it (src/protocol/ids.ts) and the key file's path.
  */
-export interface RigIdentity { privateKey: KeyObject; publicKey: string; rigId: string; path: string }
+export interface RigIdentity {
+  privateKey: KeyObject;
+  publicKey: string;
+  rigId: string;
+  path: string;
+}
 
 /** The rig key exists but cannot be used; the message says to restore it, not replace it. */
 export class IdentityError extends Error {}
@@ -35,7 +45,9 @@ export function loadIdentity(stateDir: string): RigIdentity | null {
   try {
     privateKey = createPrivateKey(readFileSync(path, 'utf8'));
   } catch (e) {
-    throw new IdentityError(`the rig key ${path} cannot be read (${(e as Error).message}); restore it from a backup — a new key would be a new rig id`);
+    throw new IdentityError(
+      `the rig key ${path} cannot be read (${(e as Error).message}); restore it from a backup — a new key would be a new rig id`,
+    );
   }
   if ((statSync(path).mode & 0o077) !== 0) chmodSync(path, 0o600);
   const publicKey = rawPublicKey(createPublicKey(privateKey));
@@ -53,6 +65,10 @@ export function loadOrCreateIdentity(stateDir: string): RigIdentity {
   ensurePrivateDir(stateDir);
   mkdirSync(join(stateDir, 'identity'), { recursive: true, mode: 0o700 });
   const { privateKey } = generateKeyPairSync('ed25519');
-  createFileExclusive(identityPath(stateDir), privateKey.export({ format: 'pem', type: 'pkcs8' }) as string, 0o600);
+  createFileExclusive(
+    identityPath(stateDir),
+    privateKey.export({ format: 'pem', type: 'pkcs8' }) as string,
+    0o600,
+  );
   return loadIdentity(stateDir)!;
 }

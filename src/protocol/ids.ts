@@ -46,11 +46,25 @@ export function publicKeyFromRaw(x: string): KeyObject {
  * of the GPU list alone, the part of the text that the service stores once per distinct list.
  */
 export function reportFingerprint(r: HourlyReport): { text: string; hash: string; gpus: string } {
-  const gpus = r.gpus.map((g) => ({ uuid: g.uuid, pciDeviceId: g.pciDeviceId, model: g.model, qualifying: g.qualifying }));
+  const gpus = r.gpus.map((g) => ({
+    uuid: g.uuid,
+    pciDeviceId: g.pciDeviceId,
+    model: g.model,
+    qualifying: g.qualifying,
+  }));
   const text = JSON.stringify({
-    reportId: r.reportId, rigId: r.rigId, hour: r.hour, intervalSeconds: r.intervalSeconds, samples: r.samples,
-    connectedSamples: r.connectedSamples, minQualifyingGpus: r.minQualifyingGpus, gpus,
-    workerAddress: r.workerAddress, sonmVersion: r.sonmVersion, agentVersion: r.agentVersion, seq: r.seq,
+    reportId: r.reportId,
+    rigId: r.rigId,
+    hour: r.hour,
+    intervalSeconds: r.intervalSeconds,
+    samples: r.samples,
+    connectedSamples: r.connectedSamples,
+    minQualifyingGpus: r.minQualifyingGpus,
+    gpus,
+    workerAddress: r.workerAddress,
+    sonmVersion: r.sonmVersion,
+    agentVersion: r.agentVersion,
+    seq: r.seq,
   });
   // crypto.hash, one call: a third of the cost of createHash().update().digest() on a report.
   return { text, hash: hash('sha256', text, 'base64url'), gpus: JSON.stringify(gpus) };

@@ -31,7 +31,11 @@ export function serializeParams(p: SignatureParams): string {
  * (an absent value as empty), then `"@signature-params": <serializedParams>`, joined by
  * newlines.
  */
-export function signatureBase(values: Record<string, string>, components: string[], serializedParams: string): string {
+export function signatureBase(
+  values: Record<string, string>,
+  components: string[],
+  serializedParams: string,
+): string {
   const lines = components.map((c) => `"${c}": ${values[c] ?? ''}`);
   lines.push(`"@signature-params": ${serializedParams}`);
   return lines.join('\n');
@@ -56,7 +60,10 @@ export interface SignInput {
 export function signRequest(input: SignInput): Record<string, string> {
   const headers: Record<string, string> = {};
   const components = ['@method', '@target-uri'];
-  const values: Record<string, string> = { '@method': input.method.toUpperCase(), '@target-uri': input.url };
+  const values: Record<string, string> = {
+    '@method': input.method.toUpperCase(),
+    '@target-uri': input.url,
+  };
   if (input.body !== undefined) {
     headers['content-digest'] = contentDigest(input.body);
     components.push('content-digest');
@@ -69,7 +76,11 @@ export function signRequest(input: SignInput): Record<string, string> {
     keyid: input.keyid,
     alg: 'ed25519',
   };
-  const sig = sign(null, Buffer.from(signatureBase(values, components, serializeParams(params))), input.privateKey);
+  const sig = sign(
+    null,
+    Buffer.from(signatureBase(values, components, serializeParams(params))),
+    input.privateKey,
+  );
   headers['signature-input'] = `sig1=${serializeParams(params)}`;
   headers.signature = `sig1=:${sig.toString('base64')}:`;
   return headers;
@@ -88,12 +99,27 @@ export interface ParsedSignature {
  * subset of RFC 8941 structured fields that RFC 9421 uses, one label). Returns the parsed
  * signature, or `{ error }` with one line saying what is wrong; never throws.
  */
-export function parseSignatureHeaders(signatureInput: string | undefined, signature: string | undefined): ParsedSignature | { error: string } {
-  if (!signatureInput || !signature) return { error: 'the request is not signed (Signature-Input and Signature headers are required)' };
-  const m = /^\s*([a-z*][a-z0-9_\-.*]*)=\(([^)]*)\)((?:;[a-z0-9_\-.*]+=(?:"[^"\\]*"|-?\d+|[A-Za-z*][A-Za-z0-9_\-.:/%*]*))*)\s*$/.exec(signatureInput);
+export function parseSignatureHeaders(
+  signatureInput: string | undefined,
+  signature: string | undefined,
+): ParsedSignature | { error: string } {
+  if (!signatureInput || !signature)
+    return {
+      error: 'the request is not signed (Signature-Input and Signature headers are required)',
+    };
+  const m =
+    /^\s*([a-z*][a-z0-9_\-.*]*)=\(([^)]*)\)((?:;[a-z0-9_\-.*]+=(?:"[^"\\]*"|-?\d+|[A-Za-z*][A-Za-z0-9_\-.:/%*]*))*)\s*$/.exec(
+      signatureInput,
+    );
   if (!m) return { error: 'Signature-Input is malformed (exactly one signature is expected)' };
   const label = m[1]!;
-  const components = m[2]!.trim() === '' ? [] : m[2]!.trim().split(/\s+/).map((c) => c.replace(/^"|"$/g, ''));
+  const components =
+    m[2]!.trim() === ''
+      ? []
+      : m[2]!
+          .trim()
+          .split(/\s+/)
+          .map((c) => c.replace(/^"|"$/g, ''));
   const params: Record<string, string | number> = {};
   for (const p of m[3]!.split(';').filter(Boolean)) {
     const eq = p.indexOf('=');
@@ -103,14 +129,29 @@ export function parseSignatureHeaders(signatureInput: string | undefined, signat
   }
   // The Signature member for this label: "<label>=:<base64>:" (found without compiling a regex per request).
   const member = signature.trim();
-  const b64 = member.startsWith(`${label}=:`) && member.endsWith(':') ? member.slice(label.length + 2, -1) : null;
-  if (b64 === null || !/^[A-Za-z0-9+/=]+$/.test(b64)) return { error: `Signature has no entry for label ${label}` };
-  if (typeof params.created !== 'number' || typeof params.nonce !== 'string' || typeof params.keyid !== 'string' || typeof params.alg !== 'string') {
+  const b64 =
+    member.startsWith(`${label}=:`) && member.endsWith(':')
+      ? member.slice(label.length + 2, -1)
+      : null;
+  if (b64 === null || !/^[A-Za-z0-9+/=]+$/.test(b64))
+    return { error: `Signature has no entry for label ${label}` };
+  if (
+    typeof params.created !== 'number' ||
+    typeof params.nonce !== 'string' ||
+    typeof params.keyid !== 'string' ||
+    typeof params.alg !== 'string'
+  ) {
     return { error: 'Signature-Input must carry created, nonce, keyid and alg' };
   }
   return {
     label,
-    params: { components, created: params.created, nonce: params.nonce, keyid: params.keyid, alg: params.alg },
+    params: {
+      components,
+      created: params.created,
+      nonce: params.nonce,
+      keyid: params.keyid,
+      alg: params.alg,
+    },
     serializedParams: signatureInput.trim().slice(label.length + 1),
     signature: Buffer.from(b64, 'base64'),
   };
@@ -121,9 +162,18 @@ export function parseSignatureHeaders(signatureInput: string | undefined, signat
  * base rebuilt from `values` (component name → the value as received) and the parameters as
  * received. Returns false, never throws, for any malformed input.
  */
-export function verifySignature(parsed: ParsedSignature, values: Record<string, string>, publicKey: KeyObject): boolean {
+export function verifySignature(
+  parsed: ParsedSignature,
+  values: Record<string, string>,
+  publicKey: KeyObject,
+): boolean {
   try {
-    return verify(null, Buffer.from(signatureBase(values, parsed.params.components, parsed.serializedParams)), publicKey, parsed.signature);
+    return verify(
+      null,
+      Buffer.from(signatureBase(values, parsed.params.components, parsed.serializedParams)),
+      publicKey,
+      parsed.signature,
+    );
   } catch {
     return false;
   }

@@ -25,7 +25,11 @@ export interface HourlyReport {
 
 export type ReportStatus = 'accepted' | 'duplicate' | 'rejected';
 
-export interface Credited { connected: boolean; gpus: number; usd: number }
+export interface Credited {
+  connected: boolean;
+  gpus: number;
+  usd: number;
+}
 
 export interface ReportResult {
   reportId: string;

@@ -41,19 +41,49 @@ const header = (h: AuthInput['headers'], name: string): string | undefined => {
  * Returns the rig id, or why not as a problem's status, slug and detail. Never throws.
  */
 export function authenticate(input: AuthInput, nonces: NonceCache): AuthResult {
-  const parsed = parseSignatureHeaders(header(input.headers, 'signature-input'), header(input.headers, 'signature'));
-  if ('error' in parsed) return { ok: false, status: 401, slug: 'bad-signature', detail: parsed.error };
+  const parsed = parseSignatureHeaders(
+    header(input.headers, 'signature-input'),
+    header(input.headers, 'signature'),
+  );
+  if ('error' in parsed)
+    return { ok: false, status: 401, slug: 'bad-signature', detail: parsed.error };
   const p = parsed.params;
-  if (p.alg !== 'ed25519') return { ok: false, status: 401, slug: 'bad-signature', detail: `alg must be ed25519, got ${p.alg}` };
-  const needed = ['@method', '@target-uri', ...(input.rawBody && input.rawBody.length > 0 ? ['content-digest'] : [])];
+  if (p.alg !== 'ed25519')
+    return {
+      ok: false,
+      status: 401,
+      slug: 'bad-signature',
+      detail: `alg must be ed25519, got ${p.alg}`,
+    };
+  const needed = [
+    '@method',
+    '@target-uri',
+    ...(input.rawBody && input.rawBody.length > 0 ? ['content-digest'] : []),
+  ];
   const missing = needed.filter((c) => !p.components.includes(c));
-  if (missing.length) return { ok: false, status: 401, slug: 'bad-signature', detail: `the signature must cover ${missing.join(', ')}` };
+  if (missing.length)
+    return {
+      ok: false,
+      status: 401,
+      slug: 'bad-signature',
+      detail: `the signature must cover ${missing.join(', ')}`,
+    };
   if (p.nonce.length === 0 || p.nonce.length > MAX_NONCE_LENGTH) {
-    return { ok: false, status: 401, slug: 'bad-signature', detail: `the nonce must have 1 to ${MAX_NONCE_LENGTH} characters` };
+    return {
+      ok: false,
+      status: 401,
+      slug: 'bad-signature',
+      detail: `the nonce must have 1 to ${MAX_NONCE_LENGTH} characters`,
+    };
   }
   const skew = p.created - input.nowSeconds;
   if (Math.abs(skew) > CLOCK_WINDOW_SECONDS) {
-    return { ok: false, status: 401, slug: 'clock-skew', detail: `the request was signed ${Math.abs(skew)} s ${skew > 0 ? 'in the future' : 'ago'}; the rig's clock and the service's differ by more than ${CLOCK_WINDOW_SECONDS} s (see the Date header)` };
+    return {
+      ok: false,
+      status: 401,
+      slug: 'clock-skew',
+      detail: `the request was signed ${Math.abs(skew)} s ${skew > 0 ? 'in the future' : 'ago'}; the rig's clock and the service's differ by more than ${CLOCK_WINDOW_SECONDS} s (see the Date header)`,
+    };
   }
   let publicKey: string | null;
   if (input.enrollingKey !== null) {
@@ -61,39 +91,98 @@ export function authenticate(input: AuthInput, nonces: NonceCache): AuthResult {
     try {
       derived = rigIdFromPublicKey(input.enrollingKey);
     } catch {
-      return { ok: false, status: 400, slug: 'bad-request', detail: 'publicKey must be a raw 32-byte Ed25519 key in base64url' };
+      return {
+        ok: false,
+        status: 400,
+        slug: 'bad-request',
+        detail: 'publicKey must be a raw 32-byte Ed25519 key in base64url',
+      };
     }
-    if (derived !== p.keyid) return { ok: false, status: 401, slug: 'bad-signature', detail: 'keyid is not the rig id of the enclosed publicKey' };
+    if (derived !== p.keyid)
+      return {
+        ok: false,
+        status: 401,
+        slug: 'bad-signature',
+        detail: 'keyid is not the rig id of the enclosed publicKey',
+      };
     publicKey = input.enrollingKey;
   } else {
     publicKey = input.lookupKey(p.keyid);
-    if (!publicKey) return { ok: false, status: 401, slug: 'unknown-key', detail: `no rig is enrolled with id ${p.keyid}: enrol first (sonm-rewards enroll)` };
+    if (!publicKey)
+      return {
+        ok: false,
+        status: 401,
+        slug: 'unknown-key',
+        detail: `no rig is enrolled with id ${p.keyid}: enrol first (sonm-rewards enroll)`,
+      };
   }
-  const values: Record<string, string> = { '@method': input.method.toUpperCase(), '@target-uri': input.targetUri };
+  const values: Record<string, string> = {
+    '@method': input.method.toUpperCase(),
+    '@target-uri': input.targetUri,
+  };
   if (p.components.includes('content-digest')) {
     const got = header(input.headers, 'content-digest');
-    if (!got) return { ok: false, status: 401, slug: 'bad-signature', detail: 'Content-Digest is signed but missing' };
+    if (!got)
+      return {
+        ok: false,
+        status: 401,
+        slug: 'bad-signature',
+        detail: 'Content-Digest is signed but missing',
+      };
     const want = contentDigest(input.rawBody ?? Buffer.alloc(0));
     if (got.length !== want.length || !timingSafeEqual(Buffer.from(got), Buffer.from(want))) {
-      return { ok: false, status: 400, slug: 'digest-mismatch', detail: 'Content-Digest does not match the body' };
+      return {
+        ok: false,
+        status: 400,
+        slug: 'digest-mismatch',
+        detail: 'Content-Digest does not match the body',
+      };
     }
     values['content-digest'] = got;
   }
-  for (const c of p.components) if (!(c in values)) return { ok: false, status: 401, slug: 'bad-signature', detail: `unsupported covered component ${c}` };
+  for (const c of p.components)
+    if (!(c in values))
+      return {
+        ok: false,
+        status: 401,
+        slug: 'bad-signature',
+        detail: `unsupported covered component ${c}`,
+      };
   let key;
   try {
     key = keyObjectFor(publicKey);
   } catch {
     return { ok: false, status: 401, slug: 'bad-signature', detail: 'the stored key is unusable' };
   }
-  if (!verifySignature(parsed, values, key)) return { ok: false, status: 401, slug: 'bad-signature', detail: 'the signature does not verify' };
+  if (!verifySignature(parsed, values, key))
+    return {
+      ok: false,
+      status: 401,
+      slug: 'bad-signature',
+      detail: 'the signature does not verify',
+    };
   if (p.created < input.startedSeconds) {
     const retryAfter = input.startedSeconds - p.created;
-    return { ok: false, status: 503, slug: 'signed-before-start', retryAfter, detail: 'the request was signed before this service started; sign it again (a rig clock behind the service must wait until it passes the start)' };
+    return {
+      ok: false,
+      status: 503,
+      slug: 'signed-before-start',
+      retryAfter,
+      detail:
+        'the request was signed before this service started; sign it again (a rig clock behind the service must wait until it passes the start)',
+    };
   }
   const added = nonces.add(`${p.keyid}:${p.nonce}`, input.nowSeconds);
-  if (added === 'replay') return { ok: false, status: 401, slug: 'replay', detail: 'this nonce was already used' };
-  if (added === 'full') return { ok: false, status: 503, slug: 'busy', retryAfter: 5, detail: 'too many requests in the last few minutes; try again shortly' };
+  if (added === 'replay')
+    return { ok: false, status: 401, slug: 'replay', detail: 'this nonce was already used' };
+  if (added === 'full')
+    return {
+      ok: false,
+      status: 503,
+      slug: 'busy',
+      retryAfter: 5,
+      detail: 'too many requests in the last few minutes; try again shortly',
+    };
   return { ok: true, rigId: p.keyid, nonce: p.nonce };
 }
 

@@ -18,7 +18,8 @@ function validator(): ValidateFunction {
   if (validate) return validate;
   const doc = loadOpenApi();
   const ajv = new Ajv({ allErrors: false, strict: false });
-  for (const [name, schema] of Object.entries(doc.components.schemas)) ajv.addSchema(schema, `#/components/schemas/${name}`);
+  for (const [name, schema] of Object.entries(doc.components.schemas))
+    ajv.addSchema(schema, `#/components/schemas/${name}`);
   validate = ajv.getSchema('#/components/schemas/ReportBatch')!;
   return validate;
 }
@@ -33,16 +34,31 @@ export function readBatch(body: Uint8Array): { reports: FingerprintedReport[] } 
   try {
     value = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
   } catch {
-    return { status: 400, slug: 'malformed', title: 'Bad request', detail: 'the body is not valid JSON' };
+    return {
+      status: 400,
+      slug: 'malformed',
+      title: 'Bad request',
+      detail: 'the body is not valid JSON',
+    };
   }
   const reports = (value as { reports?: unknown } | null)?.reports;
   if (Array.isArray(reports) && reports.length > MAX_BATCH) {
-    return { status: 413, slug: 'batch-too-large', title: 'Payload too large', detail: `a batch holds at most ${MAX_BATCH} reports; got ${reports.length}` };
+    return {
+      status: 413,
+      slug: 'batch-too-large',
+      title: 'Payload too large',
+      detail: `a batch holds at most ${MAX_BATCH} reports; got ${reports.length}`,
+    };
   }
   const v = validator();
   if (!v(value)) {
     const e = v.errors?.[0];
-    return { status: 400, slug: 'invalid-request', title: 'Bad request', detail: `body${e?.instancePath ?? ''} ${e?.message ?? 'is invalid'}${e?.params && 'additionalProperty' in e.params ? `: ${String(e.params.additionalProperty)}` : ''}` };
+    return {
+      status: 400,
+      slug: 'invalid-request',
+      title: 'Bad request',
+      detail: `body${e?.instancePath ?? ''} ${e?.message ?? 'is invalid'}${e?.params && 'additionalProperty' in e.params ? `: ${String(e.params.additionalProperty)}` : ''}`,
+    };
   }
   const valid = (value as { reports: HourlyReport[] }).reports;
   return {

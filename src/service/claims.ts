@@ -141,7 +141,9 @@ export class ClaimLayer {
   /** Each (uuid, day, rig) this layer itself changed: the rows its transaction must write. */
   *changed(): Generator<[uuid: string, day: string, rig: string]> {
     for (const m of [this.masks, this.removed]) {
-      for (const [uuid, list] of m) for (let i = 0; i < list.length; i += 3) yield [uuid, list[i] as string, list[i + 1] as string];
+      for (const [uuid, list] of m)
+        for (let i = 0; i < list.length; i += 3)
+          yield [uuid, list[i] as string, list[i + 1] as string];
     }
   }
 
@@ -160,9 +162,12 @@ export class ClaimLayer {
     const p = this.parent;
     if (!p) return;
     for (const [uuid, list] of this.removed) {
-      for (let i = 0; i < list.length; i += 3) p.takeBack(uuid, list[i] as string, list[i + 1] as string, list[i + 2] as number);
+      for (let i = 0; i < list.length; i += 3)
+        p.takeBack(uuid, list[i] as string, list[i + 1] as string, list[i + 2] as number);
     }
-    for (const [uuid, list] of this.masks) for (let i = 0; i < list.length; i += 3) addTo(p.masks, uuid, list[i] as string, list[i + 1] as string, list[i + 2] as number);
+    for (const [uuid, list] of this.masks)
+      for (let i = 0; i < list.length; i += 3)
+        addTo(p.masks, uuid, list[i] as string, list[i + 1] as string, list[i + 2] as number);
     for (const k of this.disputed) p.disputed.add(k);
     this.masks.clear();
     this.removed.clear();
@@ -204,7 +209,8 @@ export class ClaimIndex extends ClaimLayer {
       if (kept.length === 0) this.masks.delete(uuid);
       else if (kept.length < list.length) this.masks.set(uuid, kept);
     }
-    for (const k of this.disputed) if (k.slice(k.indexOf(' ') + 1, k.indexOf(' ') + 11) < day) this.disputed.delete(k);
+    for (const k of this.disputed)
+      if (k.slice(k.indexOf(' ') + 1, k.indexOf(' ') + 11) < day) this.disputed.delete(k);
   }
 
   /** How many (uuid, day, rig) entries the index holds. */

@@ -25,11 +25,13 @@ export type RejectReason =
 export const REJECT_TEXT: Record<RejectReason, string> = {
   'rig-mismatch': 'the report belongs to another rig than the one that signed it',
   'invalid-report-id': 'reportId is not the one derived from rigId and hour',
-  'hour-not-aligned': 'hour must be the start of a real UTC hour in canonical form, such as 2019-04-15T12:00:00Z (hour 00-23)',
+  'hour-not-aligned':
+    'hour must be the start of a real UTC hour in canonical form, such as 2019-04-15T12:00:00Z (hour 00-23)',
   'hour-not-ended': 'the hour has not ended yet',
   'past-deadline': 'the hour ended longer ago than the program accepts reports for',
   'invalid-interval': 'intervalSeconds must divide an hour evenly (10 to 3600 s)',
-  'invalid-counts': 'the sample counts do not add up (samples ≤ 3600/interval, connected ≤ samples, GPUs sane)',
+  'invalid-counts':
+    'the sample counts do not add up (samples ≤ 3600/interval, connected ≤ samples, GPUs sane)',
   conflict: 'a different report with this reportId was already accepted',
 };
 
@@ -39,7 +41,12 @@ export const REJECT_TEXT: Record<RejectReason, string> = {
  * null. The hour must be canonical (src/service/hours.ts): an alias of another hour's text
  * would be a second report id, and a second payment, for one physical hour.
  */
-export function validateReport(r: HourlyReport, signerRigId: string, now: Date, deadlineHours: number): RejectReason | null {
+export function validateReport(
+  r: HourlyReport,
+  signerRigId: string,
+  now: Date,
+  deadlineHours: number,
+): RejectReason | null {
   if (r.rigId !== signerRigId) return 'rig-mismatch';
   const t = parseHour(r.hour);
   if (t === null) return 'hour-not-aligned';
@@ -47,11 +54,29 @@ export function validateReport(r: HourlyReport, signerRigId: string, now: Date, 
   const end = t + HOUR_MS;
   if (end > now.getTime()) return 'hour-not-ended';
   if (now.getTime() - end > deadlineHours * HOUR_MS) return 'past-deadline';
-  if (!Number.isInteger(r.intervalSeconds) || r.intervalSeconds < 10 || r.intervalSeconds > 3600 || 3600 % r.intervalSeconds !== 0) return 'invalid-interval';
+  if (
+    !Number.isInteger(r.intervalSeconds) ||
+    r.intervalSeconds < 10 ||
+    r.intervalSeconds > 3600 ||
+    3600 % r.intervalSeconds !== 0
+  )
+    return 'invalid-interval';
   const maxSamples = 3600 / r.intervalSeconds;
-  if (r.samples < 1 || r.samples > maxSamples || r.connectedSamples < 0 || r.connectedSamples > r.samples) return 'invalid-counts';
-  if (r.gpus.length > MAX_GPUS_PER_REPORT || r.minQualifyingGpus < 0 || r.minQualifyingGpus > r.gpus.length) return 'invalid-counts';
-  for (let i = 1; i < r.gpus.length; i++) for (let j = 0; j < i; j++) if (r.gpus[i]!.uuid === r.gpus[j]!.uuid) return 'invalid-counts'; // a uuid twice
+  if (
+    r.samples < 1 ||
+    r.samples > maxSamples ||
+    r.connectedSamples < 0 ||
+    r.connectedSamples > r.samples
+  )
+    return 'invalid-counts';
+  if (
+    r.gpus.length > MAX_GPUS_PER_REPORT ||
+    r.minQualifyingGpus < 0 ||
+    r.minQualifyingGpus > r.gpus.length
+  )
+    return 'invalid-counts';
+  for (let i = 1; i < r.gpus.length; i++)
+    for (let j = 0; j < i; j++) if (r.gpus[i]!.uuid === r.gpus[j]!.uuid) return 'invalid-counts'; // a uuid twice
   return null;
 }
 
@@ -135,13 +160,20 @@ export interface CreditOutcome {
 const money = (x: number): number => Math.round(x * 10_000) / 10_000;
 
 /** What crediting needs of a program, computed once per batch instead of once per report. */
-interface ProgramRules { p: Program; start: number; end: number; suspendedAt: number | null }
+interface ProgramRules {
+  p: Program;
+  start: number;
+  end: number;
+  suspendedAt: number | null;
+}
 const rulesCache = new WeakMap<Program, ProgramRules>();
 function rulesOf(p: Program): ProgramRules {
   let r = rulesCache.get(p);
   if (!r) {
     r = {
-      p, start: Date.parse(p.start), end: Date.parse(p.endsAt ?? p.extendableUntil),
+      p,
+      start: Date.parse(p.start),
+      end: Date.parse(p.endsAt ?? p.extendableUntil),
       suspendedAt: p.admissionSuspendedAt === null ? null : Date.parse(p.admissionSuspendedAt),
     };
     rulesCache.set(p, r);
@@ -169,7 +201,9 @@ function isMember(rules: ProgramRules, facts: CreditFacts): boolean {
   const since = facts.memberSince.get(rules.p.id);
   if (since === undefined) return false;
   // Under a suspension, only rigs that were already members before it keep earning.
-  return rules.p.admission !== 'suspended' || rules.suspendedAt === null || since < rules.suspendedAt;
+  return (
+    rules.p.admission !== 'suspended' || rules.suspendedAt === null || since < rules.suspendedAt
+  );
 }
 
 /** Why a rig that is not a member cannot join `p` now, or null when it may. */
@@ -187,7 +221,11 @@ function admissionBar(p: Program, facts: CreditFacts): ProgramReason | null {
  * PCI id, no other rig's claim keeps it (`facts.contest`), and once per hour across programs.
  * Pure: the store supplies the facts and records the outcome.
  */
-export function creditReport(r: HourlyReport, programs: Program[], facts: CreditFacts): CreditOutcome {
+export function creditReport(
+  r: HourlyReport,
+  programs: Program[],
+  facts: CreditFacts,
+): CreditOutcome {
   const hourMs = Date.parse(r.hour);
   const perProgram: ProgramCredit[] = [];
   const claimed = new Map<string, string>();
@@ -198,41 +236,80 @@ export function creditReport(r: HourlyReport, programs: Program[], facts: Credit
   let unpaidCount = r.minQualifyingGpus;
   for (const p of programs) {
     const rules = rulesOf(p);
-    const connected = r.connectedSamples >= requiredSamples(p.reward.minConnectedShare, r.intervalSeconds);
+    const connected =
+      r.connectedSamples >= requiredSamples(p.reward.minConnectedShare, r.intervalSeconds);
     anyConnected ||= connected;
     const base = { programId: p.id, connected, gpus: 0, usd: 0, joins: false };
-    const refuse = (reason: ProgramReason): void => { perProgram.push({ ...base, reason }); };
+    const refuse = (reason: ProgramReason): void => {
+      perProgram.push({ ...base, reason });
+    };
     // The hour the rig enrolled in counts (its agent sampled it); no hour before it does.
-    if (hourMs + HOUR_MS <= facts.enrolledAt) { refuse('before-enrolment'); continue; }
-    if (facts.review === 'revoked') { refuse('revoked'); continue; }
-    if (hourMs < rules.start || hourMs + HOUR_MS > rules.end) { refuse('outside-window'); continue; }
+    if (hourMs + HOUR_MS <= facts.enrolledAt) {
+      refuse('before-enrolment');
+      continue;
+    }
+    if (facts.review === 'revoked') {
+      refuse('revoked');
+      continue;
+    }
+    if (hourMs < rules.start || hourMs + HOUR_MS > rules.end) {
+      refuse('outside-window');
+      continue;
+    }
     const qualifying = r.gpus.filter((g) => paidModel(p, g.pciDeviceId) !== null);
     const free: ReportGpu[] = [];
     for (const g of qualifying) {
-      const why: GpuReason | null = !inVerdict(g, facts.verdict) ? 'not-in-verdict'
-        : facts.contest.get(g.uuid) === 'disputed' ? 'disputed'
-        : facts.contest.has(g.uuid) ? 'claimed-by-another-rig' : null;
+      const why: GpuReason | null = !inVerdict(g, facts.verdict)
+        ? 'not-in-verdict'
+        : facts.contest.get(g.uuid) === 'disputed'
+          ? 'disputed'
+          : facts.contest.has(g.uuid)
+            ? 'claimed-by-another-rig'
+            : null;
       if (why) unpaid.set(g.uuid, why);
       else if (!claimed.has(g.uuid)) free.push(g); // a GPU is paid once across overlapping programs
     }
-    if (!connected) { refuse('not-connected'); continue; }
-    if (facts.verdict === null) { refuse('no-verdict'); continue; }
-    if (facts.verdict.programs.get(p.id) === false) { refuse('not-eligible'); continue; }
+    if (!connected) {
+      refuse('not-connected');
+      continue;
+    }
+    if (facts.verdict === null) {
+      refuse('no-verdict');
+      continue;
+    }
+    if (facts.verdict.programs.get(p.id) === false) {
+      refuse('not-eligible');
+      continue;
+    }
     const gpus = Math.min(unpaidCount, free.length, p.requirements.maxGpus);
-    if (gpus < p.requirements.minGpus || gpus === 0) { refuse('no-qualifying-gpus'); continue; }
+    if (gpus < p.requirements.minGpus || gpus === 0) {
+      refuse('no-qualifying-gpus');
+      continue;
+    }
     const member = isMember(rules, facts);
     const bar = member ? null : admissionBar(p, facts);
     if (bar === 'held-for-review') held = true;
-    if (bar) { perProgram.push({ ...base, gpus: bar === 'held-for-review' ? gpus : 0, reason: bar }); continue; }
+    if (bar) {
+      perProgram.push({ ...base, gpus: bar === 'held-for-review' ? gpus : 0, reason: bar });
+      continue;
+    }
     for (const g of free.slice(0, gpus)) claimed.set(g.uuid, paidModel(p, g.pciDeviceId)!);
     unpaidCount -= gpus;
-    perProgram.push({ ...base, gpus, usd: money((p.reward.usdPerGpuDay / 24) * gpus), reason: null, joins: !member });
+    perProgram.push({
+      ...base,
+      gpus,
+      usd: money((p.reward.usdPerGpuDay / 24) * gpus),
+      reason: null,
+      joins: !member,
+    });
   }
   const paid = perProgram.filter((c) => c.usd > 0);
   return {
     perProgram,
     claimed,
-    unpaid: [...unpaid].filter(([uuid]) => !claimed.has(uuid)).map(([uuid, reason]) => ({ uuid, reason })),
+    unpaid: [...unpaid]
+      .filter(([uuid]) => !claimed.has(uuid))
+      .map(([uuid, reason]) => ({ uuid, reason })),
     held: held && paid.length === 0,
     connected: anyConnected,
     gpus: paid.reduce((m, c) => Math.max(m, c.gpus), 0),

@@ -19,7 +19,13 @@ export interface Ingestor {
  * still stored whole or not at all, and is answered only after its commit.
  */
 export class GroupCommit implements Ingestor {
-  private queue: { reports: FingerprintedReport[]; signer: string; now: Date; resolve: (r: ReportResult[]) => void; reject: (e: Error) => void }[] = [];
+  private queue: {
+    reports: FingerprintedReport[];
+    signer: string;
+    now: Date;
+    resolve: (r: ReportResult[]) => void;
+    reject: (e: Error) => void;
+  }[] = [];
   private scheduled = false;
   private timer: NodeJS.Timeout | null = null;
 
@@ -28,7 +34,12 @@ export class GroupCommit implements Ingestor {
    * operator actions queued in the database (src/service/operator.ts) are applied every
    * ACTION_POLL_MS even when no report arrives (each group commit applies them first anyway).
    */
-  constructor(private store: Pick<RewardsStore, 'ingestMany' | 'applyActions'>, private programs: Program[], private now: () => Date, pollActions = false) {
+  constructor(
+    private store: Pick<RewardsStore, 'ingestMany' | 'applyActions'>,
+    private programs: Program[],
+    private now: () => Date,
+    pollActions = false,
+  ) {
     if (pollActions) {
       this.timer = setInterval(() => {
         try {
@@ -41,7 +52,11 @@ export class GroupCommit implements Ingestor {
     }
   }
 
-  submit(reports: FingerprintedReport[], signer: string, now = this.now()): Promise<ReportResult[]> {
+  submit(
+    reports: FingerprintedReport[],
+    signer: string,
+    now = this.now(),
+  ): Promise<ReportResult[]> {
     return new Promise((resolve, reject) => {
       this.queue.push({ reports, signer, now, resolve, reject });
       if (!this.scheduled) {

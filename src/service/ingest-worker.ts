@@ -13,16 +13,30 @@ import type { ReportResult } from '../protocol/types.js';
 import type { Program } from '../program/definitions.js';
 import type { Synchronous } from './store.js';
 import { GroupCommit, type Ingestor } from './group-commit.js';
-import { decodeReports, decodeResults, encodeReports, encodeResults, type FingerprintedReport } from './thread-codec.js';
+import {
+  decodeReports,
+  decodeResults,
+  encodeReports,
+  encodeResults,
+  type FingerprintedReport,
+} from './thread-codec.js';
 
 type Flat = ReturnType<typeof encodeReports>;
-interface Job { id: number; reports: Flat; signer: string; now: number }
+interface Job {
+  id: number;
+  reports: Flat;
+  signer: string;
+  now: number;
+}
 type Answer = { id: number; results: Flat } | { id: number; error: string };
 
 /** The HTTP thread's side of the ingest worker: sends batches, resolves each with its results. */
 export class WorkerIngestor implements Ingestor {
   private worker: Worker;
-  private pending = new Map<number, { reportIds: string[]; resolve: (r: ReportResult[]) => void; reject: (e: Error) => void }>();
+  private pending = new Map<
+    number,
+    { reportIds: string[]; resolve: (r: ReportResult[]) => void; reject: (e: Error) => void }
+  >();
   private next = 0;
   private readonly now: () => Date;
   /** Why the worker is gone, once it is: later batches are refused at once instead of waiting forever. */
@@ -30,9 +44,17 @@ export class WorkerIngestor implements Ingestor {
   private closing = false;
 
   /** `onDeath` is told when the worker dies other than by close() (the binary then exits, for its supervisor to restart it). */
-  constructor(opts: { dbPath: string; synchronous: Synchronous; programs: Program[]; now: () => Date; onDeath?: (e: Error) => void }) {
+  constructor(opts: {
+    dbPath: string;
+    synchronous: Synchronous;
+    programs: Program[];
+    now: () => Date;
+    onDeath?: (e: Error) => void;
+  }) {
     this.now = opts.now;
-    this.worker = new Worker(new URL(import.meta.url), { workerData: { dbPath: opts.dbPath, synchronous: opts.synchronous, programs: opts.programs } });
+    this.worker = new Worker(new URL(import.meta.url), {
+      workerData: { dbPath: opts.dbPath, synchronous: opts.synchronous, programs: opts.programs },
+    });
     this.worker.on('message', (a: Answer) => {
       const p = this.pending.get(a.id);
       if (!p) return;
@@ -60,7 +82,12 @@ export class WorkerIngestor implements Ingestor {
     return new Promise((resolve, reject) => {
       const id = ++this.next;
       this.pending.set(id, { reportIds: reports.map((r) => r.reportId), resolve, reject });
-      this.worker.postMessage({ id, reports: encodeReports(reports), signer, now: this.now().getTime() } satisfies Job);
+      this.worker.postMessage({
+        id,
+        reports: encodeReports(reports),
+        signer,
+        now: this.now().getTime(),
+      } satisfies Job);
     });
   }
 
@@ -78,7 +105,8 @@ if (parentPort && workerData?.dbPath) {
   const group = new GroupCommit(store, workerData.programs as Program[], () => new Date(), true);
   port.on('message', (job: Job) => {
     group.submit(decodeReports(job.reports), job.signer, new Date(job.now)).then(
-      (results) => port.postMessage({ id: job.id, results: encodeResults(results) } satisfies Answer),
+      (results) =>
+        port.postMessage({ id: job.id, results: encodeResults(results) } satisfies Answer),
       (e: Error) => port.postMessage({ id: job.id, error: e.message } satisfies Answer),
     );
   });

@@ -5,9 +5,13 @@
  */
 import { readFileSync } from 'node:fs';
 
-export interface OpenApiDoc { components: { schemas: Record<string, Record<string, unknown>> } }
+export interface OpenApiDoc {
+  components: { schemas: Record<string, Record<string, unknown>> };
+}
 
 /** Read openapi/rewards.openapi.json from the package; throws if it is missing or not JSON. */
 export function loadOpenApi(): OpenApiDoc {
-  return JSON.parse(readFileSync(new URL('../../openapi/rewards.openapi.json', import.meta.url), 'utf8')) as OpenApiDoc;
+  return JSON.parse(
+    readFileSync(new URL('../../openapi/rewards.openapi.json', import.meta.url), 'utf8'),
+  ) as OpenApiDoc;
 }

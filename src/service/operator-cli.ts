@@ -20,20 +20,28 @@ import { readJson, StartError } from './start-error.js';
 /** How long the command waits for a running service to apply its action, in ms. */
 const APPLY_WAIT_MS = 15_000;
 
-interface Common { db: string; programs?: string; json?: boolean }
+interface Common {
+  db: string;
+  programs?: string;
+  json?: boolean;
+}
 
-const out = (s: string): void => { process.stdout.write(`${s}\n`); };
+const out = (s: string): void => {
+  process.stdout.write(`${s}\n`);
+};
 
 function programsFrom(o: Common): Program[] {
   try {
     return o.programs ? parsePrograms(readJson(o.programs, '--programs')) : builtInPrograms();
   } catch (e) {
-    throw new StartError(e instanceof StartError ? e.message : `--programs ${o.programs}: ${(e as Error).message}`);
+    throw new StartError(
+      e instanceof StartError ? e.message : `--programs ${o.programs}: ${(e as Error).message}`,
+    );
   }
 }
 
 function openStore(db: string): RewardsStore {
-  if (db === ':memory:') throw new StartError('--db must name the service\'s database file');
+  if (db === ':memory:') throw new StartError("--db must name the service's database file");
   try {
     return openSqliteStore(db);
   } catch (e) {
@@ -48,7 +56,10 @@ async function act(o: Common, action: string, args: Record<string, unknown>): Pr
     const id = store.queueAction(action, args, new Date());
     let lock;
     try {
-      lock = acquireLock(dirname(resolve(o.db)), 'rewards service', { file: `${basename(o.db)}.lock`, maxAgeMs: Infinity });
+      lock = acquireLock(dirname(resolve(o.db)), 'rewards service', {
+        file: `${basename(o.db)}.lock`,
+        maxAgeMs: Infinity,
+      });
     } catch (e) {
       if (!(e instanceof LockBusyError)) throw e;
       return await waitForService(store, id, e.holder.pid);
@@ -78,18 +89,30 @@ async function waitForService(store: RewardsStore, id: number, pid: number): Pro
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 function listRigs(o: Common & { review?: string }): void {
-  if (o.review && !['pending', 'approved', 'revoked'].includes(o.review)) throw new UsageError('--review must be pending, approved or revoked');
+  if (o.review && !['pending', 'approved', 'revoked'].includes(o.review))
+    throw new UsageError('--review must be pending, approved or revoked');
   const store = openStore(o.db);
   try {
     const rigs = store.rigs({ review: o.review as never });
     if (o.json) return out(JSON.stringify({ rigs }));
     if (rigs.length === 0) return out('no rigs');
-    out(table([['rig id', 'master', 'enrolled', 'review', 'held hours'],
-      ...rigs.map((r) => [r.rigId, r.master, r.enrolledAt, r.review, String(r.heldHours)])]));
+    out(
+      table([
+        ['rig id', 'master', 'enrolled', 'review', 'held hours'],
+        ...rigs.map((r) => [r.rigId, r.master, r.enrolledAt, r.review, String(r.heldHours)]),
+      ]),
+    );
   } finally {
     store.close();
   }
@@ -101,8 +124,18 @@ function listDisputes(o: Common & { all?: boolean }): void {
     const rows = store.disputes(Boolean(o.all));
     if (o.json) return out(JSON.stringify({ disputes: rows }));
     if (rows.length === 0) return out(o.all ? 'no disputes' : 'no open disputes');
-    out(table([['hour', 'uuid', 'rig id', 'report id', 'winner'],
-      ...rows.map((r) => [r.hour, r.uuid, r.rigId, r.reportId, r.winner ?? (r.resolvedAt ? '' : 'open')])]));
+    out(
+      table([
+        ['hour', 'uuid', 'rig id', 'report id', 'winner'],
+        ...rows.map((r) => [
+          r.hour,
+          r.uuid,
+          r.rigId,
+          r.reportId,
+          r.winner ?? (r.resolvedAt ? '' : 'open'),
+        ]),
+      ]),
+    );
   } finally {
     store.close();
   }
@@ -121,31 +154,59 @@ function report(outcome: string): void {
  * Exit codes: 0 done, 1 refused, 2 usage, 3 environment (the database cannot be opened).
  */
 export async function operatorMain(argv: string[]): Promise<void> {
-  const db = (c: Command): Command => c.option('--db <file>', 'the service\'s SQLite database', './rewards.db');
-  const programs = (c: Command): Command => c.option('--programs <file>', 'program definitions, as given to the service (used when no service is running)');
-  const root = new Command('sonm-rewards-service').exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s.startsWith('error:') ? `sonm-rewards-service: ${s}` : s) });
+  const db = (c: Command): Command =>
+    c.option('--db <file>', "the service's SQLite database", './rewards.db');
+  const programs = (c: Command): Command =>
+    c.option(
+      '--programs <file>',
+      'program definitions, as given to the service (used when no service is running)',
+    );
+  const root = new Command('sonm-rewards-service')
+    .exitOverride()
+    .configureOutput({
+      writeErr: (s) =>
+        process.stderr.write(s.startsWith('error:') ? `sonm-rewards-service: ${s}` : s),
+    });
   const rigs = root.command('rigs').description('list, approve or revoke rigs');
   db(rigs.command('list').description('enrolled rigs, their review and held hours'))
-    .option('--review <state>', 'only rigs in this review state: pending, approved or revoked').option('--json', 'JSON output')
+    .option('--review <state>', 'only rigs in this review state: pending, approved or revoked')
+    .option('--json', 'JSON output')
     .action((o) => listRigs(o));
-  programs(db(rigs.command('approve <rigId>').description('approve a rig: its held hours inside the report deadline are credited')))
-    .action(async (rigId: string, o: Common) => report(await act(o, 'approve', { rigId })));
-  programs(db(rigs.command('revoke <rigId>').description('revoke a rig: none of its hours are credited from now on')))
-    .action(async (rigId: string, o: Common) => report(await act(o, 'revoke', { rigId })));
-  const disputes = root.command('disputes').description('GPU uuids that two rigs claimed in one hour');
+  programs(
+    db(
+      rigs
+        .command('approve <rigId>')
+        .description('approve a rig: its held hours inside the report deadline are credited'),
+    ),
+  ).action(async (rigId: string, o: Common) => report(await act(o, 'approve', { rigId })));
+  programs(
+    db(
+      rigs
+        .command('revoke <rigId>')
+        .description('revoke a rig: none of its hours are credited from now on'),
+    ),
+  ).action(async (rigId: string, o: Common) => report(await act(o, 'revoke', { rigId })));
+  const disputes = root
+    .command('disputes')
+    .description('GPU uuids that two rigs claimed in one hour');
   db(disputes.command('list').description('open disputes (--all: resolved ones too)'))
-    .option('--all', 'resolved disputes too').option('--json', 'JSON output').action((o) => listDisputes(o));
-  programs(db(disputes.command('resolve <hour> <uuid>').description('pay one party for the GPU-hour')))
+    .option('--all', 'resolved disputes too')
+    .option('--json', 'JSON output')
+    .action((o) => listDisputes(o));
+  programs(
+    db(disputes.command('resolve <hour> <uuid>').description('pay one party for the GPU-hour')),
+  )
     .requiredOption('--winner <rigId>', 'the rig that is paid')
     .action(async (hour: string, uuid: string, o: Common & { winner: string }) => {
-      if (parseHour(hour) === null) throw new UsageError(`${hour} is not an hour such as 2019-04-15T12:00:00Z`);
+      if (parseHour(hour) === null)
+        throw new UsageError(`${hour} is not an hour such as 2019-04-15T12:00:00Z`);
       report(await act(o, 'resolve', { hour, uuid, winner: o.winner }));
     });
   try {
     await root.parseAsync(argv, { from: 'user' });
   } catch (e) {
-    if (e instanceof CommanderError) process.exit(e.code === 'commander.helpDisplayed' || e.code === 'commander.help' ? 0 : 2);
+    if (e instanceof CommanderError)
+      process.exit(e.code === 'commander.helpDisplayed' || e.code === 'commander.help' ? 0 : 2);
     if (e instanceof UsageError) {
       process.stderr.write(`sonm-rewards-service: ${e.message}\n`);
       process.exit(2);

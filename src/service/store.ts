@@ -9,7 +9,13 @@ import type { EnrollRequest, HourlyReport, ReportResult } from '../protocol/type
 import type { Program } from '../program/definitions.js';
 import { REJECT_TEXT, type GpuReason, type RigReview } from './credit.js';
 import { ClaimIndex, type ClaimLayer } from './claims.js';
-import { deadlineHours, ingestBatch, writeClaims, type IngestContext, type IngestDb } from './ingest.js';
+import {
+  deadlineHours,
+  ingestBatch,
+  writeClaims,
+  type IngestContext,
+  type IngestDb,
+} from './ingest.js';
 import { applyPendingActions, type ActionOutcome } from './operator.js';
 import { SCHEMA, SCHEMA_VERSION } from './schema.js';
 import { canonicalHour, HOUR_MS, parseInstant } from './hours.js';
@@ -17,21 +23,45 @@ import { reportIdFor } from '../protocol/report-id.js';
 import { dashboardReads, type DashboardReads } from './dashboard/queries.js';
 
 export interface RigRecord {
-  rigId: string; publicKey: string; master: string; worker: string | null; enrolledAt: string;
-  review: RigReview; reviewedAt: string | null;
+  rigId: string;
+  publicKey: string;
+  master: string;
+  worker: string | null;
+  enrolledAt: string;
+  review: RigReview;
+  reviewedAt: string | null;
 }
 
 export interface LedgerHour {
-  hour: string; reportId: string; seq: number; samples: number; connectedSamples: number; connected: boolean;
-  gpus: number; usd: number; held: boolean;
+  hour: string;
+  reportId: string;
+  seq: number;
+  samples: number;
+  connectedSamples: number;
+  connected: boolean;
+  gpus: number;
+  usd: number;
+  held: boolean;
   programs: { programId: string; gpus: number; usd: number; reason: string | null }[];
   unpaidGpus: { uuid: string; reason: GpuReason }[];
 }
 
-export interface FleetRow { model: string; devices: number; gpus: number }
+export interface FleetRow {
+  model: string;
+  devices: number;
+  gpus: number;
+}
 
 /** One party of a contested GPU-hour. */
-export interface DisputeRow { hour: string; uuid: string; rigId: string; reportId: string; openedAt: string; winner: string | null; resolvedAt: string | null }
+export interface DisputeRow {
+  hour: string;
+  uuid: string;
+  rigId: string;
+  reportId: string;
+  openedAt: string;
+  winner: string | null;
+  resolvedAt: string | null;
+}
 
 /** What the body of POST /v1/eligibility gives the store (check --json, docs/check-result.schema.json). */
 export interface VerdictBody {
@@ -64,17 +94,29 @@ export function failingChecks(body: Pick<VerdictBody, 'checks'>): [string, strin
 }
 
 export interface RewardsStore extends DashboardReads {
-  enroll(req: EnrollRequest, rigId: string, now: Date): { status: 'created' | 'same' | 'conflict'; rig: RigRecord };
+  enroll(
+    req: EnrollRequest,
+    rigId: string,
+    now: Date,
+  ): { status: 'created' | 'same' | 'conflict'; rig: RigRecord };
   rig(rigId: string): RigRecord | null;
   /** Store a verdict; 'stale' when the rig already sent one checked later, 'same' when as late. */
   saveVerdict(rigId: string, body: VerdictBody, now: Date): 'saved' | 'same' | 'stale';
-  ingest(reports: HourlyReport[], signerRigId: string, programs: Program[], now: Date): ReportResult[];
+  ingest(
+    reports: HourlyReport[],
+    signerRigId: string,
+    programs: Program[],
+    now: Date,
+  ): ReportResult[];
   /**
    * Group commit: several requests' batches in one transaction and one fsync, each in its own
    * savepoint, so one failing batch rolls back alone. Operator actions queued since the last
    * group are applied first. Returns each batch's results or its error.
    */
-  ingestMany(items: { reports: HourlyReport[]; signer: string; now: Date }[], programs: Program[]): (ReportResult[] | Error)[];
+  ingestMany(
+    items: { reports: HourlyReport[]; signer: string; now: Date }[],
+    programs: Program[],
+  ): (ReportResult[] | Error)[];
   /** Apply queued operator actions (src/service/operator.ts) on this connection. */
   applyActions(programs: Program[], now: Date): ActionOutcome[];
   /** Queue an operator action; returns its id. */
@@ -128,9 +170,14 @@ export function openSqliteStore(path: string, synchronous: Synchronous = 'full')
       const width = columns.length;
       const head = `${verb} INTO ${table} (${columns.join(',')}) VALUES`;
       for (let i = 0; i < values.length; i += CHUNK * width) {
-        const part = i === 0 && values.length <= CHUNK * width ? values : values.slice(i, i + CHUNK * width);
+        const part =
+          i === 0 && values.length <= CHUNK * width ? values : values.slice(i, i + CHUNK * width);
         const rows = part.length / width;
-        stmt(`${head} ${Array(rows).fill(`(${marks(width)})`).join(',')}${tail}`).run(part);
+        stmt(
+          `${head} ${Array(rows)
+            .fill(`(${marks(width)})`)
+            .join(',')}${tail}`,
+        ).run(part);
       }
     },
     selectIn<T>(head: string, values: unknown[]): T[] {
@@ -144,17 +191,21 @@ export function openSqliteStore(path: string, synchronous: Synchronous = 'full')
     gpuSetId(gpus, pending) {
       let id = gpuSets.get(gpus) ?? pending.get(gpus);
       if (id !== undefined) return id;
-      const row = stmt('SELECT id FROM gpu_sets WHERE gpus = ?').get(gpus) as { id: number } | undefined;
-      id = row ? row.id : Number(stmt('INSERT INTO gpu_sets (gpus) VALUES (?)').run(gpus).lastInsertRowid);
+      const row = stmt('SELECT id FROM gpu_sets WHERE gpus = ?').get(gpus) as
+        { id: number } | undefined;
+      id = row
+        ? row.id
+        : Number(stmt('INSERT INTO gpu_sets (gpus) VALUES (?)').run(gpus).lastInsertRowid);
       pending.set(gpus, id);
       return id;
     },
     report(reportId) {
-      const row = stmt(`SELECT r.report_id AS reportId, r.rig_id AS rigId, r.hour, r.interval_seconds AS intervalSeconds,
+      const row =
+        stmt(`SELECT r.report_id AS reportId, r.rig_id AS rigId, r.hour, r.interval_seconds AS intervalSeconds,
         r.samples, r.connected_samples AS connectedSamples, r.min_qualifying_gpus AS minQualifyingGpus, s.gpus,
         r.worker_address AS workerAddress, r.sonm_version AS sonmVersion, r.agent_version AS agentVersion, r.seq
         FROM reports r JOIN gpu_sets s ON s.id = r.gpu_set WHERE r.report_id = ?`).get(reportId) as
-        (Omit<HourlyReport, 'gpus'> & { gpus: string }) | undefined;
+          (Omit<HourlyReport, 'gpus'> & { gpus: string }) | undefined;
       return row ? { ...row, gpus: JSON.parse(row.gpus) as HourlyReport['gpus'] } : null;
     },
   };
@@ -166,13 +217,19 @@ export function openSqliteStore(path: string, synchronous: Synchronous = 'full')
   const claims = new ClaimIndex();
   let claimsLoaded = false;
   function prepareClaims(programs: Program[], now: Date): void {
-    const cutoff = canonicalHour(Math.floor(now.getTime() / HOUR_MS) * HOUR_MS - (deadlineHours(programs) + 1) * HOUR_MS).slice(0, 10);
+    const cutoff = canonicalHour(
+      Math.floor(now.getTime() / HOUR_MS) * HOUR_MS - (deadlineHours(programs) + 1) * HOUR_MS,
+    ).slice(0, 10);
     if (!claimsLoaded) {
       type Row = { day: string; rigId: string; uuid: string; hours: number };
-      for (const row of stmt('SELECT day, rig_id AS rigId, uuid, hours FROM gpu_claims WHERE day >= ?').iterate(cutoff) as Iterable<Row>) {
+      for (const row of stmt(
+        'SELECT day, rig_id AS rigId, uuid, hours FROM gpu_claims WHERE day >= ?',
+      ).iterate(cutoff) as Iterable<Row>) {
         claims.load(row.uuid, row.day, row.rigId, row.hours);
       }
-      for (const row of stmt('SELECT DISTINCT hour, uuid FROM disputes WHERE resolved_at IS NULL').all() as { hour: string; uuid: string }[]) {
+      for (const row of stmt(
+        'SELECT DISTINCT hour, uuid FROM disputes WHERE resolved_at IS NULL',
+      ).all() as { hour: string; uuid: string }[]) {
         claims.markDisputed(row.uuid, row.hour);
       }
       claimsLoaded = true;
@@ -181,28 +238,37 @@ export function openSqliteStore(path: string, synchronous: Synchronous = 'full')
   }
 
   /** A context for one transaction's work on `layer`. */
-  const context = (programs: Program[], now: Date, layer: ClaimLayer): IngestContext =>
-    ({ d, programs, now, layer, sets: new Map(), modelOf: new Map(), rigs: new Map() });
+  const context = (programs: Program[], now: Date, layer: ClaimLayer): IngestContext => ({
+    d,
+    programs,
+    now,
+    layer,
+    sets: new Map(),
+    modelOf: new Map(),
+    rigs: new Map(),
+  });
 
   type Item = { reports: HourlyReport[]; signer: string; now: Date };
   // Each batch in a savepoint, with its claims in a layer of their own: a batch that fails rolls
   // back alone, rows and claims. The group's claims join the index once the commit has succeeded.
-  const ingestGroup = db.transaction((items: Item[], programs: Program[], group: ClaimLayer, groupSets: Map<string, number>) =>
-    items.map((it) => {
-      const ctx = context(programs, it.now, group.child());
-      try {
-        const results = db.transaction(() => {
-          const out = ingestBatch({ ...ctx, reports: it.reports, signer: it.signer });
-          writeClaims(d, ctx.layer, ctx.modelOf);
-          return out;
-        })();
-        ctx.layer.commit();
-        for (const [gpus, id] of ctx.sets) groupSets.set(gpus, id);
-        return results;
-      } catch (e) {
-        return e as Error;
-      }
-    }));
+  const ingestGroup = db.transaction(
+    (items: Item[], programs: Program[], group: ClaimLayer, groupSets: Map<string, number>) =>
+      items.map((it) => {
+        const ctx = context(programs, it.now, group.child());
+        try {
+          const results = db.transaction(() => {
+            const out = ingestBatch({ ...ctx, reports: it.reports, signer: it.signer });
+            writeClaims(d, ctx.layer, ctx.modelOf);
+            return out;
+          })();
+          ctx.layer.commit();
+          for (const [gpus, id] of ctx.sets) groupSets.set(gpus, id);
+          return results;
+        } catch (e) {
+          return e as Error;
+        }
+      }),
+  );
 
   function applyActions(programs: Program[], now: Date): ActionOutcome[] {
     prepareClaims(programs, now);
@@ -229,19 +295,35 @@ export function openSqliteStore(path: string, synchronous: Synchronous = 'full')
 
   const RIG_COLUMNS = `rig_id AS rigId, public_key AS publicKey, master, worker, enrolled_at AS enrolledAt,
     review, reviewed_at AS reviewedAt`;
-  const rig = (rigId: string): RigRecord | null => (stmt(`SELECT ${RIG_COLUMNS} FROM rigs WHERE rig_id = ?`).get(rigId) as RigRecord | undefined) ?? null;
+  const rig = (rigId: string): RigRecord | null =>
+    (stmt(`SELECT ${RIG_COLUMNS} FROM rigs WHERE rig_id = ?`).get(rigId) as
+      RigRecord | undefined) ?? null;
 
   return {
     enroll(req, rigId, now) {
       const existing = rig(rigId);
       if (existing) {
-        if (existing.master.toLowerCase() !== req.masterAddress.toLowerCase()) return { status: 'conflict', rig: existing };
-        stmt('UPDATE rigs SET worker = ?, agent_version = ?, hardware = ? WHERE rig_id = ?')
-          .run(req.workerAddress, req.agentVersion, JSON.stringify(req.hardware), rigId);
+        if (existing.master.toLowerCase() !== req.masterAddress.toLowerCase())
+          return { status: 'conflict', rig: existing };
+        stmt('UPDATE rigs SET worker = ?, agent_version = ?, hardware = ? WHERE rig_id = ?').run(
+          req.workerAddress,
+          req.agentVersion,
+          JSON.stringify(req.hardware),
+          rigId,
+        );
         return { status: 'same', rig: existing };
       }
-      stmt('INSERT INTO rigs (rig_id, public_key, master, worker, agent_version, hardware, enrolled_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
-        .run(rigId, req.publicKey, req.masterAddress, req.workerAddress, req.agentVersion, JSON.stringify(req.hardware), now.toISOString());
+      stmt(
+        'INSERT INTO rigs (rig_id, public_key, master, worker, agent_version, hardware, enrolled_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ).run(
+        rigId,
+        req.publicKey,
+        req.masterAddress,
+        req.workerAddress,
+        req.agentVersion,
+        JSON.stringify(req.hardware),
+        now.toISOString(),
+      );
       return { status: 'created', rig: rig(rigId)! };
     },
     rig,
@@ -254,39 +336,68 @@ export function openSqliteStore(path: string, synchronous: Synchronous = 'full')
     ingestMany,
     applyActions,
     queueAction(action, args, now) {
-      return Number(stmt('INSERT INTO operator_actions (action, args, requested_at) VALUES (?, ?, ?)')
-        .run(action, JSON.stringify(args), now.toISOString()).lastInsertRowid);
+      return Number(
+        stmt('INSERT INTO operator_actions (action, args, requested_at) VALUES (?, ?, ?)').run(
+          action,
+          JSON.stringify(args),
+          now.toISOString(),
+        ).lastInsertRowid,
+      );
     },
     actionOutcome(id) {
-      const row = stmt('SELECT applied_at AS at, outcome FROM operator_actions WHERE id = ?').get(id) as { at: string | null; outcome: string } | undefined;
+      const row = stmt('SELECT applied_at AS at, outcome FROM operator_actions WHERE id = ?').get(
+        id,
+      ) as { at: string | null; outcome: string } | undefined;
       return row?.at ? row.outcome : null;
     },
     ledger(rigId, from, to) {
-      type Row = Omit<LedgerHour, 'connected' | 'programs' | 'held' | 'unpaidGpus'> & { connected: number; held: number; credits: string; unpaid: string | null };
-      const rows = stmt(`SELECT report_id AS reportId, hour, seq, samples, connected_samples AS connectedSamples, connected, gpus, usd,
-        credits, unpaid, held FROM reports WHERE report_id >= ? AND report_id < ? ORDER BY report_id`)
-        .all(reportIdFor(rigId, from), reportIdFor(rigId, to)) as Row[];
+      type Row = Omit<LedgerHour, 'connected' | 'programs' | 'held' | 'unpaidGpus'> & {
+        connected: number;
+        held: number;
+        credits: string;
+        unpaid: string | null;
+      };
+      const rows =
+        stmt(`SELECT report_id AS reportId, hour, seq, samples, connected_samples AS connectedSamples, connected, gpus, usd,
+        credits, unpaid, held FROM reports WHERE report_id >= ? AND report_id < ? ORDER BY report_id`).all(
+          reportIdFor(rigId, from),
+          reportIdFor(rigId, to),
+        ) as Row[];
       return rows.map(({ credits, unpaid, ...h }) => ({
-        ...h, connected: h.connected === 1, held: h.held === 1,
-        programs: JSON.parse(credits) as LedgerHour['programs'], unpaidGpus: unpaid ? JSON.parse(unpaid) as LedgerHour['unpaidGpus'] : [],
+        ...h,
+        connected: h.connected === 1,
+        held: h.held === 1,
+        programs: JSON.parse(credits) as LedgerHour['programs'],
+        unpaidGpus: unpaid ? (JSON.parse(unpaid) as LedgerHour['unpaidGpus']) : [],
       }));
     },
     report: d.report,
     // The GPUs credited in one hour, per model: the day's claims with that hour's bit set.
-    fleet: (hour) => stmt(`SELECT model, COUNT(DISTINCT rig_id) AS devices, COUNT(*) AS gpus FROM gpu_claims
-      WHERE day = ? AND (hours >> ?) & 1 = 1 GROUP BY model ORDER BY model`).all(hour.slice(0, 10), Number(hour.slice(11, 13))) as FleetRow[],
+    fleet: (hour) =>
+      stmt(`SELECT model, COUNT(DISTINCT rig_id) AS devices, COUNT(*) AS gpus FROM gpu_claims
+      WHERE day = ? AND (hours >> ?) & 1 = 1 GROUP BY model ORDER BY model`).all(
+        hour.slice(0, 10),
+        Number(hour.slice(11, 13)),
+      ) as FleetRow[],
     rigs(filter) {
       const where = filter.review ? 'WHERE review = ?' : '';
       return stmt(`SELECT ${RIG_COLUMNS}, (SELECT COUNT(*) FROM reports p WHERE p.rig_id = rigs.rig_id AND p.held = 1) AS heldHours
-        FROM rigs ${where} ORDER BY enrolled_at, rig_id`).all(...(filter.review ? [filter.review] : [])) as (RigRecord & { heldHours: number })[];
+        FROM rigs ${where} ORDER BY enrolled_at, rig_id`).all(
+        ...(filter.review ? [filter.review] : []),
+      ) as (RigRecord & { heldHours: number })[];
     },
     disputes(all) {
       return stmt(`SELECT hour, uuid, rig_id AS rigId, report_id AS reportId, opened_at AS openedAt, winner, resolved_at AS resolvedAt
         FROM disputes ${all ? '' : 'WHERE resolved_at IS NULL'} ORDER BY hour, uuid, opened_at`).all() as DisputeRow[];
     },
-    counts: () => stmt(`SELECT (SELECT COUNT(*) FROM rigs) AS rigs, (SELECT COUNT(*) FROM reports) AS reports,
-      (SELECT COUNT(*) FROM claim_flags) AS flags, (SELECT COUNT(*) FROM disputes WHERE resolved_at IS NULL) AS disputes`)
-      .get() as { rigs: number; reports: number; flags: number; disputes: number },
+    counts: () =>
+      stmt(`SELECT (SELECT COUNT(*) FROM rigs) AS rigs, (SELECT COUNT(*) FROM reports) AS reports,
+      (SELECT COUNT(*) FROM claim_flags) AS flags, (SELECT COUNT(*) FROM disputes WHERE resolved_at IS NULL) AS disputes`).get() as {
+        rigs: number;
+        reports: number;
+        flags: number;
+        disputes: number;
+      },
     ...dashboardReads(db),
     close: () => db.close(),
   };
@@ -298,28 +409,57 @@ export function openSqliteStore(path: string, synchronous: Synchronous = 'full')
  * than the latest on file does not replace it. Verdicts within one minute of the previous one
  * replace it, so the history stays bounded; history older than every deadline is dropped.
  */
-function saveVerdict(stmt: (sql: string) => Database.Statement, db: Database.Database, rigId: string, body: VerdictBody, now: Date): 'saved' | 'same' | 'stale' {
+function saveVerdict(
+  stmt: (sql: string) => Database.Statement,
+  db: Database.Database,
+  rigId: string,
+  body: VerdictBody,
+  now: Date,
+): 'saved' | 'same' | 'stale' {
   const checked = parseInstant(body.checkedAt) ?? NaN;
-  const latest = stmt('SELECT checked_at AS c, received_at AS r FROM verdicts WHERE rig_id = ? ORDER BY received_at DESC LIMIT 1')
-    .get(rigId) as { c: string; r: string } | undefined;
+  const latest = stmt(
+    'SELECT checked_at AS c, received_at AS r FROM verdicts WHERE rig_id = ? ORDER BY received_at DESC LIMIT 1',
+  ).get(rigId) as { c: string; r: string } | undefined;
   if (latest && checked < Date.parse(latest.c)) return 'stale';
   if (latest && checked === Date.parse(latest.c)) return 'same';
-  const gpus = body.gpus.filter((g) => g.qualifying && g.uuid && g.pciDeviceId).map((g) => [g.uuid!, g.pciDeviceId!.toLowerCase()]);
+  const gpus = body.gpus
+    .filter((g) => g.qualifying && g.uuid && g.pciDeviceId)
+    .map((g) => [g.uuid!, g.pciDeviceId!.toLowerCase()]);
   const programs = body.programs.map((p) => [p.id, p.qualifies]);
   const nowIso = now.toISOString();
   db.transaction(() => {
-    stmt('DELETE FROM verdicts WHERE rig_id = ? AND received_at >= ?').run(rigId, new Date(now.getTime() - 60_000).toISOString());
+    stmt('DELETE FROM verdicts WHERE rig_id = ? AND received_at >= ?').run(
+      rigId,
+      new Date(now.getTime() - 60_000).toISOString(),
+    );
     const failing = JSON.stringify(failingChecks(body));
-    stmt('INSERT INTO verdicts (rig_id, received_at, checked_at, eligible, programs, gpus, failing) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(rigId, nowIso, new Date(checked).toISOString(), body.eligible ? 1 : 0, JSON.stringify(programs), JSON.stringify(gpus), failing);
-    const proofs = (stmt('SELECT COUNT(*) AS n FROM gpu_proofs WHERE rig_id = ?').get(rigId) as { n: number }).n;
+    stmt(
+      'INSERT INTO verdicts (rig_id, received_at, checked_at, eligible, programs, gpus, failing) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    ).run(
+      rigId,
+      nowIso,
+      new Date(checked).toISOString(),
+      body.eligible ? 1 : 0,
+      JSON.stringify(programs),
+      JSON.stringify(gpus),
+      failing,
+    );
+    const proofs = (
+      stmt('SELECT COUNT(*) AS n FROM gpu_proofs WHERE rig_id = ?').get(rigId) as { n: number }
+    ).n;
     if (proofs + gpus.length <= MAX_PROOFS_PER_RIG) {
-      for (const [uuid] of gpus) stmt('INSERT OR IGNORE INTO gpu_proofs (uuid, rig_id, proved_at) VALUES (?, ?, ?)').run(uuid, rigId, nowIso);
+      for (const [uuid] of gpus)
+        stmt('INSERT OR IGNORE INTO gpu_proofs (uuid, rig_id, proved_at) VALUES (?, ?, ?)').run(
+          uuid,
+          rigId,
+          nowIso,
+        );
     }
     // Keep the verdicts a report can still be credited by: the last 9 days, and the one before them.
     const keepFrom = new Date(now.getTime() - 9 * 24 * HOUR_MS).toISOString();
-    stmt(`DELETE FROM verdicts WHERE rig_id = ? AND received_at < (SELECT MAX(received_at) FROM verdicts WHERE rig_id = ? AND received_at < ?)`)
-      .run(rigId, rigId, keepFrom);
+    stmt(
+      `DELETE FROM verdicts WHERE rig_id = ? AND received_at < (SELECT MAX(received_at) FROM verdicts WHERE rig_id = ? AND received_at < ?)`,
+    ).run(rigId, rigId, keepFrom);
   })();
   return 'saved';
 }
@@ -334,7 +474,11 @@ export const MAX_PROOFS_PER_RIG = 256;
 function createOrCheckSchema(db: Database.Database, path: string): void {
   const version = db.pragma('user_version', { simple: true }) as number;
   if (version === SCHEMA_VERSION) return;
-  const tables = (db.prepare("SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: number }).n;
+  const tables = (
+    db.prepare("SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table'").get() as {
+      n: number;
+    }
+  ).n;
   if (version === 0 && tables === 0) {
     db.transaction(() => {
       db.exec(SCHEMA);
@@ -342,7 +486,9 @@ function createOrCheckSchema(db: Database.Database, path: string): void {
     })();
     return;
   }
-  throw new SchemaError(`${path} has schema version ${version}, not ${SCHEMA_VERSION}: it was made by a development version of this service; start with a new database file`);
+  throw new SchemaError(
+    `${path} has schema version ${version}, not ${SCHEMA_VERSION}: it was made by a development version of this service; start with a new database file`,
+  );
 }
 
 export { REJECT_TEXT };

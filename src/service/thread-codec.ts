@@ -23,8 +23,22 @@ type Flat = (string | number | boolean | null)[];
 export function encodeReports(reports: readonly FingerprintedReport[]): Flat {
   const out: Flat = [reports.length];
   for (const r of reports) {
-    out.push(r.reportId, r.rigId, r.hour, r.intervalSeconds, r.samples, r.connectedSamples, r.minQualifyingGpus,
-      r.workerAddress, r.sonmVersion, r.agentVersion, r.seq, r.fingerprint.hash, r.fingerprint.gpus, r.gpus.length);
+    out.push(
+      r.reportId,
+      r.rigId,
+      r.hour,
+      r.intervalSeconds,
+      r.samples,
+      r.connectedSamples,
+      r.minQualifyingGpus,
+      r.workerAddress,
+      r.sonmVersion,
+      r.agentVersion,
+      r.seq,
+      r.fingerprint.hash,
+      r.fingerprint.gpus,
+      r.gpus.length,
+    );
     for (const g of r.gpus) out.push(g.uuid, g.pciDeviceId, g.model, g.qualifying);
   }
   return out;
@@ -37,14 +51,28 @@ export function decodeReports(flat: Flat): FingerprintedReport[] {
   let i = 1;
   for (let k = 0; k < n; k++) {
     const r: FingerprintedReport = {
-      reportId: flat[i] as string, rigId: flat[i + 1] as string, hour: flat[i + 2] as string, intervalSeconds: flat[i + 3] as number,
-      samples: flat[i + 4] as number, connectedSamples: flat[i + 5] as number, minQualifyingGpus: flat[i + 6] as number,
-      gpus: new Array(flat[i + 13] as number), workerAddress: flat[i + 7] as string | null, sonmVersion: flat[i + 8] as string | null,
-      agentVersion: flat[i + 9] as string, seq: flat[i + 10] as number, fingerprint: { hash: flat[i + 11] as string, gpus: flat[i + 12] as string },
+      reportId: flat[i] as string,
+      rigId: flat[i + 1] as string,
+      hour: flat[i + 2] as string,
+      intervalSeconds: flat[i + 3] as number,
+      samples: flat[i + 4] as number,
+      connectedSamples: flat[i + 5] as number,
+      minQualifyingGpus: flat[i + 6] as number,
+      gpus: new Array(flat[i + 13] as number),
+      workerAddress: flat[i + 7] as string | null,
+      sonmVersion: flat[i + 8] as string | null,
+      agentVersion: flat[i + 9] as string,
+      seq: flat[i + 10] as number,
+      fingerprint: { hash: flat[i + 11] as string, gpus: flat[i + 12] as string },
     };
     i += 14;
     for (let g = 0; g < r.gpus.length; g++, i += 4) {
-      r.gpus[g] = { uuid: flat[i] as string, pciDeviceId: flat[i + 1] as string | null, model: flat[i + 2] as string | null, qualifying: flat[i + 3] as boolean };
+      r.gpus[g] = {
+        uuid: flat[i] as string,
+        pciDeviceId: flat[i + 1] as string | null,
+        model: flat[i + 2] as string | null,
+        qualifying: flat[i + 3] as boolean,
+      };
     }
     out[k] = r;
   }
@@ -56,7 +84,14 @@ const STATUSES: readonly ReportStatus[] = ['accepted', 'duplicate', 'rejected'];
 /** Per result, in the batch's order: status index, reason or null, connected, GPUs, USD. */
 export function encodeResults(results: readonly ReportResult[]): Flat {
   const out: Flat = [];
-  for (const r of results) out.push(STATUSES.indexOf(r.status), r.reason ?? null, r.credited.connected, r.credited.gpus, r.credited.usd);
+  for (const r of results)
+    out.push(
+      STATUSES.indexOf(r.status),
+      r.reason ?? null,
+      r.credited.connected,
+      r.credited.gpus,
+      r.credited.usd,
+    );
   return out;
 }
 
@@ -69,7 +104,11 @@ export function decodeResults(flat: Flat, reportIds: readonly string[]): ReportR
       reportId,
       status: STATUSES[flat[i] as number]!,
       ...(reason !== null ? { reason } : {}),
-      credited: { connected: flat[i + 2] as boolean, gpus: flat[i + 3] as number, usd: flat[i + 4] as number },
+      credited: {
+        connected: flat[i + 2] as boolean,
+        gpus: flat[i + 3] as number,
+        usd: flat[i + 4] as number,
+      },
     };
   });
 }

@@ -13,7 +13,11 @@ import type { PlannedCommand, PlannedStep, StepId } from './steps.js';
 import type { Verification } from './verify.js';
 import { writeJournal, type UpgradeJournal } from './journal.js';
 
-export type Exec = (command: string, args: readonly string[], options: ExecOptions) => Promise<ExecResult>;
+export type Exec = (
+  command: string,
+  args: readonly string[],
+  options: ExecOptions,
+) => Promise<ExecResult>;
 
 /** The clock: wall time for records, and the sleeps and deadlines of the verification wait. */
 export interface Clock {
@@ -37,7 +41,13 @@ export interface ApplyDeps {
   onStep: (id: StepId, phase: 'start' | 'end', line: string) => void | Promise<void>;
 }
 
-export interface StepOutcome { id: StepId; title: string; result: string; ms: number; ok: boolean }
+export interface StepOutcome {
+  id: StepId;
+  title: string;
+  result: string;
+  ms: number;
+  ok: boolean;
+}
 
 export interface ApplyOutcome {
   ok: boolean;
@@ -50,7 +60,13 @@ export interface ApplyOutcome {
 }
 
 /** What one step did: ok or not, a short result, and when it failed, the line for the user. */
-interface StepResult { ok: boolean; result: string; failure?: string; exitCode?: number | null; rollback?: boolean }
+interface StepResult {
+  ok: boolean;
+  result: string;
+  failure?: string;
+  exitCode?: number | null;
+  rollback?: boolean;
+}
 
 const VERIFY_POLL_MS = 10_000;
 
@@ -60,38 +76,62 @@ function logExec(path: string, r: ExecResult): void {
   appendFileSync(path, `\n${head}\n${r.stdout}${err}\n`);
 }
 
-async function run(c: PlannedCommand, d: Pick<ApplyDeps, 'exec' | 'journal'>, cwd?: string): Promise<ExecResult> {
+async function run(
+  c: PlannedCommand,
+  d: Pick<ApplyDeps, 'exec' | 'journal'>,
+  cwd?: string,
+): Promise<ExecResult> {
   const r = await d.exec(c.command, c.args, { timeoutMs: c.timeoutMs, env: c.env, cwd });
   logExec(d.journal.logPath, r);
   return r;
 }
 
-async function stopOptimus(step: PlannedStep, d: Pick<ApplyDeps, 'exec' | 'journal'>): Promise<StepResult> {
+async function stopOptimus(
+  step: PlannedStep,
+  d: Pick<ApplyDeps, 'exec' | 'journal'>,
+): Promise<StepResult> {
   const r = await run(step, d);
   if (r.exitCode === 0) return { ok: true, result: 'stopped' };
   const why = (r.stderr || r.stdout).trim().split('\n')[0] || describeExec(r);
-  return { ok: false, result: describeExec(r), failure: `could not stop sonm-optimus (${why}); nothing was changed` };
+  return {
+    ok: false,
+    result: describeExec(r),
+    failure: `could not stop sonm-optimus (${why}); nothing was changed`,
+  };
 }
 
 /** purge exits 0 even when some plans failed: only its output tells (sonm-platform.md). */
-async function purge(step: PlannedStep, d: Pick<ApplyDeps, 'exec' | 'journal'>): Promise<StepResult> {
+async function purge(
+  step: PlannedStep,
+  d: Pick<ApplyDeps, 'exec' | 'journal'>,
+): Promise<StepResult> {
   const r = await run(step, d);
   const parsed = r.timedOut || r.notFound ? { error: describeExec(r) } : parsePurgeResult(r.stdout);
   if ('error' in parsed || parsed.failed.length > 0) {
-    const why = 'error' in parsed ? parsed.error : parsed.failed.map((f) => `plan ${f.id}: ${f.err}`).join('; ');
+    const why =
+      'error' in parsed
+        ? parsed.error
+        : parsed.failed.map((f) => `plan ${f.id}: ${f.err}`).join('; ');
     const failure = `the purge did not remove every ask plan (${why}); the upgrade stopped before SONM's script ran`;
     return { ok: false, result: why, failure, rollback: true };
   }
-  return { ok: true, result: `${parsed.ok.length} plan${parsed.ok.length === 1 ? '' : 's'} removed` };
+  return {
+    ok: true,
+    result: `${parsed.ok.length} plan${parsed.ok.length === 1 ? '' : 's'} removed`,
+  };
 }
 
 /** Records, but does not judge, the script's exit code: verification decides. */
-async function runScript(step: PlannedStep, d: Pick<ApplyDeps, 'exec' | 'journal' | 'scriptCwd'>): Promise<StepResult> {
+async function runScript(
+  step: PlannedStep,
+  d: Pick<ApplyDeps, 'exec' | 'journal' | 'scriptCwd'>,
+): Promise<StepResult> {
   const r = await run(step, d, d.scriptCwd);
   if (!r.timedOut && !r.notFound && !r.spawnError) {
     return { ok: true, result: `exited ${r.exitCode}`, exitCode: r.exitCode };
   }
-  const failure = `SONM's script did not finish (${describeExec(r)}); see ${d.journal.logPath}, ` +
+  const failure =
+    `SONM's script did not finish (${describeExec(r)}); see ${d.journal.logPath}, ` +
     'then run the upgrade again to carry on';
   return { ok: false, result: describeExec(r), failure, exitCode: r.exitCode };
 }
@@ -100,11 +140,16 @@ async function runScript(step: PlannedStep, d: Pick<ApplyDeps, 'exec' | 'journal
  * Checks until nothing is pending or `waitMs` has passed on `clock`, polling every 10 s.
  * Returns the last verification.
  */
-export async function verifyUntilSettled(d: Pick<ApplyDeps, 'check' | 'clock' | 'waitMs'>): Promise<Verification> {
+export async function verifyUntilSettled(
+  d: Pick<ApplyDeps, 'check' | 'clock' | 'waitMs'>,
+): Promise<Verification> {
   const deadline = d.clock.now().getTime() + d.waitMs;
   let v = await d.check();
-  for (let left = deadline - d.clock.now().getTime(); (!v.ok || v.pending.length > 0) && left > 0;
-    left = deadline - d.clock.now().getTime()) {
+  for (
+    let left = deadline - d.clock.now().getTime();
+    (!v.ok || v.pending.length > 0) && left > 0;
+    left = deadline - d.clock.now().getTime()
+  ) {
     await d.clock.sleep(Math.min(VERIFY_POLL_MS, left));
     v = await d.check();
   }
@@ -115,22 +160,30 @@ async function verifyStep(d: ApplyDeps, out: ApplyOutcome): Promise<StepResult> 
   const v = await verifyUntilSettled(d);
   out.verification = v;
   if (!v.ok) {
-    const failure = `the upgrade did not verify: ${v.problems.join('; ')}. See ${d.journal.logPath}; ` +
+    const failure =
+      `the upgrade did not verify: ${v.problems.join('; ')}. See ${d.journal.logPath}; ` +
       'fix what it names, then run the upgrade again';
     return { ok: false, result: v.problems.join('; '), failure };
   }
   if (out.scriptExit !== null && out.scriptExit !== 0) {
-    out.warnings.push(`SONM's script exited ${out.scriptExit}, but the result verified ` +
-      '(its last step, a Docker image pull, can fail after a complete upgrade)');
+    out.warnings.push(
+      `SONM's script exited ${out.scriptExit}, but the result verified ` +
+        '(its last step, a Docker image pull, can fail after a complete upgrade)',
+    );
   }
-  return { ok: true, result: v.pending.length ? `verified; still pending: ${v.pending.length}` : 'verified' };
+  return {
+    ok: true,
+    result: v.pending.length ? `verified; still pending: ${v.pending.length}` : 'verified',
+  };
 }
 
 async function rollback(d: ApplyDeps, out: ApplyOutcome): Promise<void> {
   const r = await run(d.rollback, d);
-  out.warnings.push(r.exitCode === 0
-    ? 'sonm-optimus was started again; the rig is as it was'
-    : `could not start sonm-optimus again: ${describeExec(r)}; start it: sudo service sonm-optimus start`);
+  out.warnings.push(
+    r.exitCode === 0
+      ? 'sonm-optimus was started again; the rig is as it was'
+      : `could not start sonm-optimus again: ${describeExec(r)}; start it: sudo service sonm-optimus start`,
+  );
 }
 
 function doStep(step: PlannedStep, d: ApplyDeps, out: ApplyOutcome): Promise<StepResult> {
@@ -147,11 +200,24 @@ function doStep(step: PlannedStep, d: ApplyDeps, out: ApplyOutcome): Promise<Ste
  */
 export async function applyPlan(steps: PlannedStep[], d: ApplyDeps): Promise<ApplyOutcome> {
   const j = d.journal;
-  const out: ApplyOutcome = { ok: false, steps: [], scriptExit: null, verification: null, failure: null, warnings: [] };
+  const out: ApplyOutcome = {
+    ok: false,
+    steps: [],
+    scriptExit: null,
+    verification: null,
+    failure: null,
+    warnings: [],
+  };
   for (const step of steps) {
     const done = j.steps[step.id];
     if (done?.ok && step.id !== 'verify') {
-      out.steps.push({ id: step.id, title: step.title, result: `done earlier (${done.finishedAt})`, ms: 0, ok: true });
+      out.steps.push({
+        id: step.id,
+        title: step.title,
+        result: `done earlier (${done.finishedAt})`,
+        ms: 0,
+        ok: true,
+      });
       continue;
     }
     const started = d.clock.now();

@@ -11,13 +11,20 @@ export const MAX_SCRIPT_BYTES = 1024 * 1024;
 export class DownloadError extends Error {}
 
 /** `body` holds the bytes as received: they are what is hashed, saved and run. */
-export interface DownloadedScript { url: string; text: string; body: Buffer; sha256: string; bytes: number }
+export interface DownloadedScript {
+  url: string;
+  text: string;
+  body: Buffer;
+  sha256: string;
+  bytes: number;
+}
 
 /** Checks on the bytes themselves, pure. Returns what is wrong, or null. */
 export function scriptProblem(text: string): string | null {
   if (text.length === 0) return 'the script is empty';
   const first = text.slice(0, text.indexOf('\n') >= 0 ? text.indexOf('\n') : text.length);
-  if (!first.startsWith('#!')) return `its first line is not a shebang: ${JSON.stringify(first.slice(0, 60))}`;
+  if (!first.startsWith('#!'))
+    return `its first line is not a shebang: ${JSON.stringify(first.slice(0, 60))}`;
   const html = /<\s*(!doctype\s+html|html[\s>]|head[\s>]|body[\s>])/i;
   if (html.test(text)) return 'it contains HTML: an error page, not a script';
   if (text.includes('\0')) return 'it contains NUL bytes: not a shell script';
@@ -37,7 +44,12 @@ export async function downloadScript(url: string, timeoutMs: number): Promise<Do
   let res;
   try {
     const headers = { 'user-agent': 'sonm-rewards' };
-    res = await request(url, { method: 'GET', headersTimeout: timeoutMs, bodyTimeout: timeoutMs, headers });
+    res = await request(url, {
+      method: 'GET',
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+      headers,
+    });
   } catch (e) {
     throw new DownloadError(`cannot fetch ${url}: ${(e as Error).message}`);
   }
@@ -51,7 +63,9 @@ export async function downloadScript(url: string, timeoutMs: number): Promise<Do
   const declared = Number(res.headers['content-length']);
   if (Number.isFinite(declared) && declared > MAX_SCRIPT_BYTES) {
     res.body.destroy();
-    throw new DownloadError(`${url} is ${declared} bytes; a setup script is at most ${MAX_SCRIPT_BYTES}`);
+    throw new DownloadError(
+      `${url} is ${declared} bytes; a setup script is at most ${MAX_SCRIPT_BYTES}`,
+    );
   }
   const chunks: Buffer[] = [];
   let size = 0;
@@ -60,7 +74,9 @@ export async function downloadScript(url: string, timeoutMs: number): Promise<Do
       size += (chunk as Buffer).length;
       if (size > MAX_SCRIPT_BYTES) {
         res.body.destroy();
-        throw new DownloadError(`${url} is larger than ${MAX_SCRIPT_BYTES} bytes; a setup script is not`);
+        throw new DownloadError(
+          `${url} is larger than ${MAX_SCRIPT_BYTES} bytes; a setup script is not`,
+        );
       }
       chunks.push(chunk as Buffer);
     }
@@ -74,5 +90,11 @@ export async function downloadScript(url: string, timeoutMs: number): Promise<Do
   const text = buf.toString('utf8');
   const bad = scriptProblem(text);
   if (bad) throw new DownloadError(`${url} is not a shell script: ${bad}`);
-  return { url, text, body: buf, sha256: createHash('sha256').update(buf).digest('hex'), bytes: buf.length };
+  return {
+    url,
+    text,
+    body: buf,
+    sha256: createHash('sha256').update(buf).digest('hex'),
+    bytes: buf.length,
+  };
 }

@@ -17,12 +17,7 @@ export const DEAL_STATUS = { unknown: 0, accepted: 1, closed: 2 } as const;
 
 /** What the purge does to one plan; the first two stop the upgrade. */
 export type PlanFate =
-  | 'forward-deal'
-  | 'deal-unknown'
-  | 'close-spot-deal'
-  | 'deal-closed'
-  | 'cancel-order'
-  | 'remove';
+  'forward-deal' | 'deal-unknown' | 'close-spot-deal' | 'deal-closed' | 'cancel-order' | 'remove';
 
 export interface PlanVerdict {
   plan: AskPlanInfo;
@@ -70,14 +65,18 @@ export function blockingItems(verdicts: readonly PlanVerdict[], now: number): st
     const dealId = plan.dealId ?? '?';
     if (fate === 'deal-unknown') {
       const status = deal?.status ?? 'missing';
-      out.push(`ask plan ${plan.id}: deal ${dealId} has status ${status}, neither open nor closed: ` +
-        `the purge may fail on it; see \`sonmcli deal status ${dealId}\``);
+      out.push(
+        `ask plan ${plan.id}: deal ${dealId} has status ${status}, neither open nor closed: ` +
+          `the purge may fail on it; see \`sonmcli deal status ${dealId}\``,
+      );
     }
     if (fate !== 'forward-deal' || !deal) continue;
     const ended = deal.endTime !== null && Date.parse(deal.endTime) <= now;
-    out.push(`ask plan ${plan.id} is ${planKind(plan)} and its deal ${deal.id} is forward ` +
-      `(${hours(deal.durationSeconds)}), open until ${deal.endTime ?? 'its end'}` +
-      (ended ? ': its end has passed, so the worker closes it on its next round' : ''));
+    out.push(
+      `ask plan ${plan.id} is ${planKind(plan)} and its deal ${deal.id} is forward ` +
+        `(${hours(deal.durationSeconds)}), open until ${deal.endTime ?? 'its end'}` +
+        (ended ? ': its end has passed, so the worker closes it on its next round' : ''),
+    );
   }
   return out;
 }
@@ -91,21 +90,29 @@ export function purgeNotes(verdicts: readonly PlanVerdict[]): string[] {
   const spot = by('close-spot-deal');
   if (spot.length) {
     const ids = spot.map((v) => v.plan.dealId).join(', ');
-    notes.push(`the purge will close ${spot.length} spot ${plural(spot.length, 'deal', 'deals')}: ${ids}`);
+    notes.push(
+      `the purge will close ${spot.length} spot ${plural(spot.length, 'deal', 'deals')}: ${ids}`,
+    );
   }
   for (const v of spot.filter((s) => s.plan.durationSeconds > 0)) {
-    notes.push(`deal ${v.plan.dealId} is spot although its ask plan ${v.plan.id} is ` +
-      `${planKind(v.plan)}: a deal is judged by its own duration`);
+    notes.push(
+      `deal ${v.plan.dealId} is spot although its ask plan ${v.plan.id} is ` +
+        `${planKind(v.plan)}: a deal is judged by its own duration`,
+    );
   }
   const closed = by('deal-closed');
   if (closed.length) {
-    notes.push(`the purge will remove ${closed.length} ${plural(closed.length, 'plan', 'plans')} ` +
-      `whose deal has closed: ${closed.map((v) => v.plan.dealId).join(', ')}`);
+    notes.push(
+      `the purge will remove ${closed.length} ${plural(closed.length, 'plan', 'plans')} ` +
+        `whose deal has closed: ${closed.map((v) => v.plan.dealId).join(', ')}`,
+    );
   }
   const orders = by('cancel-order');
   if (orders.length) {
-    notes.push(`the purge will cancel ${orders.length} ${plural(orders.length, 'order', 'orders')} ` +
-      `not yet in a deal: ${orders.map((v) => v.plan.orderId).join(', ')}`);
+    notes.push(
+      `the purge will cancel ${orders.length} ${plural(orders.length, 'order', 'orders')} ` +
+        `not yet in a deal: ${orders.map((v) => v.plan.orderId).join(', ')}`,
+    );
   }
   return notes;
 }

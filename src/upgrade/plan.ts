@@ -13,11 +13,20 @@ import type { MarketInfo, SonmVersions } from '../probe/types.js';
 import { compareVersions, parseVersion } from '../lib/version.js';
 import { sameAddress } from '../lib/eth.js';
 import {
-  ANNOUNCED_INSTALLER_URL, ANNOUNCED_SONM_VERSION, SONM_SERVICES, type SonmService,
+  ANNOUNCED_INSTALLER_URL,
+  ANNOUNCED_SONM_VERSION,
+  SONM_SERVICES,
+  type SonmService,
 } from '../program/announcement.js';
 import { BLOCKING_FATES, blockingItems, judgePlans, purgeNotes } from './market.js';
 import { unfinished, type UpgradeJournal } from './journal.js';
-import { asRoot, launchProblems, planSteps, type PlannedCommand, type PlannedStep } from './steps.js';
+import {
+  asRoot,
+  launchProblems,
+  planSteps,
+  type PlannedCommand,
+  type PlannedStep,
+} from './steps.js';
 
 export type { PlannedStep, StepId } from './steps.js';
 
@@ -57,8 +66,15 @@ export interface UpgradeFacts {
 }
 
 export type RefusalCode =
-  | 'interrupted-other-master' | 'configured-master' | 'market-unreadable' | 'forward-deal'
-  | 'deal-unknown' | 'download' | 'pin-mismatch' | 'missing-command' | 'argument-too-long';
+  | 'interrupted-other-master'
+  | 'configured-master'
+  | 'market-unreadable'
+  | 'forward-deal'
+  | 'deal-unknown'
+  | 'download'
+  | 'pin-mismatch'
+  | 'missing-command'
+  | 'argument-too-long';
 
 export interface ScriptSummary {
   /** Redacted: no user information, no query. */
@@ -72,23 +88,34 @@ export interface ScriptSummary {
 }
 
 export type UpgradePlan =
-  | { kind: 'refuse'; code: RefusalCode; reason: string; items: string[]; script: ScriptSummary | null }
+  | {
+      kind: 'refuse';
+      code: RefusalCode;
+      reason: string;
+      items: string[];
+      script: ScriptSummary | null;
+    }
   | { kind: 'up-to-date'; message: string }
   | {
-    kind: 'go';
-    target: { version: string; source: string };
-    notes: string[];
-    script: ScriptSummary;
-    steps: PlannedStep[];
-    /** Starts sonm-optimus again when a step before the script fails. */
-    rollback: PlannedCommand;
-    /** The journal to write: the interrupted run's, carried on, or a new one. */
-    journal: UpgradeJournal;
-  };
+      kind: 'go';
+      target: { version: string; source: string };
+      notes: string[];
+      script: ScriptSummary;
+      steps: PlannedStep[];
+      /** Starts sonm-optimus again when a step before the script fails. */
+      rollback: PlannedCommand;
+      /** The journal to write: the interrupted run's, carried on, or a new one. */
+      journal: UpgradeJournal;
+    };
 
 type Refusal = Extract<UpgradePlan, { kind: 'refuse' }>;
 
-function refuse(code: RefusalCode, reason: string, items: string[] = [], script: ScriptSummary | null = null): Refusal {
+function refuse(
+  code: RefusalCode,
+  reason: string,
+  items: string[] = [],
+  script: ScriptSummary | null = null,
+): Refusal {
   return { kind: 'refuse', code, reason, items, script };
 }
 
@@ -116,15 +143,21 @@ export function redactUrl(url: string): string {
 function judgeRig(f: UpgradeFacts, target: string): UpgradePlan | { notes: string[] } {
   const cm = f.configuredMaster;
   if (cm.master && !sameAddress(cm.master, f.master)) {
-    return refuse('configured-master', `${cm.path} names master ${cm.master}, not ${f.master}: ` +
-      "SONM's script keeps the configured master and ignores the argument",
-    ['if the rig should move to the new master, change `master:` in that file first, ' +
-      'or run with the configured master']);
+    return refuse(
+      'configured-master',
+      `${cm.path} names master ${cm.master}, not ${f.master}: ` +
+        "SONM's script keeps the configured master and ignores the argument",
+      [
+        'if the rig should move to the new master, change `master:` in that file first, ' +
+          'or run with the configured master',
+      ],
+    );
   }
   if (!f.market.ok) {
     const why = `cannot list the ask plans to make sure only spot deals are open: ${f.market.error}`;
-    return refuse('market-unreadable', why,
-      ['start sonm-node and try again: sudo systemctl start sonm-node']);
+    return refuse('market-unreadable', why, [
+      'start sonm-node and try again: sudo systemctl start sonm-node',
+    ]);
   }
   const verdicts = judgePlans(f.market.value);
   const blocking = verdicts.filter((v) => BLOCKING_FATES.includes(v.fate));
@@ -133,7 +166,9 @@ function judgeRig(f: UpgradeFacts, target: string): UpgradePlan | { notes: strin
     const reason = forward
       ? 'a forward deal is open: the purge would fail halfway and only the consumer can close it early'
       : 'a deal behind an ask plan is neither open nor closed: the purge could fail halfway';
-    const tail = forward ? 'come back when it has ended (spot deals are closed for you)' : 'try again in a few minutes';
+    const tail = forward
+      ? 'come back when it has ended (spot deals are closed for you)'
+      : 'try again in a few minutes';
     const items = [...blockingItems(blocking, f.now.getTime()), tail];
     return refuse(forward ? 'forward-deal' : 'deal-unknown', reason, items);
   }
@@ -141,8 +176,12 @@ function judgeRig(f: UpgradeFacts, target: string): UpgradePlan | { notes: strin
   const wanted = parseVersion(target);
   const active = SONM_SERVICES.every((s) => f.services[s] === 'active');
   if (!f.force && lowest && wanted && compareVersions(lowest, wanted) >= 0 && active) {
-    return { kind: 'up-to-date', message: `SONM ${f.versions!.lowest} is installed and ${SONM_SERVICES.join(', ')} ` +
-      'are active: nothing to do (--force runs the upgrade anyway)' };
+    return {
+      kind: 'up-to-date',
+      message:
+        `SONM ${f.versions!.lowest} is installed and ${SONM_SERVICES.join(', ')} ` +
+        'are active: nothing to do (--force runs the upgrade anyway)',
+    };
   }
   const installed = lowest
     ? `installed: ${f.versions!.lowest}; target: ${target}`
@@ -155,13 +194,18 @@ function judgeRig(f: UpgradeFacts, target: string): UpgradePlan | { notes: strin
  * vouches for (its installerUrl, else the announcement's). A service that names another URL is
  * noted, never followed.
  */
-function pinsFor(f: UpgradeFacts, url: string): { pins: { by: string; sha256: string }[]; notes: string[] } {
+function pinsFor(
+  f: UpgradeFacts,
+  url: string,
+): { pins: { by: string; sha256: string }[]; notes: string[] } {
   const pins = f.userPin ? [{ by: '--script-sha256', sha256: f.userPin }] : [];
   const notes: string[] = [];
   const p = f.platform;
   if (p?.installerUrl && p.installerUrl !== url) {
-    notes.push(`${p.source} names ${redactUrl(p.installerUrl)} as the installer: only the announcement or ` +
-      `--script-url choose the script${p.installerSha256 ? ', so its hash is not applied' : ''}`);
+    notes.push(
+      `${p.source} names ${redactUrl(p.installerUrl)} as the installer: only the announcement or ` +
+        `--script-url choose the script${p.installerSha256 ? ', so its hash is not applied' : ''}`,
+    );
   } else if (p?.installerSha256 && (p.installerUrl ?? ANNOUNCED_INSTALLER_URL) === url) {
     pins.push({ by: p.source, sha256: p.installerSha256.toLowerCase() });
   }
@@ -173,16 +217,24 @@ function resumeOf(f: UpgradeFacts): UpgradePlan | { resume: UpgradeJournal | nul
   const j = f.journal;
   if (!unfinished(j)) return { resume: null };
   if (sameAddress(j.master, f.master)) return { resume: j };
-  return refuse('interrupted-other-master', `an interrupted upgrade to master ${j.master} (started ${j.startedAt}) ` +
-    `is not finished: run it again with that --master, or remove ${join(f.stateDir, 'upgrade', 'journal.json')}`);
+  return refuse(
+    'interrupted-other-master',
+    `an interrupted upgrade to master ${j.master} (started ${j.startedAt}) ` +
+      `is not finished: run it again with that --master, or remove ${join(f.stateDir, 'upgrade', 'journal.json')}`,
+  );
 }
 
 function newJournal(f: UpgradeFacts, target: string, script: ScriptSummary): UpgradeJournal {
   const stamp = f.now.toISOString().replace(/[:.]/g, '-');
   return {
-    id: stamp, startedAt: f.now.toISOString(), master: f.master, targetVersion: target,
-    scriptUrl: script.url, scriptSha256: script.sha256,
-    logPath: join(f.stateDir, 'upgrade', `upgrade-${stamp}.log`), steps: {},
+    id: stamp,
+    startedAt: f.now.toISOString(),
+    master: f.master,
+    targetVersion: target,
+    scriptUrl: script.url,
+    scriptSha256: script.sha256,
+    logPath: join(f.stateDir, 'upgrade', `upgrade-${stamp}.log`),
+    steps: {},
   };
 }
 
@@ -212,7 +264,13 @@ export function planUpgrade(f: UpgradeFacts): UpgradePlan {
   const { pins, notes: pinNotes } = pinsFor(f, s.url);
   const path = join(f.stateDir, 'upgrade', `sonm-auto-deploy-supplier-${s.sha256.slice(0, 12)}.sh`);
   const pinnedBy = pins.map((p) => p.by);
-  const script: ScriptSummary = { url: redactUrl(s.url), sha256: s.sha256, bytes: s.bytes, path, pinnedBy };
+  const script: ScriptSummary = {
+    url: redactUrl(s.url),
+    sha256: s.sha256,
+    bytes: s.bytes,
+    path,
+    pinnedBy,
+  };
   const wrong = pins.find((p) => p.sha256 !== s.sha256);
   if (wrong) {
     const why = `the script's SHA-256 is ${s.sha256}, but ${wrong.by} pins ${wrong.sha256}: it was not run`;
@@ -229,7 +287,12 @@ export function planUpgrade(f: UpgradeFacts): UpgradePlan {
     const why = 'a step could not even start, so the upgrade would stop halfway';
     return refuse(problem.code, why, problem.items, script);
   }
-  const journal = resume ? { ...resume, scriptSha256: s.sha256 } : newJournal(f, target.version, script);
-  const rollback = { timeoutMs: 60_000, ...asRoot({ ...f, scriptPath: path }, ['service', 'sonm-optimus', 'start']) };
+  const journal = resume
+    ? { ...resume, scriptSha256: s.sha256 }
+    : newJournal(f, target.version, script);
+  const rollback = {
+    timeoutMs: 60_000,
+    ...asRoot({ ...f, scriptPath: path }, ['service', 'sonm-optimus', 'start']),
+  };
   return { kind: 'go', target, notes, script, steps, rollback, journal };
 }

@@ -14,7 +14,10 @@ type Refusal = Extract<UpgradePlan, { kind: 'refuse' }>;
 /** "script: URL" and "N bytes, sha256 H (…)", indented by `indent` spaces. */
 export function scriptLines(s: ScriptSummary, indent: number, state: string): string[] {
   const pad = ' '.repeat(indent);
-  return [`${pad}script: ${s.url}`, `${pad}        ${s.bytes} bytes, sha256 ${s.sha256} (${state})`];
+  return [
+    `${pad}script: ${s.url}`,
+    `${pad}        ${s.bytes} bytes, sha256 ${s.sha256} (${state})`,
+  ];
 }
 
 function pinState(s: ScriptSummary): string {
@@ -30,9 +33,10 @@ export function refusalMessage(p: Refusal): string {
 /** The plan, before anything runs: target, notes, the script and every step's argument list. */
 export function planHeader(p: Go, master: string): string[] {
   const steps = p.steps.map((s, i) => {
-    const what = s.id === 'verify'
-      ? 'installed versions, services active, worker answering with this master'
-      : JSON.stringify([s.command, ...s.args]);
+    const what =
+      s.id === 'verify'
+        ? 'installed versions, services active, worker answering with this master'
+        : JSON.stringify([s.command, ...s.args]);
     return `    ${i + 1}. ${s.title}: ${what}`;
   });
   return [

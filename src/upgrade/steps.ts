@@ -42,11 +42,19 @@ export function runScriptCommand(scriptPath: string, master: string): string[] {
   return ['bash', '-c', `eval "$(< ${shQuote(scriptPath)})"`, ANNOUNCED_SCRIPT_ARGV0, master];
 }
 
-export interface StepOptions { isRoot: boolean; rigUser: string; master: string; scriptPath: string; scriptTimeoutMs: number }
+export interface StepOptions {
+  isRoot: boolean;
+  rigUser: string;
+  master: string;
+  scriptPath: string;
+  scriptTimeoutMs: number;
+}
 
 /** A command as root: itself, or through `sudo -n`. */
 export function asRoot(o: StepOptions, argv: string[]): { command: string; args: string[] } {
-  return o.isRoot ? { command: argv[0]!, args: argv.slice(1) } : { command: 'sudo', args: ['-n', ...argv] };
+  return o.isRoot
+    ? { command: argv[0]!, args: argv.slice(1) }
+    : { command: 'sudo', args: ['-n', ...argv] };
 }
 
 /**
@@ -57,11 +65,25 @@ export function planSteps(o: StepOptions): PlannedStep[] {
   const purge = ['worker', 'ask-plan', 'purge', '--json', '--timeout=2m'];
   const env = { HOME: '/root', SUDO_USER: o.rigUser, DEBIAN_FRONTEND: 'noninteractive' };
   return [
-    { id: 'stop-optimus', title: 'stop sonm-optimus', timeoutMs: 120_000,
-      ...asRoot(o, ['service', 'sonm-optimus', 'stop']) },
-    { id: 'purge', title: 'purge ask plans (closes spot deals)', timeoutMs: 180_000, ...sonmcliAsRigUser(o, purge) },
-    { id: 'run-script', title: "run SONM's autodeploy script", timeoutMs: o.scriptTimeoutMs, env,
-      ...asRoot(o, runScriptCommand(o.scriptPath, o.master)) },
+    {
+      id: 'stop-optimus',
+      title: 'stop sonm-optimus',
+      timeoutMs: 120_000,
+      ...asRoot(o, ['service', 'sonm-optimus', 'stop']),
+    },
+    {
+      id: 'purge',
+      title: 'purge ask plans (closes spot deals)',
+      timeoutMs: 180_000,
+      ...sonmcliAsRigUser(o, purge),
+    },
+    {
+      id: 'run-script',
+      title: "run SONM's autodeploy script",
+      timeoutMs: o.scriptTimeoutMs,
+      env,
+      ...asRoot(o, runScriptCommand(o.scriptPath, o.master)),
+    },
     { id: 'verify', title: 'verify the result', command: '(internal)', args: [], timeoutMs: 0 },
   ];
 }
@@ -81,14 +103,21 @@ export type LaunchProblem = { code: 'missing-command' | 'argument-too-long'; ite
  * marks missing, or an argument longer than MAX_ARG_STRLEN. Returns the first kind found with
  * one line per problem, or null. Pure.
  */
-export function launchProblems(steps: PlannedStep[], found: Record<string, boolean>): LaunchProblem | null {
+export function launchProblems(
+  steps: PlannedStep[],
+  found: Record<string, boolean>,
+): LaunchProblem | null {
   const missing = [...new Set(steps.flatMap(programsOf))].filter((p) => found[p] === false);
-  if (missing.length) return { code: 'missing-command', items: missing.map((p) => `${p} is not on PATH`) };
-  const long = steps.flatMap((s) => [s.command, ...s.args].map((a) => ({ s, bytes: Buffer.byteLength(a) + 1 })))
+  if (missing.length)
+    return { code: 'missing-command', items: missing.map((p) => `${p} is not on PATH`) };
+  const long = steps
+    .flatMap((s) => [s.command, ...s.args].map((a) => ({ s, bytes: Buffer.byteLength(a) + 1 })))
     .filter((a) => a.bytes > MAX_ARG_STRLEN);
   if (long.length) {
-    return { code: 'argument-too-long', items: long.map((a) => `${a.s.title}: an argument of ${a.bytes} bytes`) };
+    return {
+      code: 'argument-too-long',
+      items: long.map((a) => `${a.s.title}: an argument of ${a.bytes} bytes`),
+    };
   }
   return null;
 }
-

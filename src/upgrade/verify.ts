@@ -58,8 +58,10 @@ export function verify(f: VerifyFacts): Verification {
   }
   if (!s.isBenchmarkFinished) pending.push('the worker is still running its benchmarks');
   if (!s.isMasterConfirmed) {
-    pending.push('the master has not confirmed this worker yet: run ' +
-      `\`sonmcli master confirm ${s.ethAddr ?? '<worker address>'}\` with the master's key`);
+    pending.push(
+      'the master has not confirmed this worker yet: run ' +
+        `\`sonmcli master confirm ${s.ethAddr ?? '<worker address>'}\` with the master's key`,
+    );
   }
   return { ok: problems.length === 0, problems, pending };
 }

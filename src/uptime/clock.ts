@@ -51,13 +51,20 @@ export interface TimeView {
 }
 
 /** The clock fields of AgentState that these rules read. */
-export type ClockState = Pick<AgentState, 'clockOffsetMs' | 'clockOffsetAt' | 'lastTickAt' | 'clockJumps'>;
+export type ClockState = Pick<
+  AgentState,
+  'clockOffsetMs' | 'clockOffsetAt' | 'lastTickAt' | 'clockJumps'
+>;
 
 /**
  * The jump between the previous tick (`lastTickAt`, ISO) and `nowMs`, or null: back by more than
  * CLOCK_BOUND_MS, or forward by more than MAX_TICK_GAP_MS (a clock step, or a rig that was off).
  */
-export function detectJump(nowMs: number, lastTickAt: string | null, intervalMs: number): ClockJump | null {
+export function detectJump(
+  nowMs: number,
+  lastTickAt: string | null,
+  intervalMs: number,
+): ClockJump | null {
   if (!lastTickAt) return null;
   const gap = nowMs - Date.parse(lastTickAt);
   if (gap >= -CLOCK_BOUND_MS && gap <= MAX_TICK_GAP_MS) return null;
@@ -68,7 +75,11 @@ export function detectJump(nowMs: number, lastTickAt: string | null, intervalMs:
  * The offset (service minus ours, ms) if it is still current at `nowMs`: measured less than
  * OFFSET_CURRENT_MS ago on our clock, not in our future, and no jump since. Else null.
  */
-export function currentOffset(nowMs: number, st: ClockState, jump: ClockJump | null): number | null {
+export function currentOffset(
+  nowMs: number,
+  st: ClockState,
+  jump: ClockJump | null,
+): number | null {
   if (jump || st.clockOffsetMs === null || !st.clockOffsetAt) return null;
   const age = nowMs - Date.parse(st.clockOffsetAt);
   return age >= -CLOCK_BOUND_MS && age <= OFFSET_CURRENT_MS ? st.clockOffsetMs : null;
@@ -78,11 +89,22 @@ export function currentOffset(nowMs: number, st: ClockState, jump: ClockJump | n
  * The tick's view of time from our clock `nowMs`, the stored clock state, the jump seen at this
  * tick (detectJump) and the offset known now (currentOffset, possibly just measured).
  */
-export function viewTime(nowMs: number, st: ClockState, jump: ClockJump | null, offsetMs: number | null): TimeView {
+export function viewTime(
+  nowMs: number,
+  st: ClockState,
+  jump: ClockJump | null,
+  offsetMs: number | null,
+): TimeView {
   const service = offsetMs === null ? null : nowMs + offsetMs;
   const best = service ?? nowMs;
   const base = { ours: nowMs, service, best, jump };
-  if (service !== null) return { ...base, buildUntil: Math.min(nowMs, service) - SEND_MARGIN_MS, trusted: true, why: null };
+  if (service !== null)
+    return {
+      ...base,
+      buildUntil: Math.min(nowMs, service) - SEND_MARGIN_MS,
+      trusted: true,
+      why: null,
+    };
   const recent = [...st.clockJumps, ...(jump ? [jump] : [])].find((j) => {
     const since = nowMs - Date.parse(j.at);
     return since < SETTLE_MS && since >= -CLOCK_BOUND_MS;
@@ -119,15 +141,25 @@ export interface SampleMark {
  * corrected time; a marked one without, or one ahead of the service's clock by more than the
  * bound (newly marked, returned in `marks`), does not count at all.
  */
-export function samplesOnTime<S extends { t: string }>(samples: S[], marks: Map<string, SampleMark>, view: TimeView): { samples: S[]; marks: SampleMark[] } {
+export function samplesOnTime<S extends { t: string }>(
+  samples: S[],
+  marks: Map<string, SampleMark>,
+  view: TimeView,
+): { samples: S[]; marks: SampleMark[] } {
   const out: S[] = [];
   const fresh: SampleMark[] = [];
   for (const s of samples) {
     const m = marks.get(s.t);
     if (m) {
-      if (m.offsetMs !== null) out.push({ ...s, t: new Date(Date.parse(s.t) + m.offsetMs).toISOString() });
+      if (m.offsetMs !== null)
+        out.push({ ...s, t: new Date(Date.parse(s.t) + m.offsetMs).toISOString() });
     } else if (view.service !== null && Date.parse(s.t) > view.service + CLOCK_BOUND_MS) {
-      fresh.push({ t: s.t, reason: 'ahead of the service\'s clock', at: new Date(view.ours).toISOString(), offsetMs: null });
+      fresh.push({
+        t: s.t,
+        reason: "ahead of the service's clock",
+        at: new Date(view.ours).toISOString(),
+        offsetMs: null,
+      });
     } else out.push(s);
   }
   return { samples: out, marks: fresh };

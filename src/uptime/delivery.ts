@@ -55,8 +55,19 @@ export interface DeliveryOutcome {
  * The master address to enrol with: the one given, else SONM's own configuration
  * (worker-default.yaml), else the one the rig already enrolled with, else what the worker reports.
  */
-export function masterToEnrol(given: string | null | undefined, sonmConfigDir: string, state: AgentState, workerMaster: string | null | undefined): string | null {
-  return given ?? readConfiguredMaster(sonmConfigDir).master ?? state.enrolled?.master ?? workerMaster ?? null;
+export function masterToEnrol(
+  given: string | null | undefined,
+  sonmConfigDir: string,
+  state: AgentState,
+  workerMaster: string | null | undefined,
+): string | null {
+  return (
+    given ??
+    readConfiguredMaster(sonmConfigDir).master ??
+    state.enrolled?.master ??
+    workerMaster ??
+    null
+  );
 }
 
 /**
@@ -64,20 +75,44 @@ export function masterToEnrol(given: string | null | undefined, sonmConfigDir: s
  * and PCI id, not only their number: src/uptime/verdict.ts), per-program qualification.
  */
 export function eligibilityKey(c: CheckResult): string {
-  const set = gpuSetKey(c.gpus.map((g) => ({ uuid: g.uuid ?? '', pciDeviceId: g.pciDeviceId, qualifying: g.qualifying })));
-  return JSON.stringify([c.eligible, c.reward.qualifyingGpus, set, c.programs.map((p) => [p.id, p.qualifies])]);
+  const set = gpuSetKey(
+    c.gpus.map((g) => ({
+      uuid: g.uuid ?? '',
+      pciDeviceId: g.pciDeviceId,
+      qualifying: g.qualifying,
+    })),
+  );
+  return JSON.stringify([
+    c.eligible,
+    c.reward.qualifyingGpus,
+    set,
+    c.programs.map((p) => [p.id, p.qualifies]),
+  ]);
 }
 
 function hardwareSummary(c: CheckResult | null): Record<string, unknown> {
   if (!c) return {};
-  return { qualifyingGpus: c.reward.qualifyingGpus, gpus: c.gpus.map((g) => ({ model: g.model, pciDeviceId: g.pciDeviceId, uuid: g.uuid })), checks: Object.fromEntries(c.checks.map((x) => [x.id, x.actual])) };
+  return {
+    qualifyingGpus: c.reward.qualifyingGpus,
+    gpus: c.gpus.map((g) => ({ model: g.model, pciDeviceId: g.pciDeviceId, uuid: g.uuid })),
+    checks: Object.fromEntries(c.checks.map((x) => [x.id, x.actual])),
+  };
 }
 
 export async function ensureEnrolled(inp: DeliveryInput, state: AgentState): Promise<boolean> {
   // Enrolment also pins the service's key: an enrolment made before receipts is made again.
   const pinned = Boolean(state.serviceKey) && !inp.acceptServiceKey;
-  if (state.enrolled && state.enrolled.service === inp.service && state.enrolled.rigId === inp.identity.rigId && pinned) return false;
-  if (!inp.master) throw new DeferredError('no master address is known to enrol with: run `sonm-rewards enroll --master 0x…`');
+  if (
+    state.enrolled &&
+    state.enrolled.service === inp.service &&
+    state.enrolled.rigId === inp.identity.rigId &&
+    pinned
+  )
+    return false;
+  if (!inp.master)
+    throw new DeferredError(
+      'no master address is known to enrol with: run `sonm-rewards enroll --master 0x…`',
+    );
   const res = await inp.client.send('POST', '/v1/rigs', {
     publicKey: inp.identity.publicKey,
     masterAddress: inp.master,
@@ -87,29 +122,54 @@ export async function ensureEnrolled(inp: DeliveryInput, state: AgentState): Pro
   });
   if (res.status === 200 || res.status === 201) {
     pinServiceKey(state, res.json, inp.service, inp.now(), inp.acceptServiceKey ?? null);
-    state.enrolled = { service: inp.service, rigId: inp.identity.rigId, master: inp.master, at: inp.now().toISOString() };
+    state.enrolled = {
+      service: inp.service,
+      rigId: inp.identity.rigId,
+      master: inp.master,
+      at: inp.now().toISOString(),
+    };
     state.eligibility = null; // a fresh enrolment gets the verdict at once
     inp.log(`enrolled rig ${inp.identity.rigId} with ${inp.service} (master ${inp.master})`);
     return true;
   }
   const detail = (res.json as { detail?: string } | null)?.detail ?? `status ${res.status}`;
-  throw new Error(res.status === 409 ? `enrolment refused: ${detail}` : `enrolment failed: ${detail}`);
+  throw new Error(
+    res.status === 409 ? `enrolment refused: ${detail}` : `enrolment failed: ${detail}`,
+  );
 }
 
-export async function sendEligibilityIfDue(inp: DeliveryInput, state: AgentState, force = false): Promise<boolean> {
+export async function sendEligibilityIfDue(
+  inp: DeliveryInput,
+  state: AgentState,
+  force = false,
+): Promise<boolean> {
   if (!inp.check) return false;
   const key = eligibilityKey(inp.check);
-  const age = state.eligibility ? inp.now().getTime() - Date.parse(state.eligibility.sentAt) : Infinity;
+  const age = state.eligibility
+    ? inp.now().getTime() - Date.parse(state.eligibility.sentAt)
+    : Infinity;
   if (!force && state.eligibility?.key === key && age < DAY_MS) {
     // Re-checked and unchanged: remember what was seen, so the next tick does not re-check again.
-    if (inp.seen) state.eligibility = { ...state.eligibility, qualifyingSeen: inp.seen.qualifying, gpusSeen: inp.seen.gpusKey, programsKey: inp.seen.programsKey };
+    if (inp.seen)
+      state.eligibility = {
+        ...state.eligibility,
+        qualifyingSeen: inp.seen.qualifying,
+        gpusSeen: inp.seen.gpusKey,
+        programsKey: inp.seen.programsKey,
+      };
     return false;
   }
   const res = await inp.client.send('POST', '/v1/eligibility', inp.check);
-  if (res.status !== 204 && res.status !== 200) throw new Error(`eligibility refused: ${(res.json as { detail?: string } | null)?.detail ?? res.status}`);
+  if (res.status !== 204 && res.status !== 200)
+    throw new Error(
+      `eligibility refused: ${(res.json as { detail?: string } | null)?.detail ?? res.status}`,
+    );
   state.eligibility = {
-    key, sentAt: inp.now().toISOString(), qualifyingSeen: inp.seen?.qualifying ?? inp.check.reward.qualifyingGpus,
-    gpusSeen: inp.seen?.gpusKey ?? null, programsKey: inp.seen?.programsKey ?? null,
+    key,
+    sentAt: inp.now().toISOString(),
+    qualifyingSeen: inp.seen?.qualifying ?? inp.check.reward.qualifyingGpus,
+    gpusSeen: inp.seen?.gpusKey ?? null,
+    programsKey: inp.seen?.programsKey ?? null,
   };
   return true;
 }
@@ -117,9 +177,22 @@ export async function sendEligibilityIfDue(inp: DeliveryInput, state: AgentState
 export async function deliver(inp: DeliveryInput): Promise<DeliveryOutcome> {
   const { store } = inp;
   const state = store.state();
-  const outcome: DeliveryOutcome = { enrolled: false, eligibilitySent: false, delivered: 0, rejected: [], pending: 0, deferred: null };
+  const outcome: DeliveryOutcome = {
+    enrolled: false,
+    eligibilitySent: false,
+    delivered: 0,
+    rejected: [],
+    pending: 0,
+    deferred: null,
+  };
   const nowMs = inp.now().getTime();
-  let pending = pendingReports(store.reports(), store.finalResults(), nowMs, inp.windowMs, inp.sendUntil);
+  let pending = pendingReports(
+    store.reports(),
+    store.finalResults(),
+    nowMs,
+    inp.windowMs,
+    inp.sendUntil,
+  );
   outcome.pending = pending.length;
   if (state.retryAt && Date.parse(state.retryAt) > nowMs) {
     outcome.deferred = `the service asked us to wait until ${state.retryAt}`;
@@ -137,36 +210,62 @@ export async function deliver(inp: DeliveryInput): Promise<DeliveryOutcome> {
         const answer = res.json as { results?: ReportResult[]; receipts?: ReceiptHead } | null;
         const results = answer?.results ?? [];
         // Only an answer whose receipts verify against the pinned key counts as delivered.
-        const accepted = acceptResults(results, answer?.receipts, batch, state, inp.service, inp.now());
+        const accepted = acceptResults(
+          results,
+          answer?.receipts,
+          batch,
+          state,
+          inp.service,
+          inp.now(),
+        );
         if (accepted.problem) throw new ReceiptError(accepted.problem);
         // hour-not-ended is never final: kept pending, sent again (docs/decisions.md, "Time is evidence").
-        const notEnded = accepted.records.filter((r) => r.status === 'rejected' && r.reason === HOUR_NOT_ENDED).map((r) => r.reportId);
+        const notEnded = accepted.records
+          .filter((r) => r.status === 'rejected' && r.reason === HOUR_NOT_ENDED)
+          .map((r) => r.reportId);
         const records = accepted.records.filter((r) => !notEnded.includes(r.reportId));
         store.appendResults(records);
         outcome.delivered += records.filter((r) => r.status !== 'rejected').length;
         outcome.rejected.push(...records.filter((r) => r.status === 'rejected'));
-        if (notEnded.length) inp.log(`the service's clock has not passed ${notEnded.length} hour(s) yet: kept pending, sent again later`);
+        if (notEnded.length)
+          inp.log(
+            `the service's clock has not passed ${notEnded.length} hour(s) yet: kept pending, sent again later`,
+          );
         const answered = new Set([...records.map((r) => r.reportId), ...notEnded]);
         pending = pending.filter((p) => !answered.has(p.reportId));
-        if (answered.size === 0) throw new Error('the service answered without results for the batch');
+        if (answered.size === 0)
+          throw new Error('the service answered without results for the batch');
         state.batchSize = Math.min(MAX_BATCH, (state.batchSize || MAX_BATCH) * 2);
         state.lastDeliveryAt = inp.now().toISOString();
         continue;
       }
       const detail = (res.json as { detail?: string } | null)?.detail ?? `status ${res.status}`;
-      if (res.status === 401 && (res.json as { type?: string } | null)?.type?.endsWith(':unknown-key')) {
+      if (
+        res.status === 401 &&
+        (res.json as { type?: string } | null)?.type?.endsWith(':unknown-key')
+      ) {
         state.enrolled = null; // the service lost or never had our enrolment: enrol again next run
-        throw new DeferredError(`the service does not know this rig (${detail}); enrolling again next run`);
+        throw new DeferredError(
+          `the service does not know this rig (${detail}); enrolling again next run`,
+        );
       }
       if ((res.status === 400 || res.status === 413) && batch.length > 1) {
         // One bad report must not block the rest: split until it is alone.
         state.batchSize = Math.ceil(batch.length / 2);
-        inp.log(`the service refused a batch of ${batch.length} (${detail}); retrying in batches of ${state.batchSize}`);
+        inp.log(
+          `the service refused a batch of ${batch.length} (${detail}); retrying in batches of ${state.batchSize}`,
+        );
         continue;
       }
       if (res.status === 400 || res.status === 413 || res.status === 422) {
         const r = batch[0]!;
-        const rec: ResultRecord = { reportId: r.reportId, hour: r.hour, status: 'rejected', reason: `invalid: ${detail}`, at: inp.now().toISOString() };
+        const rec: ResultRecord = {
+          reportId: r.reportId,
+          hour: r.hour,
+          status: 'rejected',
+          reason: `invalid: ${detail}`,
+          at: inp.now().toISOString(),
+        };
         store.appendResults([rec]);
         outcome.rejected.push(rec);
         pending = pending.slice(1);

@@ -17,7 +17,12 @@ export function bucketByHour(samples: Sample[]): Map<string, Sample[]> {
   return out;
 }
 
-export interface ReportMeta { rigId: string; intervalSeconds: number; agentVersion: string; seq: number }
+export interface ReportMeta {
+  rigId: string;
+  intervalSeconds: number;
+  agentVersion: string;
+  seq: number;
+}
 
 export function buildHourlyReport(hour: string, samples: Sample[], meta: ReportMeta): HourlyReport {
   const max = 3600 / meta.intervalSeconds;
@@ -41,7 +46,10 @@ export function buildHourlyReport(hour: string, samples: Sample[], meta: ReportM
     samples: counted.length,
     connectedSamples: connected.length,
     // The minimum over the connected samples: a disconnected sample earns nothing anyway.
-    minQualifyingGpus: Math.min(connected.length ? Math.min(...connected.map((s) => s.qualifying)) : 0, [...gpus.values()].filter((g) => g.qualifying).length),
+    minQualifyingGpus: Math.min(
+      connected.length ? Math.min(...connected.map((s) => s.qualifying)) : 0,
+      [...gpus.values()].filter((g) => g.qualifying).length,
+    ),
     gpus: [...gpus.values()].sort((a, b) => a.uuid.localeCompare(b.uuid)),
     workerAddress: last?.worker ?? null,
     sonmVersion: last?.sonmVersion ?? null,
@@ -55,7 +63,12 @@ export function buildHourlyReport(hour: string, samples: Sample[], meta: ReportM
  * past the hour's end, src/uptime/clock.ts) and can still be credited (`windowMs` from the hour's
  * start, creditWindowMs), oldest first.
  */
-export function hoursToBuild(byHour: Map<string, Sample[]>, built: ReadonlySet<string>, untilMs: number, windowMs: number): string[] {
+export function hoursToBuild(
+  byHour: Map<string, Sample[]>,
+  built: ReadonlySet<string>,
+  untilMs: number,
+  windowMs: number,
+): string[] {
   return [...byHour.keys()]
     .filter((h) => {
       const start = Date.parse(h);

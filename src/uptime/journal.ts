@@ -3,7 +3,15 @@
  * A torn last line (a crash mid-write) fails its checksum and is skipped, never fatal; before the
  * next append the torn tail is cut off, so it can never glue itself to a good record.
  */
-import { closeSync, existsSync, fstatSync, ftruncateSync, openSync, readFileSync, readSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fstatSync,
+  ftruncateSync,
+  openSync,
+  readFileSync,
+  readSync,
+} from 'node:fs';
 import { appendDurable, writeFileAtomic } from '../lib/atomic.js';
 
 /** CRC-32 (IEEE, as zlib's crc32) over a string's UTF-8 bytes; in JS so a tick need not load zlib. */
@@ -40,7 +48,10 @@ export function decodeLine<T>(line: string): T | null {
   }
 }
 
-export interface ReadResult<T> { records: T[]; skipped: number }
+export interface ReadResult<T> {
+  records: T[];
+  skipped: number;
+}
 
 export function parseRecords<T>(text: string): ReadResult<T> {
   const records: T[] = [];
@@ -73,7 +84,10 @@ export function repairTail(path: string): void {
     readSync(fd, tail, 0, tail.length, size - tail.length);
     if (tail[tail.length - 1] === 0x0a) return;
     const nl = tail.lastIndexOf(0x0a);
-    ftruncateSync(fd, nl < 0 ? (size > tail.length ? size - tail.length : 0) : size - tail.length + nl + 1);
+    ftruncateSync(
+      fd,
+      nl < 0 ? (size > tail.length ? size - tail.length : 0) : size - tail.length + nl + 1,
+    );
   } finally {
     closeSync(fd);
   }

@@ -17,16 +17,28 @@ export function renderMetrics(m: AgentMetrics): string {
   const lines: string[] = [];
   const g = (name: string, help: string, v: number | null): void => {
     if (v === null) return;
-    lines.push(`# HELP sonm_rewards_${name} ${help}`, `# TYPE sonm_rewards_${name} gauge`, `sonm_rewards_${name} ${v}`);
+    lines.push(
+      `# HELP sonm_rewards_${name} ${help}`,
+      `# TYPE sonm_rewards_${name} gauge`,
+      `sonm_rewards_${name} ${v}`,
+    );
   };
-  g('connected', 'Whether the SONM worker was connected at the last sample (1) or not (0).', m.connected ? 1 : 0);
+  g(
+    'connected',
+    'Whether the SONM worker was connected at the last sample (1) or not (0).',
+    m.connected ? 1 : 0,
+  );
   g('qualifying_gpus', 'Qualifying GPUs seen at the last sample.', m.qualifyingGpus);
   g('hours_pending', 'Hourly reports built but not yet delivered.', m.hoursPending);
   g('hours_delivered', 'Hourly reports the service accepted (retained window).', m.hoursDelivered);
   g('hours_rejected', 'Hourly reports the service rejected (retained window).', m.hoursRejected);
   g('last_sample_timestamp_seconds', 'When the last sample was taken.', m.lastSampleSeconds);
   g('last_delivery_timestamp_seconds', 'When reports were last delivered.', m.lastDeliverySeconds);
-  g('clock_offset_seconds', 'Service clock minus rig clock, when the service reported a skew.', m.clockOffsetSeconds);
+  g(
+    'clock_offset_seconds',
+    'Service clock minus rig clock, when the service reported a skew.',
+    m.clockOffsetSeconds,
+  );
   return `${lines.join('\n')}\n`;
 }
 
@@ -37,6 +49,9 @@ export function renderMetrics(m: AgentMetrics): string {
  */
 export function writeMetrics(dir: string, m: AgentMetrics): void {
   const unsafe = unsafeDirReason(dir);
-  if (unsafe) throw new Error(`refusing to write there as root: ${unsafe}; make it root-owned (chown root: ${dir}; chmod 755 ${dir}) or sticky (chmod +t)`);
+  if (unsafe)
+    throw new Error(
+      `refusing to write there as root: ${unsafe}; make it root-owned (chown root: ${dir}; chmod 755 ${dir}) or sticky (chmod +t)`,
+    );
   writeFileAtomic(join(dir, 'sonm_rewards.prom'), renderMetrics(m));
 }

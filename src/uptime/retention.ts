@@ -28,10 +28,24 @@ export const PAST_DEADLINE = 'past-deadline';
  * `finals` are what the caller already read; `finals` is updated with the expiries. Returns how
  * many were marked; throws the fs error of the append.
  */
-export function expireStale(store: UptimeStore, reports: HourlyReport[], finals: Map<string, ResultRecord>, nowMs: number, windowMs: number): number {
-  const stale = reports.filter((r) => !finals.has(r.reportId) && nowMs - Date.parse(r.hour) > windowMs);
+export function expireStale(
+  store: UptimeStore,
+  reports: HourlyReport[],
+  finals: Map<string, ResultRecord>,
+  nowMs: number,
+  windowMs: number,
+): number {
+  const stale = reports.filter(
+    (r) => !finals.has(r.reportId) && nowMs - Date.parse(r.hour) > windowMs,
+  );
   const at = new Date(nowMs).toISOString();
-  const records = stale.map((r) => ({ reportId: r.reportId, hour: r.hour, status: 'expired' as const, reason: PAST_DEADLINE, at }));
+  const records = stale.map((r) => ({
+    reportId: r.reportId,
+    hour: r.hour,
+    status: 'expired' as const,
+    reason: PAST_DEADLINE,
+    at,
+  }));
   store.appendResults(records);
   for (const rec of records) finals.set(rec.reportId, rec);
   return stale.length;
@@ -51,7 +65,9 @@ export function compact(store: UptimeStore, nowMs: number, keepMs = COMPACT_AFTE
   const cutoff = new Date(nowMs - keepMs).toISOString();
   const finals = store.finalResults();
   const reports = store.reports();
-  const unresolvedHours = new Set(reports.filter((r) => !finals.has(r.reportId)).map((r) => r.hour));
+  const unresolvedHours = new Set(
+    reports.filter((r) => !finals.has(r.reportId)).map((r) => r.hour),
+  );
   let days = 0;
   for (const day of store.days()) {
     if (`${day}T23:59:59Z` >= cutoff) break;
@@ -68,7 +84,10 @@ export function compact(store: UptimeStore, nowMs: number, keepMs = COMPACT_AFTE
     if (last && !kept.has(last.reportId)) keepReports.unshift(last);
     rewriteRecords(store.reportsPath, keepReports);
     const keepIds = new Set(keepReports.map((r) => r.reportId));
-    rewriteRecords(store.resultsPath, store.results().filter((x: ResultRecord) => keepIds.has(x.reportId) || x.hour >= cutoff));
+    rewriteRecords(
+      store.resultsPath,
+      store.results().filter((x: ResultRecord) => keepIds.has(x.reportId) || x.hour >= cutoff),
+    );
   }
   return days;
 }
@@ -77,15 +96,24 @@ export function compact(store: UptimeStore, nowMs: number, keepMs = COMPACT_AFTE
  * Keep the state directory under `maxBytes`: delete the oldest day segments before `today`
  * ("YYYY-MM-DD" of the trusted time), delivered ones first. Returns what was dropped.
  */
-export function enforceSizeCap(store: UptimeStore, maxBytes: number, today: string): { droppedDays: number; droppedSamples: number } {
+export function enforceSizeCap(
+  store: UptimeStore,
+  maxBytes: number,
+  today: string,
+): { droppedDays: number; droppedSamples: number } {
   let droppedDays = 0;
   let droppedSamples = 0;
   if (store.sizeBytes() <= maxBytes) return { droppedDays, droppedSamples };
   const finals = store.finalResults();
   const reports = store.reports();
-  const unresolved = new Set(reports.filter((r) => !finals.has(r.reportId)).map((r) => r.hour.slice(0, 10)));
+  const unresolved = new Set(
+    reports.filter((r) => !finals.has(r.reportId)).map((r) => r.hour.slice(0, 10)),
+  );
   const days = store.days().filter((d) => d < today); // never today's segment, nor a later one
-  const order = [...days.filter((d) => !unresolved.has(d)), ...days.filter((d) => unresolved.has(d))];
+  const order = [
+    ...days.filter((d) => !unresolved.has(d)),
+    ...days.filter((d) => unresolved.has(d)),
+  ];
   for (const day of order) {
     if (store.sizeBytes() <= maxBytes) break;
     droppedSamples += store.readSamples(day).samples.filter((s) => s.t.startsWith(day)).length;

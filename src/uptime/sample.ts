@@ -18,21 +18,29 @@ export interface Sample {
 
 export function buildSample(probe: TickProbe, programs: Program[]): Sample {
   const gpus: ReportGpu[] = probe.nvidia.ok
-    ? probe.nvidia.value.gpus.filter((g) => g.uuid).map((g) => ({
-        uuid: g.uuid!,
-        pciDeviceId: g.pciDeviceId,
-        model: gpuModel(programs, g.pciDeviceId),
-        qualifying: gpuQualifiesAny(programs, g),
-      }))
+    ? probe.nvidia.value.gpus
+        .filter((g) => g.uuid)
+        .map((g) => ({
+          uuid: g.uuid!,
+          pciDeviceId: g.pciDeviceId,
+          model: gpuModel(programs, g.pciDeviceId),
+          qualifying: gpuQualifiesAny(programs, g),
+        }))
     : [];
   const w = probe.worker.ok ? probe.worker.value : null;
   const connected = w?.connected ?? false;
-  let reason: string | null = connected ? null : (w ? w.notConnectedReason : `worker probe failed: ${(probe.worker as { error: string }).error}`) ?? 'not connected';
+  let reason: string | null = connected
+    ? null
+    : ((w
+        ? w.notConnectedReason
+        : `worker probe failed: ${(probe.worker as { error: string }).error}`) ?? 'not connected');
   // Connected, but the GPUs cannot be seen: the sample counts, with 0 qualifying GPUs.
   // A slow nvidia-smi stopped at the tick's deadline is "timed out", never a lost GPU.
   if (connected && !probe.nvidia.ok) {
     const timedOut = probe.nvidia.code === 'nvidia-smi-timeout';
-    reason = timedOut ? `nvidia-smi timed out (${probe.nvidia.error})` : `GPUs not readable: ${probe.nvidia.error}`;
+    reason = timedOut
+      ? `nvidia-smi timed out (${probe.nvidia.error})`
+      : `GPUs not readable: ${probe.nvidia.error}`;
   }
   return {
     t: probe.probedAt,
@@ -41,6 +49,7 @@ export function buildSample(probe: TickProbe, programs: Program[]): Sample {
     gpus,
     qualifying: gpus.filter((g) => g.qualifying).length,
     worker: w?.status?.ethAddr ?? null,
-    sonmVersion: w?.status?.version ?? (probe.sonmVersions?.ok ? probe.sonmVersions.value.lowest : null),
+    sonmVersion:
+      w?.status?.version ?? (probe.sonmVersions?.ok ? probe.sonmVersions.value.lowest : null),
   };
 }

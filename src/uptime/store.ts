@@ -46,7 +46,13 @@ export interface AgentState {
   /** The clock's last jumps, newest last (src/uptime/clock.ts). */
   clockJumps: ClockJump[];
   /** The last verdict sent: its key, when, and the GPUs and programs the tick saw then. */
-  eligibility: { key: string; sentAt: string; qualifyingSeen?: number; gpusSeen?: string | null; programsKey?: string | null } | null;
+  eligibility: {
+    key: string;
+    sentAt: string;
+    qualifyingSeen?: number;
+    gpusSeen?: string | null;
+    programsKey?: string | null;
+  } | null;
   /** No delivery before this time (the service's Retry-After). */
   retryAt: string | null;
   /** Reports per batch; halved when the service refuses a batch as a whole. */
@@ -60,13 +66,29 @@ export interface AgentState {
 }
 
 export const EMPTY_STATE: AgentState = {
-  enrolled: null, lastDeliveryAt: null, lastAttemptAt: null, lastError: null,
-  clockOffsetMs: null, clockOffsetAt: null, lastTickAt: null, clockJumps: [],
-  eligibility: null, retryAt: null, batchSize: 500, lost: { droppedSamples: 0, droppedReports: 0 }, lastCompaction: null,
-  serviceKey: null, serviceKeyEvent: null,
+  enrolled: null,
+  lastDeliveryAt: null,
+  lastAttemptAt: null,
+  lastError: null,
+  clockOffsetMs: null,
+  clockOffsetAt: null,
+  lastTickAt: null,
+  clockJumps: [],
+  eligibility: null,
+  retryAt: null,
+  batchSize: 500,
+  lost: { droppedSamples: 0, droppedReports: 0 },
+  lastCompaction: null,
+  serviceKey: null,
+  serviceKeyEvent: null,
 };
 
-export const FINAL: ReadonlySet<ResultStatus> = new Set(['accepted', 'duplicate', 'rejected', 'expired']);
+export const FINAL: ReadonlySet<ResultStatus> = new Set([
+  'accepted',
+  'duplicate',
+  'rejected',
+  'expired',
+]);
 
 /** The deadline used when no program definition is at hand: rewards-program.md's 168 hours. */
 export const DEFAULT_DEADLINE_HOURS = 168;
@@ -75,8 +97,12 @@ export const DEFAULT_DEADLINE_HOURS = 168;
  * How long after its start an hour can still be credited, in ms: its hour plus the longest
  * `reportDeadlineHours` of the programs (docs/decisions.md, "Retention follows the deadline").
  */
-export function creditWindowMs(programs: readonly { reward: { reportDeadlineHours: number } }[]): number {
-  const hours = programs.length ? Math.max(...programs.map((p) => p.reward.reportDeadlineHours)) : DEFAULT_DEADLINE_HOURS;
+export function creditWindowMs(
+  programs: readonly { reward: { reportDeadlineHours: number } }[],
+): number {
+  const hours = programs.length
+    ? Math.max(...programs.map((p) => p.reward.reportDeadlineHours))
+    : DEFAULT_DEADLINE_HOURS;
   return (hours + 1) * HOUR_MS;
 }
 
@@ -88,7 +114,13 @@ export const DEFAULT_WINDOW_MS = (DEFAULT_DEADLINE_HOURS + 1) * HOUR_MS;
  * epoch) within `windowMs` (creditWindowMs), and whose hour ended by `until` (the tick's
  * TimeView.buildUntil; default: no bound).
  */
-export function pendingReports(reports: HourlyReport[], finals: Map<string, ResultRecord>, nowMs: number, windowMs = DEFAULT_WINDOW_MS, until = Infinity): HourlyReport[] {
+export function pendingReports(
+  reports: HourlyReport[],
+  finals: Map<string, ResultRecord>,
+  nowMs: number,
+  windowMs = DEFAULT_WINDOW_MS,
+  until = Infinity,
+): HourlyReport[] {
   return reports.filter((r) => {
     if (finals.has(r.reportId)) return false;
     const start = Date.parse(r.hour);
@@ -139,7 +171,10 @@ export class UptimeStore {
   /** Day segments present, oldest first ("2019-05-01"). */
   days(): string[] {
     if (!existsSync(this.samplesDir)) return [];
-    return readdirSync(this.samplesDir).filter((f) => /^\d{4}-\d\d-\d\d\.log$/.test(f)).map((f) => f.slice(0, 10)).sort();
+    return readdirSync(this.samplesDir)
+      .filter((f) => /^\d{4}-\d\d-\d\d\.log$/.test(f))
+      .map((f) => f.slice(0, 10))
+      .sort();
   }
 
   /** Samples of the days from `fromDay` (inclusive), plus how many torn or corrupt records were skipped. */
@@ -173,13 +208,17 @@ export class UptimeStore {
   /** The final result per report id (the first final one wins; a later one cannot undo it). */
   finalResults(results = this.results()): Map<string, ResultRecord> {
     const out = new Map<string, ResultRecord>();
-    for (const r of results) if (FINAL.has(r.status) && !out.has(r.reportId)) out.set(r.reportId, r);
+    for (const r of results)
+      if (FINAL.has(r.status) && !out.has(r.reportId)) out.set(r.reportId, r);
     return out;
   }
 
   state(): AgentState {
     try {
-      return { ...EMPTY_STATE, ...(JSON.parse(readFileSync(this.statePath, 'utf8')) as Partial<AgentState>) };
+      return {
+        ...EMPTY_STATE,
+        ...(JSON.parse(readFileSync(this.statePath, 'utf8')) as Partial<AgentState>),
+      };
     } catch {
       return { ...EMPTY_STATE };
     }
@@ -191,7 +230,8 @@ export class UptimeStore {
 
   sizeBytes(): number {
     let total = 0;
-    for (const p of [this.reportsPath, this.resultsPath, this.statePath, this.marksPath]) if (existsSync(p)) total += statSync(p).size;
+    for (const p of [this.reportsPath, this.resultsPath, this.statePath, this.marksPath])
+      if (existsSync(p)) total += statSync(p).size;
     for (const d of this.days()) total += statSync(this.dayFile(d)).size;
     return total;
   }

@@ -36,7 +36,14 @@ export interface UnitOptions {
  * and audit in sudo (SYS_RESOURCE, AUDIT_WRITE), and finding the rig user's ~/.sonm/cli.yaml
  * behind a 0700 home (DAC_READ_SEARCH). Everything else is dropped.
  */
-export const CAPABILITIES = ['CAP_SETUID', 'CAP_SETGID', 'CAP_KILL', 'CAP_SYS_RESOURCE', 'CAP_AUDIT_WRITE', 'CAP_DAC_READ_SEARCH'];
+export const CAPABILITIES = [
+  'CAP_SETUID',
+  'CAP_SETGID',
+  'CAP_KILL',
+  'CAP_SYS_RESOURCE',
+  'CAP_AUDIT_WRITE',
+  'CAP_DAC_READ_SEARCH',
+];
 
 /**
  * Each hardening directive with the first systemd version that knows it (systemd's NEWS and
@@ -55,7 +62,10 @@ export const HARDENING: ReadonlyArray<readonly [directive: string, since: number
   ['RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK', 211],
   ['SystemCallArchitectures=native', 213],
   // A deny list: a group 229 does not know is skipped, which only filters less.
-  ['SystemCallFilter=~@clock @cpu-emulation @debug @module @mount @obsolete @raw-io @reboot @swap', 187],
+  [
+    'SystemCallFilter=~@clock @cpu-emulation @debug @module @mount @obsolete @raw-io @reboot @swap',
+    187,
+  ],
   ['SystemCallErrorNumber=EPERM', 209],
   ['ProtectKernelTunables=yes', 232],
   ['ProtectKernelModules=yes', 232],
@@ -70,11 +80,13 @@ export const HARDENING: ReadonlyArray<readonly [directive: string, since: number
 
 /** "*:0/5" for 5 minutes; "*:*:0/30" for 30 seconds. */
 export function onCalendarFor(intervalSeconds: number): string {
-  if (intervalSeconds >= 60 && intervalSeconds % 60 === 0) return intervalSeconds === 3600 ? 'hourly' : `*:0/${intervalSeconds / 60}`;
+  if (intervalSeconds >= 60 && intervalSeconds % 60 === 0)
+    return intervalSeconds === 3600 ? 'hourly' : `*:0/${intervalSeconds / 60}`;
   return `*:*:0/${intervalSeconds}`;
 }
 
-const quote = (s: string): string => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `"${s.replace(/(["\\])/g, '\\$1')}"`);
+const quote = (s: string): string =>
+  /^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `"${s.replace(/(["\\])/g, '\\$1')}"`;
 
 function header(o: UnitOptions): string {
   return o.writer === 'package'
@@ -120,7 +132,10 @@ export function renderTimerUnit(o: UnitOptions): string {
   // Spread a fleet over a fifth of the interval so rigs do not hit the service in the same second;
   // a sample still lands in its own interval slot.
   const spread = Math.max(1, Math.floor(o.intervalSeconds / 5));
-  const every = o.intervalSeconds % 60 === 0 ? `${o.intervalSeconds / 60} minutes` : `${o.intervalSeconds} seconds`;
+  const every =
+    o.intervalSeconds % 60 === 0
+      ? `${o.intervalSeconds / 60} minutes`
+      : `${o.intervalSeconds} seconds`;
   return [
     header(o),
     '[Unit]',
@@ -141,5 +156,11 @@ export function renderTimerUnit(o: UnitOptions): string {
 
 /** The package's units: PACKAGED_EXEC every 5 minutes, configured by the config file alone. */
 export function packagedUnitOptions(): UnitOptions {
-  return { exec: PACKAGED_EXEC, intervalSeconds: 300, environment: {}, readWritePaths: [], writer: 'package' };
+  return {
+    exec: PACKAGED_EXEC,
+    intervalSeconds: 300,
+    environment: {},
+    readWritePaths: [],
+    writer: 'package',
+  };
 }

@@ -9,7 +9,8 @@ import type { ReportGpu } from '../protocol/types.js';
 const DAY_MS = 86_400_000;
 
 /** Why a verdict is due, as a code; null when none is. */
-export type VerdictDue = 'not-enrolled' | 'other-service' | 'never-sent' | 'daily' | 'gpu-count' | 'gpu-set' | 'programs';
+export type VerdictDue =
+  'not-enrolled' | 'other-service' | 'never-sent' | 'daily' | 'gpu-count' | 'gpu-set' | 'programs';
 
 /** The last verdict sent, as AgentState keeps it. */
 export interface SentVerdict {
@@ -32,8 +33,14 @@ export interface VerdictFacts {
 }
 
 /** The qualifying GPUs as one comparable text: sorted "uuid@pciDeviceId" pairs. */
-export function gpuSetKey(gpus: readonly Pick<ReportGpu, 'uuid' | 'pciDeviceId' | 'qualifying'>[]): string {
-  return gpus.filter((g) => g.qualifying).map((g) => `${g.uuid}@${g.pciDeviceId ?? '?'}`).sort().join(',');
+export function gpuSetKey(
+  gpus: readonly Pick<ReportGpu, 'uuid' | 'pciDeviceId' | 'qualifying'>[],
+): string {
+  return gpus
+    .filter((g) => g.qualifying)
+    .map((g) => `${g.uuid}@${g.pciDeviceId ?? '?'}`)
+    .sort()
+    .join(',');
 }
 
 /** Whether this tick must re-check the rig and (if its verdict changed) send it, and why. */

@@ -11,7 +11,12 @@ import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { ROOT, tempDir } from '../helpers/rig.js';
 import { activeProgram } from '../helpers/programs.js';
-import { hoursAgo, startServiceInPast, type RunningService, type TestRig } from '../helpers/service.js';
+import {
+  hoursAgo,
+  startServiceInPast,
+  type RunningService,
+  type TestRig,
+} from '../helpers/service.js';
 import { makeDemoFleet, MASTER_A, type DemoFleet } from '../helpers/demo-fleet.js';
 import { httpRequest } from '../../src/lib/http.js';
 

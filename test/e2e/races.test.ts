@@ -45,12 +45,20 @@ console.log(loadOrCreateIdentity(dir).rigId);
 
 function start(script: string, dir: string, me: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--input-type=module', '-e', script, dir, me], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, ['--input-type=module', '-e', script, dir, me], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
-    p.stdout.on('data', (c) => { out += c; });
-    p.stderr.on('data', (c) => { err += c; });
-    p.on('close', (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`exit ${code}: ${err}`))));
+    p.stdout.on('data', (c) => {
+      out += c;
+    });
+    p.stderr.on('data', (c) => {
+      err += c;
+    });
+    p.on('close', (code) =>
+      code === 0 ? resolve(out.trim()) : reject(new Error(`exit ${code}: ${err}`)),
+    );
   });
 }
 
@@ -58,7 +66,10 @@ function start(script: string, dir: string, me: string): Promise<string> {
 async function race(script: string, dir: string): Promise<string[]> {
   const runs = [start(script, dir, 'a'), start(script, dir, 'b')];
   await new Promise<void>((resolve) => {
-    const poll = (): void => { if (existsSync(join(dir, 'ready-a')) && existsSync(join(dir, 'ready-b'))) resolve(); else setTimeout(poll, 5); };
+    const poll = (): void => {
+      if (existsSync(join(dir, 'ready-a')) && existsSync(join(dir, 'ready-b'))) resolve();
+      else setTimeout(poll, 5);
+    };
     poll();
   });
   writeFileSync(join(dir, 'go'), '');
@@ -70,7 +81,13 @@ function overlaps(log: string): number {
   let holder: string | null = null;
   let bad = 0;
   for (const line of log.split('\n').filter(Boolean)) {
-    if (line[0] === '+') { if (holder) bad++; holder = line.slice(1); } else { if (holder !== line.slice(1)) bad++; holder = null; }
+    if (line[0] === '+') {
+      if (holder) bad++;
+      holder = line.slice(1);
+    } else {
+      if (holder !== line.slice(1)) bad++;
+      holder = null;
+    }
   }
   return bad;
 }
@@ -82,7 +99,16 @@ describe('races, each run 50 times', () => {
     for (let i = 0; i < ROUNDS; i++) {
       const dir = tempDir('race-lock-');
       // Every other round starts from a stale lock (its pid does not exist) that both try to break.
-      if (i % 2) writeFileSync(join(dir, 'lock'), JSON.stringify({ pid: 2 ** 22 + 1, command: 'report', since: '2026-01-01T00:00:00Z', start: '1' }));
+      if (i % 2)
+        writeFileSync(
+          join(dir, 'lock'),
+          JSON.stringify({
+            pid: 2 ** 22 + 1,
+            command: 'report',
+            since: '2026-01-01T00:00:00Z',
+            start: '1',
+          }),
+        );
       const outs = await race(LOCKER, dir);
       held += outs.reduce((s, o) => s + Number(o), 0);
       bad += overlaps(readFileSync(join(dir, 'log'), 'utf8'));

@@ -19,29 +19,53 @@ const CASES = join(FIXTURES, 'real-rigs');
 /** The rig a case describes: the healthy two-1080-Ti rig with the case's files over it. */
 function caseSpec(name: string): RigSpec {
   const dir = join(CASES, name);
-  const file = (f: string): string | null => (existsSync(join(dir, f)) ? readFileSync(join(dir, f), 'utf8') : null);
+  const file = (f: string): string | null =>
+    existsSync(join(dir, f)) ? readFileSync(join(dir, f), 'utf8') : null;
   const stdout = file('nvidia-smi.stdout') ?? fixture('nvidia-smi/two-1080ti.csv');
   return {
-    nvidia: { stdout, exit: Number(file('nvidia-smi.exit') ?? 0), delay: Number(file('nvidia-smi.delay') ?? 0) || undefined },
+    nvidia: {
+      stdout,
+      exit: Number(file('nvidia-smi.exit') ?? 0),
+      delay: Number(file('nvidia-smi.delay') ?? 0) || undefined,
+    },
     sysrootOverlay: existsSync(join(dir, 'sysroot')) ? join(dir, 'sysroot') : undefined,
-    dpkgStatus: existsSync(join(dir, 'dpkg-status')) ? join(dir, 'dpkg-status') : join(FIXTURES, 'dpkg', 'all-0.4.25.status'),
+    dpkgStatus: existsSync(join(dir, 'dpkg-status'))
+      ? join(dir, 'dpkg-status')
+      : join(FIXTURES, 'dpkg', 'all-0.4.25.status'),
   };
 }
 
 async function check(spec: RigSpec, env: Record<string, string> = {}) {
   const rig = makeRig(spec);
   const programs = writePrograms(rig.dir, [activeProgram()]);
-  const r = await runCli(rig, ['check', '--json', '--programs', programs], { env, timeoutMs: 120_000 });
+  const r = await runCli(rig, ['check', '--json', '--programs', programs], {
+    env,
+    timeoutMs: 120_000,
+  });
   const json = JSON.parse(r.stdout);
   expect(validate(json), JSON.stringify(validate.errors)).toBe(true);
-  return { ...r, json, rig, check: (id: string) => json.checks.find((c: { id: string }) => c.id === id) };
+  return {
+    ...r,
+    json,
+    rig,
+    check: (id: string) => json.checks.find((c: { id: string }) => c.id === id),
+  };
 }
 
 describe('real-rig cases give their right answers', () => {
   it('every case folder has a test here', () => {
     // upgrade-spot-deal-on-timed-plan is the upgrade's deal rule: test/e2e/upgrade.test.ts.
-    expect(readdirSync(CASES).filter((f) => f !== 'README.md' && !f.startsWith('upgrade-')).sort()).toEqual([
-      'bond0-default-route', 'dpkg-rc-optimus', 'inforom-corrupted-exit14', 'lost-gpu-nospace', 'net-speed-65535', 'slow-nvidia-smi-20s',
+    expect(
+      readdirSync(CASES)
+        .filter((f) => f !== 'README.md' && !f.startsWith('upgrade-'))
+        .sort(),
+    ).toEqual([
+      'bond0-default-route',
+      'dpkg-rc-optimus',
+      'inforom-corrupted-exit14',
+      'lost-gpu-nospace',
+      'net-speed-65535',
+      'slow-nvidia-smi-20s',
     ]);
   });
 
@@ -49,7 +73,9 @@ describe('real-rig cases give their right answers', () => {
     const r = await check(caseSpec('lost-gpu-nospace'));
     expect(r.code).toBe(0);
     expect(r.json.reward).toMatchObject({ qualifyingGpus: 5, usdPerDay: 10 });
-    expect(r.json.lostGpus).toEqual([{ busId: '0000:03:00.0', reason: 'Unknown Error', code: 'gpu-error', source: 'nvidia-smi' }]);
+    expect(r.json.lostGpus).toEqual([
+      { busId: '0000:03:00.0', reason: 'Unknown Error', code: 'gpu-error', source: 'nvidia-smi' },
+    ]);
     expect(r.check('gpus')).toMatchObject({ status: 'warn', code: 'gpu-lost' });
     expect(r.check('gpus').remedy).toMatch(/reseat the card and its riser/);
   });
@@ -60,7 +86,10 @@ describe('real-rig cases give their right answers', () => {
     expect(r.json.eligible).toBe(true);
     expect(r.json.reward.qualifyingGpus).toBe(2);
     expect(r.json.lostGpus).toEqual([]);
-    expect(r.json.gpus.map((g: { warnings: string[] }) => g.warnings)).toEqual([[], ['infoROM is corrupted at gpu 0000:02:00.0']]);
+    expect(r.json.gpus.map((g: { warnings: string[] }) => g.warnings)).toEqual([
+      [],
+      ['infoROM is corrupted at gpu 0000:02:00.0'],
+    ]);
     expect(r.check('gpus')).toMatchObject({ status: 'warn', code: 'inforom-corrupted' });
   });
 
@@ -77,30 +106,54 @@ describe('real-rig cases give their right answers', () => {
 
   it('net-speed-65535: a warn "link speed unknown" with a null value, never a pass at 65535', async () => {
     const r = await check(caseSpec('net-speed-65535'));
-    expect(r.check('network')).toMatchObject({ status: 'warn', code: 'link-speed-unknown', value: null, message: 'enp3s0: link speed unknown' });
+    expect(r.check('network')).toMatchObject({
+      status: 'warn',
+      code: 'link-speed-unknown',
+      value: null,
+      message: 'enp3s0: link speed unknown',
+    });
   });
 
   it('bond0-default-route: judged by its wired ports, a pass at 1000 Mbit/s', async () => {
     const r = await check(caseSpec('bond0-default-route'));
-    expect(r.check('network')).toMatchObject({ status: 'pass', value: 1000, actual: 'bond0, wired via eth0, eth1, eth2, eth3, 1000 Mbit/s' });
+    expect(r.check('network')).toMatchObject({
+      status: 'pass',
+      value: 1000,
+      actual: 'bond0, wired via eth0, eth1, eth2, eth3, 1000 Mbit/s',
+    });
     expect(r.code).toBe(0);
   });
 
   it('dpkg-rc-optimus: SONM 0.4.25 passes; optimus is "not installed", not "0.4.24 installed"', async () => {
     const r = await check(caseSpec('dpkg-rc-optimus'));
     expect(r.check('sonm-version')).toMatchObject({ status: 'pass', value: '0.4.25' });
-    expect(r.check('sonm-version').actual).toContain('not installed: sonm-optimus removed, config files left');
+    expect(r.check('sonm-version').actual).toContain(
+      'not installed: sonm-optimus removed, config files left',
+    );
     expect(r.check('sonm-version').actual).not.toContain('0.4.24');
-    expect(r.json.sonm.versions).toMatchObject({ packages: { 'sonm-cli': '0.4.25', 'sonm-node': '0.4.25', 'sonm-worker': '0.4.25' }, notInstalled: { 'sonm-optimus': 'config-files' } });
+    expect(r.json.sonm.versions).toMatchObject({
+      packages: { 'sonm-cli': '0.4.25', 'sonm-node': '0.4.25', 'sonm-worker': '0.4.25' },
+      notInstalled: { 'sonm-optimus': 'config-files' },
+    });
     expect(r.rig.tools.callsOf('dpkg-query')).toHaveLength(1);
   });
 });
 
 describe('neighbours of the cases, end to end', () => {
   it('PCI cross-check: 6 cards on the bus, 5 in nvidia-smi, the sixth lost with its bus id', async () => {
-    const r = await check({ nvidia: { stdout: fixture('pci/five-of-six.csv') }, sysrootOverlay: join(FIXTURES, 'pci', 'six-on-bus') });
+    const r = await check({
+      nvidia: { stdout: fixture('pci/five-of-six.csv') },
+      sysrootOverlay: join(FIXTURES, 'pci', 'six-on-bus'),
+    });
     expect(r.json.reward.qualifyingGpus).toBe(5);
-    expect(r.json.lostGpus).toEqual([{ busId: '0000:04:00.0', reason: 'on the PCI bus, but nvidia-smi does not list it', code: 'not-listed', source: 'pci' }]);
+    expect(r.json.lostGpus).toEqual([
+      {
+        busId: '0000:04:00.0',
+        reason: 'on the PCI bus, but nvidia-smi does not list it',
+        code: 'not-listed',
+        source: 'pci',
+      },
+    ]);
     expect(r.check('gpus')).toMatchObject({ status: 'warn', code: 'gpu-lost' });
   });
 
@@ -126,7 +179,9 @@ describe('neighbours of the cases, end to end', () => {
     expect(r.code, r.stderr).toBe(0);
     const logs = readdirSync(join(rig.stateDir, 'samples'));
     const text = readFileSync(join(rig.stateDir, 'samples', logs[0]!), 'utf8');
-    expect(text).toMatch(/nvidia-smi timed out \(nvidia-smi did not answer within 2 s and was stopped\)/);
+    expect(text).toMatch(
+      /nvidia-smi timed out \(nvidia-smi did not answer within 2 s and was stopped\)/,
+    );
     expect(text).not.toMatch(/lost|fell off/);
   });
 });

@@ -41,7 +41,11 @@ describe('receipts signed by the service', () => {
     const rig = makeRig();
     const clock = new FakeClockFile(join(rig.dir, 'clock'));
     clock.set(BASE);
-    const svc = await startService(rig.dir, { programs: [activeProgram()], env: clock.env(), dateFromClock: true });
+    const svc = await startService(rig.dir, {
+      programs: [activeProgram()],
+      env: clock.env(),
+      dateFromClock: true,
+    });
     try {
       await ticks(rig, clock, svc.url, 0, 37); // three complete hours, delivered
       const results = new UptimeStore(rig.stateDir).results();
@@ -102,7 +106,11 @@ describe('receipts signed by the service', () => {
     const rig = makeRig();
     const clock = new FakeClockFile(join(rig.dir, 'clock'));
     clock.set(BASE);
-    let svc = await startService(rig.dir, { programs: [activeProgram()], env: clock.env(), dateFromClock: true });
+    let svc = await startService(rig.dir, {
+      programs: [activeProgram()],
+      env: clock.env(),
+      dateFromClock: true,
+    });
     const env = () => ({ ...clock.env(), SONM_REWARDS_SERVICE: svc.url });
     try {
       await ticks(rig, clock, svc.url, 0, 13); // the first hour, delivered under the first key

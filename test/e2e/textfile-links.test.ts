@@ -7,7 +7,17 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { chmodSync, chownSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tempDir } from '../helpers/rig.js';
@@ -55,15 +65,29 @@ function setup(mode: number, owner: number) {
 }
 
 async function attackWhileTicking(s: ReturnType<typeof setup>, ticks: number) {
-  const attacker = spawn(process.execPath, [s.script, s.dir, s.victim, s.stop, String(process.pid)], { uid: NOBODY, gid: NOBODY, stdio: ['ignore', 'pipe', 'pipe'] });
+  const attacker = spawn(
+    process.execPath,
+    [s.script, s.dir, s.victim, s.stop, String(process.pid)],
+    { uid: NOBODY, gid: NOBODY, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let out = '';
   let err = '';
-  attacker.stdout.on('data', (c) => { out += c; });
-  attacker.stderr.on('data', (c) => { err += c; });
+  attacker.stdout.on('data', (c) => {
+    out += c;
+  });
+  attacker.stderr.on('data', (c) => {
+    err += c;
+  });
   const done = new Promise<number | null>((r) => attacker.on('close', r));
   await new Promise<void>((resolve, reject) => {
     const poll = (): void => {
-      try { lstatSync(join(s.dir, '.attacker-ready')); resolve(); } catch { if (attacker.exitCode !== null) reject(new Error(err)); else setTimeout(poll, 5); }
+      try {
+        lstatSync(join(s.dir, '.attacker-ready'));
+        resolve();
+      } catch {
+        if (attacker.exitCode !== null) reject(new Error(err));
+        else setTimeout(poll, 5);
+      }
     };
     poll();
   });
@@ -72,7 +96,9 @@ async function attackWhileTicking(s: ReturnType<typeof setup>, ticks: number) {
   let stderr = '';
   for (let i = 0; i < ticks; i++) {
     const captured = { stdout: '', stderr: '' };
-    await runTick(simContext(clock, stateDir, { service: null, textfileDir: s.dir }, captured), { probe: async () => healthyProbe(clock) });
+    await runTick(simContext(clock, stateDir, { service: null, textfileDir: s.dir }, captured), {
+      probe: async () => healthyProbe(clock),
+    });
     stderr += captured.stderr;
     clock.advance(300_000);
   }
@@ -81,27 +107,34 @@ async function attackWhileTicking(s: ReturnType<typeof setup>, ticks: number) {
   return { planted: Number(out.trim()), stderr, err };
 }
 
-describe.skipIf(!isRoot)('links planted in the textfile directory while root ticks (needs root)', () => {
-  it('a root-owned sticky directory (1777): written, never through a link; the victim is untouched', async () => {
-    const s = setup(0o1777, 0);
-    const r = await attackWhileTicking(s, 40);
-    expect(r.planted).toBeGreaterThan(0);
-    expect(r.stderr).toBe('');
-    expect(readFileSync(s.victim, 'utf8')).toBe('root only\n');
-    expect(statSync(s.victim).mode & 0o7777).toBe(0o600);
-    const prom = lstatSync(join(s.dir, 'sonm_rewards.prom'));
-    expect(prom.isFile() && prom.uid === 0).toBe(true);
-    expect(readFileSync(join(s.dir, 'sonm_rewards.prom'), 'utf8')).toMatch(/^sonm_rewards_connected 1$/m);
-  }, 120_000);
+describe.skipIf(!isRoot)(
+  'links planted in the textfile directory while root ticks (needs root)',
+  () => {
+    it('a root-owned sticky directory (1777): written, never through a link; the victim is untouched', async () => {
+      const s = setup(0o1777, 0);
+      const r = await attackWhileTicking(s, 40);
+      expect(r.planted).toBeGreaterThan(0);
+      expect(r.stderr).toBe('');
+      expect(readFileSync(s.victim, 'utf8')).toBe('root only\n');
+      expect(statSync(s.victim).mode & 0o7777).toBe(0o600);
+      const prom = lstatSync(join(s.dir, 'sonm_rewards.prom'));
+      expect(prom.isFile() && prom.uid === 0).toBe(true);
+      expect(readFileSync(join(s.dir, 'sonm_rewards.prom'), 'utf8')).toMatch(
+        /^sonm_rewards_connected 1$/m,
+      );
+    }, 120_000);
 
-  it('a directory that user owns: refused with one clear line per tick; the victim is untouched', async () => {
-    const s = setup(0o755, NOBODY);
-    const r = await attackWhileTicking(s, 5);
-    expect(r.planted).toBeGreaterThan(0);
-    const lines = r.stderr.trim().split('\n');
-    expect(lines).toHaveLength(5);
-    expect(lines[0]).toMatch(/^warning: cannot write metrics to .*: refusing to write there as root: .* belongs to uid 65534, not root \(mode 0755\); make it root-owned/);
-    expect(readFileSync(s.victim, 'utf8')).toBe('root only\n');
-    expect(statSync(s.victim).mode & 0o7777).toBe(0o600);
-  }, 120_000);
-});
+    it('a directory that user owns: refused with one clear line per tick; the victim is untouched', async () => {
+      const s = setup(0o755, NOBODY);
+      const r = await attackWhileTicking(s, 5);
+      expect(r.planted).toBeGreaterThan(0);
+      const lines = r.stderr.trim().split('\n');
+      expect(lines).toHaveLength(5);
+      expect(lines[0]).toMatch(
+        /^warning: cannot write metrics to .*: refusing to write there as root: .* belongs to uid 65534, not root \(mode 0755\); make it root-owned/,
+      );
+      expect(readFileSync(s.victim, 'utf8')).toBe('root only\n');
+      expect(statSync(s.victim).mode & 0o7777).toBe(0o600);
+    }, 120_000);
+  },
+);

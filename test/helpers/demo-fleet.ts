@@ -46,13 +46,44 @@ async function post(rig: TestRig, path: string, body: unknown, want: number): Pr
  * so that rigs enrol and send their verdicts before the hours they report), move its clock to
  * now, and deliver `days` days of hours up to the last complete one.
  */
-export async function makeDemoFleet(svc: { url: string; at(): number; present(): void }, days = 3): Promise<DemoFleet> {
+export async function makeDemoFleet(
+  svc: { url: string; at(): number; present(): void },
+  days = 3,
+): Promise<DemoFleet> {
   const specs = [
-    { master: MASTER_A, n: 6, model: 'RTX 2080 Ti', pci: '1e07', stopAt: null as number | null, eligibleLater: true },
-    { master: MASTER_A, n: 6, model: 'RTX 2080 Ti', pci: '1e07', stopAt: null, eligibleLater: true },
+    {
+      master: MASTER_A,
+      n: 6,
+      model: 'RTX 2080 Ti',
+      pci: '1e07',
+      stopAt: null as number | null,
+      eligibleLater: true,
+    },
+    {
+      master: MASTER_A,
+      n: 6,
+      model: 'RTX 2080 Ti',
+      pci: '1e07',
+      stopAt: null,
+      eligibleLater: true,
+    },
     { master: MASTER_A, n: 6, model: 'RTX 2080 Ti', pci: '1e07', stopAt: 5, eligibleLater: true },
-    { master: MASTER_A, n: 2, model: 'GTX 1080 Ti', pci: '1b06', stopAt: null, eligibleLater: false },
-    { master: MASTER_B, n: 4, model: 'GTX 1080 Ti', pci: '1b06', stopAt: null, eligibleLater: true },
+    {
+      master: MASTER_A,
+      n: 2,
+      model: 'GTX 1080 Ti',
+      pci: '1b06',
+      stopAt: null,
+      eligibleLater: false,
+    },
+    {
+      master: MASTER_B,
+      n: 4,
+      model: 'GTX 1080 Ti',
+      pci: '1b06',
+      stopAt: null,
+      eligibleLater: true,
+    },
   ];
   const rigs = specs.map(() => new TestRig(svc.url));
   for (const [k, s] of specs.entries()) {
@@ -60,7 +91,18 @@ export async function makeDemoFleet(svc: { url: string; at(): number; present():
     rig.now = () => svc.at();
     const list = gpus(rig, s.n, s.model, s.pci);
     const hardware = { qualifyingGpus: s.n, gpus: list };
-    await post(rig, '/v1/rigs', { publicKey: rig.publicKey, masterAddress: s.master, workerAddress: null, agentVersion: 'demo', hardware }, 201);
+    await post(
+      rig,
+      '/v1/rigs',
+      {
+        publicKey: rig.publicKey,
+        masterAddress: s.master,
+        workerAddress: null,
+        agentVersion: 'demo',
+        hardware,
+      },
+      201,
+    );
     await post(rig, '/v1/eligibility', verdict(rig, true, list), 204);
   }
   svc.present();
@@ -72,9 +114,16 @@ export async function makeDemoFleet(svc: { url: string; at(): number; present():
     for (let h = days * 24; h >= 1; h--) {
       // The stopped rig: master confirmation lost `stopAt` hours ago; every rig misses one hour a day.
       const down = (s.stopAt !== null && h <= s.stopAt) || h % 24 === 7;
-      reports.push(rig.report(hoursAgo(h), { connectedSamples: down ? 4 : 12, minQualifyingGpus: s.n, gpus: list }));
+      reports.push(
+        rig.report(hoursAgo(h), {
+          connectedSamples: down ? 4 : 12,
+          minQualifyingGpus: s.n,
+          gpus: list,
+        }),
+      );
     }
-    for (let i = 0; i < reports.length; i += 500) await post(rig, '/v1/reports', { reports: reports.slice(i, i + 500) }, 200);
+    for (let i = 0; i < reports.length; i += 500)
+      await post(rig, '/v1/reports', { reports: reports.slice(i, i + 500) }, 200);
     // A later check that fails: the hours before it stay credited, the rig page says it no longer qualifies.
     if (!s.eligibleLater) await post(rig, '/v1/eligibility', verdict(rig, false, list), 204);
   }

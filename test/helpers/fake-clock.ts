@@ -32,7 +32,11 @@ export class FakeClockFile {
     renameSync(`${this.path}.tmp`, this.path);
   }
   env(): Record<string, string> {
-    return { LD_PRELOAD: libfaketimePath(), FAKETIME_TIMESTAMP_FILE: this.path, FAKETIME_NO_CACHE: '1', FAKETIME_DONT_FAKE_MONOTONIC: '1' };
+    return {
+      LD_PRELOAD: libfaketimePath(),
+      FAKETIME_TIMESTAMP_FILE: this.path,
+      FAKETIME_NO_CACHE: '1',
+      FAKETIME_DONT_FAKE_MONOTONIC: '1',
+    };
   }
 }
-

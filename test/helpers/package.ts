@@ -3,28 +3,57 @@
  * the oldkernel wrapper, and the glibc-floor rule applied to the ELF files of a package tree.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, lstatSync, openSync, readdirSync, readFileSync, readSync, statSync, symlinkSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  lstatSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  statSync,
+  symlinkSync,
+} from 'node:fs';
 import { join, relative } from 'node:path';
 import { ROOT, tempDir } from './rig.js';
 
-export const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+export const VERSION = (
+  JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }
+).version;
 export const PREFIX = '/usr/lib/sonm-rewards';
 export const LOADER = `${PREFIX}/lib/ld-linux-x86-64.so.2`;
 /** The highest glibc symbol version a file using the host's libc may need: Ubuntu 16.04's. */
 export const GLIBC_FLOOR = '2.23';
 
-export interface Ran { code: number | null; stdout: string; stderr: string }
+export interface Ran {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
 
 /** Run a command (argument array, closed stdin, a deadline); never throws on a non-zero exit. */
-export function sh(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<Ran> {
+export function sh(
+  cmd: string,
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<Ran> {
   return new Promise((resolve) => {
-    const child = spawn(cmd, args, { env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, {
+      env: opts.env ?? process.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
-    child.on('error', (e) => { stderr += String(e); });
+    child.on('error', (e) => {
+      stderr += String(e);
+    });
     child.on('close', (code) => {
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
@@ -36,7 +65,8 @@ export function sh(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv;
 export function cannotInstallHere(): string | null {
   if (process.getuid?.() !== 0) return 'not root: installing a .deb needs root';
   for (const tool of ['dpkg', 'dpkg-deb', 'objdump', 'readelf', 'systemd-analyze']) {
-    if (!process.env.PATH?.split(':').some((d) => existsSync(join(d, tool)))) return `no ${tool} on PATH`;
+    if (!process.env.PATH?.split(':').some((d) => existsSync(join(d, tool))))
+      return `no ${tool} on PATH`;
   }
   return null;
 }
@@ -50,7 +80,9 @@ export async function releaseDeb(): Promise<string> {
   const deb = join(ROOT, 'release', `sonm-rewards_${VERSION}_amd64.deb`);
   const built = statSync(join(ROOT, 'dist/agent/main.js')).mtimeMs;
   if (!existsSync(deb) || statSync(deb).mtimeMs < built) {
-    const r = await sh(process.execPath, [join(ROOT, 'scripts/release.mjs')], { timeoutMs: 600_000 });
+    const r = await sh(process.execPath, [join(ROOT, 'scripts/release.mjs')], {
+      timeoutMs: 600_000,
+    });
     if (r.code !== 0) throw new Error(`scripts/release.mjs failed: ${r.stderr}`);
   }
   return deb;
@@ -61,7 +93,10 @@ export async function oldkernel(): Promise<string> {
   const out = join(ROOT, '.tmp', 'oldkernel');
   if (!existsSync(out)) {
     const r = await sh('gcc', ['-O2', '-o', out, join(ROOT, 'tools/oldkernel.c'), '-lseccomp']);
-    if (r.code !== 0) throw new Error(`building oldkernel failed (apt-get install -y gcc libseccomp-dev): ${r.stderr}`);
+    if (r.code !== 0)
+      throw new Error(
+        `building oldkernel failed (apt-get install -y gcc libseccomp-dev): ${r.stderr}`,
+      );
   }
   return out;
 }
@@ -94,11 +129,17 @@ export function elfFiles(dir: string): string[] {
 const versionKey = (v: string): number[] => v.split('.').map(Number);
 const newer = (a: string, b: string): boolean => {
   const [x, y] = [versionKey(a), versionKey(b)];
-  for (let i = 0; i < Math.max(x.length, y.length); i++) if ((x[i] ?? 0) !== (y[i] ?? 0)) return (x[i] ?? 0) > (y[i] ?? 0);
+  for (let i = 0; i < Math.max(x.length, y.length); i++)
+    if ((x[i] ?? 0) !== (y[i] ?? 0)) return (x[i] ?? 0) > (y[i] ?? 0);
   return false;
 };
 
-export interface ElfVerdict { file: string; kind: 'bundled-lib' | 'private-runtime' | 'host-libc'; glibc: string | null; problem: string | null }
+export interface ElfVerdict {
+  file: string;
+  kind: 'bundled-lib' | 'private-runtime' | 'host-libc';
+  glibc: string | null;
+  problem: string | null;
+}
 
 /**
  * The glibc floor (README "Install on a rig"): under root (a package tree, or / for the
@@ -112,19 +153,34 @@ export async function glibcVerdicts(root: string, files: string[]): Promise<ElfV
     const inTree = `/${relative(root, file)}`;
     const syms = (await sh('objdump', ['-T', file])).stdout;
     const versions = [...new Set([...syms.matchAll(/\bGLIBC_([0-9.]+)\b/g)].map((m) => m[1]!))];
-    const glibc = versions.reduce<string | null>((max, v) => (max === null || newer(v, max) ? v : max), null);
+    const glibc = versions.reduce<string | null>(
+      (max, v) => (max === null || newer(v, max) ? v : max),
+      null,
+    );
     if (inTree.startsWith(`${PREFIX}/lib/`)) {
       out.push({ file: inTree, kind: 'bundled-lib', glibc, problem: null });
       continue;
     }
-    const interp = /Requesting program interpreter: ([^\]]+)\]/.exec((await sh('readelf', ['-l', file])).stdout)?.[1] ?? null;
-    const rpath = /\((?:RPATH|RUNPATH)\)\s+Library r(?:un)?path: \[([^\]]*)\]/.exec((await sh('readelf', ['-d', file])).stdout)?.[1] ?? null;
+    const interp =
+      /Requesting program interpreter: ([^\]]+)\]/.exec(
+        (await sh('readelf', ['-l', file])).stdout,
+      )?.[1] ?? null;
+    const rpath =
+      /\((?:RPATH|RUNPATH)\)\s+Library r(?:un)?path: \[([^\]]*)\]/.exec(
+        (await sh('readelf', ['-d', file])).stdout,
+      )?.[1] ?? null;
     if (interp === LOADER) {
-      const problem = rpath === '$ORIGIN/../lib' ? null : `interpreter is the bundled loader but RPATH is ${rpath ?? 'unset'}`;
+      const problem =
+        rpath === '$ORIGIN/../lib'
+          ? null
+          : `interpreter is the bundled loader but RPATH is ${rpath ?? 'unset'}`;
       out.push({ file: inTree, kind: 'private-runtime', glibc, problem });
       continue;
     }
-    const problem = glibc && newer(glibc, GLIBC_FLOOR) ? `needs GLIBC_${glibc} (interpreter ${interp ?? 'none'}); the floor is GLIBC_${GLIBC_FLOOR}` : null;
+    const problem =
+      glibc && newer(glibc, GLIBC_FLOOR)
+        ? `needs GLIBC_${glibc} (interpreter ${interp ?? 'none'}); the floor is GLIBC_${GLIBC_FLOOR}`
+        : null;
     out.push({ file: inTree, kind: 'host-libc', glibc, problem });
   }
   return out;

@@ -8,10 +8,22 @@ export function builtInDoc(): { programs: Record<string, unknown>[] } {
 }
 
 /** A copy of the first program with open admission and a window from `start` for a year. */
-export function activeProgram(start = '2026-01-01T00:00:00Z', over: Record<string, unknown> = {}): Record<string, unknown> {
+export function activeProgram(
+  start = '2026-01-01T00:00:00Z',
+  over: Record<string, unknown> = {},
+): Record<string, unknown> {
   const p = builtInDoc().programs[0]!;
   const t = Date.parse(start);
-  return { ...p, id: 'test-program', start, guaranteedUntil: new Date(t + 90 * 864e5).toISOString(), extendableUntil: new Date(t + 730 * 864e5).toISOString(), admission: 'open', admissionSuspendedAt: null, ...over };
+  return {
+    ...p,
+    id: 'test-program',
+    start,
+    guaranteedUntil: new Date(t + 90 * 864e5).toISOString(),
+    extendableUntil: new Date(t + 730 * 864e5).toISOString(),
+    admission: 'open',
+    admissionSuspendedAt: null,
+    ...over,
+  };
 }
 
 export function writePrograms(dir: string, programs: Record<string, unknown>[]): string {

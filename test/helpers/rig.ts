@@ -2,11 +2,25 @@
  * A simulated rig for end-to-end tests: a sysroot with /proc and /sys files shaped like a real
  * machine's, fake SONM/NVIDIA tools first on PATH, and a runner for the built binary.
  */
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync, readFileSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  symlinkSync,
+  writeFileSync,
+  readFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { spawn } from 'node:child_process';
-import { agentEnv, rigTools, type FakeTools, type RigToolsSpec } from '../../scripts/lib/fake-tools.mjs';
+import {
+  agentEnv,
+  rigTools,
+  type FakeTools,
+  type RigToolsSpec,
+} from '../../scripts/lib/fake-tools.mjs';
 
 export { HEALTHY_SONMCLI } from '../../scripts/lib/fake-tools.mjs';
 export type { FakeCase, FakeCall } from '../../scripts/lib/fake-tools.mjs';
@@ -73,20 +87,44 @@ function put(root: string, path: string, content: string): void {
 export function writeSysroot(root: string, spec: RigSpec): void {
   const cores = spec.cores ?? 4;
   const model = spec.modelName ?? 'Intel(R) Core(TM) i5-7400 CPU';
-  const blocks = Array.from({ length: cores }, (_, i) => `processor\t: ${i}\nvendor_id\t: GenuineIntel\nmodel name\t: ${model}\ncpu MHz\t\t: 800.000\nphysical id\t: 0\ncore id\t\t: ${i}\ncpu cores\t: ${cores}\n`);
+  const blocks = Array.from(
+    { length: cores },
+    (_, i) =>
+      `processor\t: ${i}\nvendor_id\t: GenuineIntel\nmodel name\t: ${model}\ncpu MHz\t\t: 800.000\nphysical id\t: 0\ncore id\t\t: ${i}\ncpu cores\t: ${cores}\n`,
+  );
   put(root, 'proc/cpuinfo', `${blocks.join('\n')}\n`);
-  if (spec.maxMHz !== null) put(root, 'sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq', `${(spec.maxMHz ?? 3500) * 1000}\n`);
-  put(root, 'proc/meminfo', `MemTotal:       ${spec.memTotalKb ?? 16_300_000} kB\nMemFree:         1000000 kB\n`);
+  if (spec.maxMHz !== null)
+    put(
+      root,
+      'sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq',
+      `${(spec.maxMHz ?? 3500) * 1000}\n`,
+    );
+  put(
+    root,
+    'proc/meminfo',
+    `MemTotal:       ${spec.memTotalKb ?? 16_300_000} kB\nMemFree:         1000000 kB\n`,
+  );
   const iface = spec.iface ?? 'enp3s0';
-  put(root, 'proc/net/route', `Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n${iface}\t00000000\t0101A8C0\t0003\t0\t0\t100\t00000000\t0\t0\t0\n${iface}\t0001A8C0\t00000000\t0001\t0\t0\t100\t00FFFFFF\t0\t0\t0\n`);
-  put(root, 'proc/self/mountinfo', '22 1 8:2 / / rw,relatime shared:1 - ext4 /dev/sda2 rw\n23 22 0:21 / /sys rw - sysfs sysfs rw\n');
+  put(
+    root,
+    'proc/net/route',
+    `Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n${iface}\t00000000\t0101A8C0\t0003\t0\t0\t100\t00000000\t0\t0\t0\n${iface}\t0001A8C0\t00000000\t0001\t0\t0\t100\t00FFFFFF\t0\t0\t0\n`,
+  );
+  put(
+    root,
+    'proc/self/mountinfo',
+    '22 1 8:2 / / rw,relatime shared:1 - ext4 /dev/sda2 rw\n23 22 0:21 / /sys rw - sysfs sysfs rw\n',
+  );
   const disk = 'sys/devices/pci0000:00/0000:00:17.0/ata1/host0/target0:0:0/0:0:0:0/block/sda';
   put(root, `${disk}/size`, `${Math.round((spec.diskBytes ?? 120_034_123_776) / 512)}\n`);
   put(root, `${disk}/device/model`, 'KINGSTON SA400S3\n');
   put(root, `${disk}/sda2/partition`, '2\n');
   put(root, `${disk}/sda2/size`, '1000\n');
   mkdirSync(join(root, 'sys/dev/block'), { recursive: true });
-  symlinkSync(`../../devices/pci0000:00/0000:00:17.0/ata1/host0/target0:0:0/0:0:0:0/block/sda/sda2`, join(root, 'sys/dev/block/8:2'));
+  symlinkSync(
+    `../../devices/pci0000:00/0000:00:17.0/ata1/host0/target0:0:0/0:0:0:0/block/sda/sda2`,
+    join(root, 'sys/dev/block/8:2'),
+  );
   const net = `sys/class/net/${iface}`;
   put(root, `${net}/type`, '1\n');
   put(root, `${net}/speed`, spec.linkMbps === null ? '-1\n' : `${spec.linkMbps ?? 1000}\n`);
@@ -121,7 +159,12 @@ export function makeRig(spec: RigSpec = {}, where: { anyUser?: boolean } = {}): 
   return { dir, sysroot, stateDir, tools, env };
 }
 
-export interface CliResult { code: number | null; stdout: string; stderr: string; ms: number }
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
 
 /**
  * The argv that starts the agent: this Node and bin/sonm-rewards.cjs, unless
@@ -132,7 +175,9 @@ export interface CliResult { code: number | null; stdout: string; stderr: string
 export function agentArgv(opts: { anyUser?: boolean } = {}): string[] {
   const agent = process.env.SONM_REWARDS_TEST_AGENT;
   let wrapper = process.env.SONM_REWARDS_TEST_WRAPPER;
-  for (const p of [agent, wrapper]) if (p && !existsSync(p)) throw new Error(`${p} (from SONM_REWARDS_TEST_AGENT/_WRAPPER) does not exist`);
+  for (const p of [agent, wrapper])
+    if (p && !existsSync(p))
+      throw new Error(`${p} (from SONM_REWARDS_TEST_AGENT/_WRAPPER) does not exist`);
   // As another user: the checkout's files from a copy that user can read (agentForAnyUser).
   const root = opts.anyUser && !agent ? agentForAnyUser() : ROOT;
   if (opts.anyUser && wrapper) {
@@ -144,11 +189,25 @@ export function agentArgv(opts: { anyUser?: boolean } = {}): string[] {
   return [...(wrapper ? [wrapper] : []), ...(agent ? [agent] : script)];
 }
 
-export function runBin(bin: 'sonm-rewards' | 'sonm-rewards-service', args: string[], opts: { env?: Record<string, string>; timeoutMs?: number; cwd?: string; uid?: number; gid?: number; prefix?: string[] } = {}): Promise<CliResult> {
+export function runBin(
+  bin: 'sonm-rewards' | 'sonm-rewards-service',
+  args: string[],
+  opts: {
+    env?: Record<string, string>;
+    timeoutMs?: number;
+    cwd?: string;
+    uid?: number;
+    gid?: number;
+    prefix?: string[];
+  } = {},
+): Promise<CliResult> {
   const started = Date.now();
   // As another user, the agent runs from a copy that user can read (agentForAnyUser).
   const anyUser = opts.uid !== undefined;
-  const command = bin === 'sonm-rewards' ? agentArgv({ anyUser }) : [process.execPath, join(ROOT, 'bin', `${bin}.js`)];
+  const command =
+    bin === 'sonm-rewards'
+      ? agentArgv({ anyUser })
+      : [process.execPath, join(ROOT, 'bin', `${bin}.js`)];
   const argv = [...(opts.prefix ?? []), ...command, ...args];
   return new Promise((resolvePromise) => {
     const child = spawn(argv[0]!, argv.slice(1), {
@@ -160,8 +219,12 @@ export function runBin(bin: 'sonm-rewards' | 'sonm-rewards-service', args: strin
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 30_000);
     child.on('close', (code) => {
       clearTimeout(timer);
@@ -170,6 +233,19 @@ export function runBin(bin: 'sonm-rewards' | 'sonm-rewards-service', args: strin
   });
 }
 
-export function runCli(rig: Rig | null, args: string[], opts: { env?: Record<string, string>; timeoutMs?: number; uid?: number; gid?: number; prefix?: string[] } = {}): Promise<CliResult> {
-  return runBin('sonm-rewards', args, { ...opts, env: { ...(rig?.env ?? { PATH: process.env.PATH ?? '' }), ...opts.env } });
+export function runCli(
+  rig: Rig | null,
+  args: string[],
+  opts: {
+    env?: Record<string, string>;
+    timeoutMs?: number;
+    uid?: number;
+    gid?: number;
+    prefix?: string[];
+  } = {},
+): Promise<CliResult> {
+  return runBin('sonm-rewards', args, {
+    ...opts,
+    env: { ...(rig?.env ?? { PATH: process.env.PATH ?? '' }), ...opts.env },
+  });
 }

@@ -22,7 +22,12 @@ describe('GPU claim index', () => {
     idx.claim('G1', '2026-06-01T00:00:00Z', 'rigA');
     idx.claim('G1', '2026-06-01T23:00:00Z', 'rigA');
     idx.claim('G1', '2026-06-01T05:00:00Z', 'rigB');
-    expect(['00', '05', '23', '06'].map((h) => idx.owner('G1', `2026-06-01T${h}:00:00Z`))).toEqual(['rigA', 'rigB', 'rigA', null]);
+    expect(['00', '05', '23', '06'].map((h) => idx.owner('G1', `2026-06-01T${h}:00:00Z`))).toEqual([
+      'rigA',
+      'rigB',
+      'rigA',
+      null,
+    ]);
   });
 
   it('a layer sees the claims below it; its own join the index only when committed', () => {
@@ -52,7 +57,7 @@ describe('GPU claim index', () => {
     expect(idx.owner('G1', H)).toBeNull();
   });
 
-  it('hoursOf gathers one rig\'s hours of a day from every layer: the row to store', () => {
+  it("hoursOf gathers one rig's hours of a day from every layer: the row to store", () => {
     const idx = new ClaimIndex();
     idx.load('G1', '2026-06-01', 'rigA', 1 << 3);
     idx.claim('G1', '2026-06-01T05:00:00Z', 'rigB');
@@ -84,7 +89,11 @@ describe('GPU claim index: days out of order', () => {
     idx.claim('G1', '2026-06-02T01:00:00Z', 'rigB');
     idx.claim('G1', '2026-06-02T02:00:00Z', 'rigB');
     idx.claim('G1', '2026-05-30T01:00:00Z', 'rigC');
-    expect(['2026-05-30', '2026-06-01', '2026-06-02', '2026-06-03', '2026-06-04'].map((d) => idx.owner('G1', `${d}T01:00:00Z`))).toEqual(['rigC', 'rigA', 'rigB', 'rigA', null]);
+    expect(
+      ['2026-05-30', '2026-06-01', '2026-06-02', '2026-06-03', '2026-06-04'].map((d) =>
+        idx.owner('G1', `${d}T01:00:00Z`),
+      ),
+    ).toEqual(['rigC', 'rigA', 'rigB', 'rigA', null]);
     expect(idx.hoursOf('G1', '2026-06-02', 'rigB')).toBe((1 << 1) | (1 << 2));
     expect(idx.size).toBe(4);
     const layer = idx.child();
@@ -104,8 +113,16 @@ describe('taking claims back and disputes, layered like the transactions', () =>
     batch.unclaim('U', H, 'A');
     batch.claim('U', H, 'B');
     expect([batch.owner('U', H), index.owner('U', H)]).toEqual(['B', 'A']);
-    expect([...batch.changed()].sort()).toEqual([['U', '2026-06-01', 'A'], ['U', '2026-06-01', 'B']].sort());
-    expect([batch.hoursOf('U', '2026-06-01', 'A'), batch.hoursOf('U', '2026-06-01', 'B')]).toEqual([0, 1 << 10]);
+    expect([...batch.changed()].sort()).toEqual(
+      [
+        ['U', '2026-06-01', 'A'],
+        ['U', '2026-06-01', 'B'],
+      ].sort(),
+    );
+    expect([batch.hoursOf('U', '2026-06-01', 'A'), batch.hoursOf('U', '2026-06-01', 'B')]).toEqual([
+      0,
+      1 << 10,
+    ]);
     batch.commit();
     expect(index.owner('U', H)).toBe('B');
     expect(index.hoursOf('U', '2026-06-01', 'A')).toBe(0);

@@ -51,24 +51,59 @@ const HOURS = Array.from({ length: 60 }, (_, h) =>
 );
 
 /** Enrol `rig` before its hours, with a verdict listing its GPUs unless `verdict` is false. */
-function join(store: RewardsStore, rig: string, master: string, model: string, verdict = true): void {
+function join(
+  store: RewardsStore,
+  rig: string,
+  master: string,
+  model: string,
+  verdict = true,
+): void {
   const hardware = {
     qualifyingGpus: 3,
     gpus: [{ model: 'GTX 1080 Ti' }, { model: 'GTX 1080 Ti' }, { model: 'RTX 2080 Ti' }],
   };
-  store.enroll({ publicKey: `k-${rig}`, masterAddress: master, workerAddress: null, agentVersion: 't', hardware }, rig, BEFORE);
+  store.enroll(
+    {
+      publicKey: `k-${rig}`,
+      masterAddress: master,
+      workerAddress: null,
+      agentVersion: 't',
+      hardware,
+    },
+    rig,
+    BEFORE,
+  );
   if (!verdict) return;
   const gpus = report(rig, HOURS[0]!, 12, 3, model).gpus;
-  store.saveVerdict(rig, { checkedAt: BEFORE.toISOString(), eligible: true, programs: [{ id: 'test-program', qualifies: true }], gpus }, BEFORE);
+  store.saveVerdict(
+    rig,
+    {
+      checkedAt: BEFORE.toISOString(),
+      eligible: true,
+      programs: [{ id: 'test-program', qualifies: true }],
+      gpus,
+    },
+    BEFORE,
+  );
 }
 
 function fixture(): RewardsStore {
   const store = openSqliteStore(':memory:');
   RIGS.forEach((rig, k) => {
     const model = k === 1 ? 'RTX 2080 Ti' : 'GTX 1080 Ti';
-    join(store, rig, k < 2 ? MASTER.toLowerCase() : '0x0000000000000000000000000000000000000001', model);
+    join(
+      store,
+      rig,
+      k < 2 ? MASTER.toLowerCase() : '0x0000000000000000000000000000000000000001',
+      model,
+    );
     // Some hours not connected; rig B has other GPUs.
-    store.ingest(HOURS.map((h, i) => report(rig, h, i % 7 === 3 ? 5 : 12, 3, model)), rig, open, now);
+    store.ingest(
+      HOURS.map((h, i) => report(rig, h, i % 7 === 3 ? 5 : 12, 3, model)),
+      rig,
+      open,
+      now,
+    );
   });
   return store;
 }
@@ -78,18 +113,27 @@ describe("dashboard reads agree with the JSON API's store calls", () => {
     // Rig C sent no verdict: its hours are not paid (no-verdict). Rig D's hours come under a
     // program that admits rigs on review: held until the operator approves it.
     const store = openSqliteStore(':memory:');
-    const review = parsePrograms({ programs: [activeProgram('2026-05-20T00:00:00Z', { admission: 'review' })] });
+    const review = parsePrograms({
+      programs: [activeProgram('2026-05-20T00:00:00Z', { admission: 'review' })],
+    });
     const rigs = [...RIGS, 'DDDDDDDDDDDDDDDDDDDDDD'];
     for (const rig of rigs) {
       join(store, rig, MASTER, 'GTX 1080 Ti', rig !== RIGS[2]);
-      store.ingest(HOURS.map((h, i) => report(rig, h, i % 7 === 3 ? 5 : 12)), rig, rig === rigs[3] ? review : open, now);
+      store.ingest(
+        HOURS.map((h, i) => report(rig, h, i % 7 === 3 ? 5 : 12)),
+        rig,
+        rig === rigs[3] ? review : open,
+        now,
+      );
     }
     const from = '2026-05-31T00:00:00Z';
     const to = '2026-06-03T00:00:00Z';
     const sql = store.ledgerDays(rigs, from, to);
     const js = rigs.flatMap((rig) => summaryOf(rig, store.ledger(rig, from, to)));
     expect(sql).toEqual(js);
-    expect(new Set(sql.map((d) => d.outcome))).toEqual(new Set(['credited', 'not-connected', 'no-verdict', 'held']));
+    expect(new Set(sql.map((d) => d.outcome))).toEqual(
+      new Set(['credited', 'not-connected', 'no-verdict', 'held']),
+    );
   });
 
   it('fleetDays counts, hour by hour, what fleet(hour) counts', () => {
@@ -98,7 +142,9 @@ describe("dashboard reads agree with the JSON API's store calls", () => {
     for (const d of days) {
       d.gpus.forEach((n, h) => {
         const hour = `${d.day}T${String(h).padStart(2, '0')}:00:00Z`;
-        expect(n, `${d.model} ${hour}`).toBe(store.fleet(hour).find((r) => r.model === d.model)?.gpus ?? 0);
+        expect(n, `${d.model} ${hour}`).toBe(
+          store.fleet(hour).find((r) => r.model === d.model)?.gpus ?? 0,
+        );
       });
     }
     expect(days.reduce((s, d) => s + d.gpus.reduce((a, b) => a + b, 0), 0)).toBeGreaterThan(0);
@@ -118,8 +164,20 @@ describe("dashboard reads agree with the JSON API's store calls", () => {
       verdict: { eligible: true, notQualifying: [] },
       lastReportHour: '2026-06-02T23:00:00Z',
     });
-    store.saveVerdict(RIGS[0]!, { checkedAt: now.toISOString(), eligible: false, programs: [{ id: 'test-program', qualifies: false }], gpus: [] }, now);
-    expect(store.rigProfiles({ rigId: RIGS[0]! })[0]!.verdict).toMatchObject({ eligible: false, notQualifying: ['test-program'] });
+    store.saveVerdict(
+      RIGS[0]!,
+      {
+        checkedAt: now.toISOString(),
+        eligible: false,
+        programs: [{ id: 'test-program', qualifies: false }],
+        gpus: [],
+      },
+      now,
+    );
+    expect(store.rigProfiles({ rigId: RIGS[0]! })[0]!.verdict).toMatchObject({
+      eligible: false,
+      notQualifying: ['test-program'],
+    });
     expect(store.rigProfiles({ master: '0x1111111111111111111111111111111111111111' })).toEqual([]);
   });
 
@@ -133,7 +191,13 @@ describe("dashboard reads agree with the JSON API's store calls", () => {
       { id: '<script>', status: 'fail', code: 'x' },
       { id: 'disk', status: 'fail', code: 'Not A Code' },
     ];
-    const body = { checkedAt: later.toISOString(), eligible: false, programs: [], gpus: [], checks };
+    const body = {
+      checkedAt: later.toISOString(),
+      eligible: false,
+      programs: [],
+      gpus: [],
+      checks,
+    };
     store.saveVerdict(RIGS[0]!, body, later);
     const v = store.rigProfiles({ rigId: RIGS[0]! })[0]!.verdict!;
     expect(v.failing).toEqual([
@@ -142,6 +206,8 @@ describe("dashboard reads agree with the JSON API's store calls", () => {
       ['disk', 'fail'],
     ]);
     expect(notEligibleText(v)).toBe('not eligible: failing gpus (gpu-lost), ram, disk');
-    expect(failingChecks({ checks: Array.from({ length: 40 }, () => checks[0]!) })).toHaveLength(16);
+    expect(failingChecks({ checks: Array.from({ length: 40 }, () => checks[0]!) })).toHaveLength(
+      16,
+    );
   });
 });

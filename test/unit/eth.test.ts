@@ -15,17 +15,26 @@ const VECTORS = [
 ];
 
 function flipOneLetter(a: string): string {
-  const i = [...a].findIndex((c, k) => k > 1 && /[a-fA-F]/.test(c) && a.slice(2) !== a.slice(2).toLowerCase() && a.slice(2) !== a.slice(2).toUpperCase());
+  const i = [...a].findIndex(
+    (c, k) =>
+      k > 1 &&
+      /[a-fA-F]/.test(c) &&
+      a.slice(2) !== a.slice(2).toLowerCase() &&
+      a.slice(2) !== a.slice(2).toUpperCase(),
+  );
   const c = a[i]!;
-  return a.slice(0, i) + (c === c.toUpperCase() ? c.toLowerCase() : c.toUpperCase()) + a.slice(i + 1);
+  return (
+    a.slice(0, i) + (c === c.toUpperCase() ? c.toLowerCase() : c.toUpperCase()) + a.slice(i + 1)
+  );
 }
 
 describe('EIP-55', () => {
   it.each(VECTORS)('%s is valid and checksums to itself', (a) => {
     expect(checkAddress(a)).toEqual({ ok: true, address: toChecksumAddress(a) });
-    if (a.slice(2) !== a.slice(2).toLowerCase() && a.slice(2) !== a.slice(2).toUpperCase()) expect(toChecksumAddress(a)).toBe(a);
+    if (a.slice(2) !== a.slice(2).toLowerCase() && a.slice(2) !== a.slice(2).toUpperCase())
+      expect(toChecksumAddress(a)).toBe(a);
   });
-  it.each(VECTORS.slice(4))('%s with one letter\'s case flipped fails the checksum', (a) => {
+  it.each(VECTORS.slice(4))("%s with one letter's case flipped fails the checksum", (a) => {
     const r = checkAddress(flipOneLetter(a));
     expect(r.ok).toBe(false);
     expect(!r.ok && r.reason).toMatch(/fails its EIP-55 checksum/);
@@ -33,7 +42,9 @@ describe('EIP-55', () => {
   it.each([
     ['0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed', '0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed'],
     ['0X5AAEB6053F3E94C9B9A09F33669435E7EF1BEAED', '0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed'],
-  ])('all-lower or all-upper %s is accepted and checksummed', (a, want) => expect(checkAddress(a)).toEqual({ ok: true, address: want }));
+  ])('all-lower or all-upper %s is accepted and checksummed', (a, want) =>
+    expect(checkAddress(a)).toEqual({ ok: true, address: want }),
+  );
   it.each([
     ['5aaeb6053f3e94c9b9a09f33669435e7ef1beaed', /does not start with 0x/],
     ['0x5aaeb6', /has 6 hex digits after 0x; an address has 40/],
@@ -48,8 +59,14 @@ describe('EIP-55', () => {
 
 describe('worker-default.yaml', () => {
   it.each([
-    ['master: 0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed\n', '0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed'],
-    ['endpoint: ":15010"\nmaster: "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"  # set by autodeploy\nadmin: 0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359\n', '0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed'],
+    [
+      'master: 0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed\n',
+      '0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed',
+    ],
+    [
+      'endpoint: ":15010"\nmaster: "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"  # set by autodeploy\nadmin: 0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359\n',
+      '0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed',
+    ],
     ['admin: 0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359\n', null],
     ['', null],
   ])('%j', (yaml, master) => expect(parseWorkerMaster(yaml)).toBe(master));

@@ -19,7 +19,8 @@ function ctxFor(statusFile: string) {
   const admin = mkdtempSync(join(tmpdir(), 'dpkg-'));
   copyFileSync(statusFile, join(admin, 'status'));
   return defaultProbeContext({
-    exec: (cmd, args, o) => execTool(cmd, cmd === 'dpkg-query' ? [`--admindir=${admin}`, ...args] : args, o),
+    exec: (cmd, args, o) =>
+      execTool(cmd, cmd === 'dpkg-query' ? [`--admindir=${admin}`, ...args] : args, o),
   });
 }
 
@@ -33,7 +34,9 @@ describe('upgrade verification reads installed packages only', () => {
   });
 
   it('an rc sonm-optimus after the script is "not installed", not "still 0.4.24"', async () => {
-    const versions = await probeSonmVersions(ctxFor(join(FIXTURES, 'real-rigs', 'dpkg-rc-optimus', 'dpkg-status')));
+    const versions = await probeSonmVersions(
+      ctxFor(join(FIXTURES, 'real-rigs', 'dpkg-rc-optimus', 'dpkg-status')),
+    );
     const problems = verify(facts(versions)).problems;
     expect(problems).toContain('sonm-optimus is not installed');
     expect(problems.join('\n')).not.toMatch(/0\.4\.24/);
@@ -41,6 +44,8 @@ describe('upgrade verification reads installed packages only', () => {
 
   it('every component installed at 0.4.25: no version problem', async () => {
     const versions = await probeSonmVersions(ctxFor(join(FIXTURES, 'dpkg', 'all-0.4.25.status')));
-    expect(verify(facts(versions)).problems.filter((p) => /sonm-(worker|node|cli|optimus) is/.test(p))).toEqual([]);
+    expect(
+      verify(facts(versions)).problems.filter((p) => /sonm-(worker|node|cli|optimus) is/.test(p)),
+    ).toEqual([]);
   });
 });

@@ -132,7 +132,8 @@ export function renderMaster(m: MasterModel): string {
           ? p.verdict.eligible
             ? '<span class="badge good">eligible</span>'
             : `<span class="badge bad">not eligible</span>${failingHtml(p.verdict)}`
-          : '<span class="muted">no check sent</span>') + `<br><span class="muted">operator review: ${esc(p.review)}</span>`;
+          : '<span class="muted">no check sent</span>') +
+        `<br><span class="muted">operator review: ${esc(p.review)}</span>`;
       const state = r.stopped
         ? `<span class="bad">earning nothing since ${esc(utc(r.stopped.since))}: ${esc(r.stopped.why)}</span>`
         : '<span class="good">earning</span>';

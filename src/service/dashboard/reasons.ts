@@ -31,7 +31,10 @@ export function failingText(failing: readonly (readonly [string, string])[]): st
 }
 
 /** "not eligible", with the failing checks when known, else the programs it does not qualify for. */
-export function notEligibleText(v: { notQualifying: string[]; failing: [string, string][] }): string {
+export function notEligibleText(v: {
+  notQualifying: string[];
+  failing: [string, string][];
+}): string {
   if (v.failing.length) return `not eligible: failing ${failingText(v.failing)}`;
   return `not eligible${v.notQualifying.length ? ` for ${v.notQualifying.join(', ')}` : ''}`;
 }
