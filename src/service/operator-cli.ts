@@ -161,12 +161,10 @@ export async function operatorMain(argv: string[]): Promise<void> {
       '--programs <file>',
       'program definitions, as given to the service (used when no service is running)',
     );
-  const root = new Command('sonm-rewards-service')
-    .exitOverride()
-    .configureOutput({
-      writeErr: (s) =>
-        process.stderr.write(s.startsWith('error:') ? `sonm-rewards-service: ${s}` : s),
-    });
+  const root = new Command('sonm-rewards-service').exitOverride().configureOutput({
+    writeErr: (s) =>
+      process.stderr.write(s.startsWith('error:') ? `sonm-rewards-service: ${s}` : s),
+  });
   const rigs = root.command('rigs').description('list, approve or revoke rigs');
   db(rigs.command('list').description('enrolled rigs, their review and held hours'))
     .option('--review <state>', 'only rigs in this review state: pending, approved or revoked')

@@ -386,14 +386,12 @@ export async function buildServer(opts: ServiceOptions): Promise<FastifyInstance
           'Conflict',
           `this rig key is bound to master ${r.rig.master}; a key can serve one master`,
         );
-      return reply
-        .code(r.status === 'created' ? 201 : 200)
-        .send({
-          rigId: r.rig.rigId,
-          master: r.rig.master,
-          enrolledAt: r.rig.enrolledAt,
-          serviceKey: publicServiceKey(opts.serviceKey),
-        });
+      return reply.code(r.status === 'created' ? 201 : 200).send({
+        rigId: r.rig.rigId,
+        master: r.rig.master,
+        enrolledAt: r.rig.enrolledAt,
+        serviceKey: publicServiceKey(opts.serviceKey),
+      });
     },
   );
 
