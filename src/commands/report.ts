@@ -157,7 +157,8 @@ async function recordSample(
   }
   verbose(
     ctx,
-    `sample: ${sample.connected ? 'connected' : `not connected (${sample.reason})`}, ${sample.qualifying} qualifying GPUs`,
+    `sample: ${sample.connected ? 'connected' : `not connected (${sample.reason})`}, ` +
+      `${sample.qualifying} qualifying GPUs`,
   );
   const budget = {
     attemptsLeft: s.tickAttempts,

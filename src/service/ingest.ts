@@ -109,7 +109,8 @@ export function rigFacts(ctx: IngestContext, rigId: string): RigFacts | null {
       .all(rigId) as { id: string; at: string }[];
     const rows = d
       .stmt(
-        'SELECT received_at AS r, checked_at AS c, programs AS p, gpus AS g FROM verdicts WHERE rig_id = ? ORDER BY received_at',
+        'SELECT received_at AS r, checked_at AS c, programs AS p, gpus AS g ' +
+          'FROM verdicts WHERE rig_id = ? ORDER BY received_at',
       )
       .all(rigId) as { r: string; c: string; p: string; g: string }[];
     facts = {
@@ -444,7 +445,8 @@ export function ingestBatch(p: IngestParams): ReportResult[] {
       out.unpaid.length ? JSON.stringify(out.unpaid) : null,
       out.held ? 1 : 0,
     );
-    known.set(r.reportId, { hash, connected: out.connected ? 1 : 0, gpus: out.gpus, usd: out.usd }); // a second copy is a duplicate
+    // A second copy of this report is now a duplicate.
+    known.set(r.reportId, { hash, connected: out.connected ? 1 : 0, gpus: out.gpus, usd: out.usd });
     for (const id of recheck) recredit(p, id);
     const reason =
       out.usd > 0

@@ -196,7 +196,9 @@ export async function buildServer(opts: ServiceOptions): Promise<FastifyInstance
           : 'the request is not valid HTTP/1.1',
       });
       socket.end(
-        `HTTP/1.1 ${status} ${timeout ? 'Request Timeout' : 'Bad Request'}\r\ncontent-type: application/problem+json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+        `HTTP/1.1 ${status} ${timeout ? 'Request Timeout' : 'Bad Request'}\r\n` +
+          'content-type: application/problem+json\r\n' +
+          `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
       );
     },
   });

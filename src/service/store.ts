@@ -314,7 +314,8 @@ export function openSqliteStore(path: string, synchronous: Synchronous = 'full')
         return { status: 'same', rig: existing };
       }
       stmt(
-        'INSERT INTO rigs (rig_id, public_key, master, worker, agent_version, hardware, enrolled_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        'INSERT INTO rigs (rig_id, public_key, master, worker, agent_version, hardware, enrolled_at) ' +
+          'VALUES (?, ?, ?, ?, ?, ?, ?)',
       ).run(
         rigId,
         req.publicKey,
@@ -357,12 +358,12 @@ export function openSqliteStore(path: string, synchronous: Synchronous = 'full')
         credits: string;
         unpaid: string | null;
       };
-      const rows =
-        stmt(`SELECT report_id AS reportId, hour, seq, samples, connected_samples AS connectedSamples, connected, gpus, usd,
-        credits, unpaid, held FROM reports WHERE report_id >= ? AND report_id < ? ORDER BY report_id`).all(
-          reportIdFor(rigId, from),
-          reportIdFor(rigId, to),
-        ) as Row[];
+      const rows = stmt(`SELECT report_id AS reportId, hour, seq, samples,
+          connected_samples AS connectedSamples, connected, gpus, usd, credits, unpaid, held
+        FROM reports WHERE report_id >= ? AND report_id < ? ORDER BY report_id`).all(
+        reportIdFor(rigId, from),
+        reportIdFor(rigId, to),
+      ) as Row[];
       return rows.map(({ credits, unpaid, ...h }) => ({
         ...h,
         connected: h.connected === 1,
@@ -381,18 +382,22 @@ export function openSqliteStore(path: string, synchronous: Synchronous = 'full')
       ) as FleetRow[],
     rigs(filter) {
       const where = filter.review ? 'WHERE review = ?' : '';
-      return stmt(`SELECT ${RIG_COLUMNS}, (SELECT COUNT(*) FROM reports p WHERE p.rig_id = rigs.rig_id AND p.held = 1) AS heldHours
+      return stmt(`SELECT ${RIG_COLUMNS},
+          (SELECT COUNT(*) FROM reports p WHERE p.rig_id = rigs.rig_id AND p.held = 1) AS heldHours
         FROM rigs ${where} ORDER BY enrolled_at, rig_id`).all(
         ...(filter.review ? [filter.review] : []),
       ) as (RigRecord & { heldHours: number })[];
     },
     disputes(all) {
-      return stmt(`SELECT hour, uuid, rig_id AS rigId, report_id AS reportId, opened_at AS openedAt, winner, resolved_at AS resolvedAt
-        FROM disputes ${all ? '' : 'WHERE resolved_at IS NULL'} ORDER BY hour, uuid, opened_at`).all() as DisputeRow[];
+      return stmt(`SELECT hour, uuid, rig_id AS rigId, report_id AS reportId, opened_at AS openedAt,
+          winner, resolved_at AS resolvedAt
+        FROM disputes ${all ? '' : 'WHERE resolved_at IS NULL'}
+        ORDER BY hour, uuid, opened_at`).all() as DisputeRow[];
     },
     counts: () =>
       stmt(`SELECT (SELECT COUNT(*) FROM rigs) AS rigs, (SELECT COUNT(*) FROM reports) AS reports,
-      (SELECT COUNT(*) FROM claim_flags) AS flags, (SELECT COUNT(*) FROM disputes WHERE resolved_at IS NULL) AS disputes`).get() as {
+      (SELECT COUNT(*) FROM claim_flags) AS flags,
+      (SELECT COUNT(*) FROM disputes WHERE resolved_at IS NULL) AS disputes`).get() as {
         rigs: number;
         reports: number;
         flags: number;
@@ -434,7 +439,8 @@ function saveVerdict(
     );
     const failing = JSON.stringify(failingChecks(body));
     stmt(
-      'INSERT INTO verdicts (rig_id, received_at, checked_at, eligible, programs, gpus, failing) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO verdicts (rig_id, received_at, checked_at, eligible, programs, gpus, failing) ' +
+        'VALUES (?, ?, ?, ?, ?, ?, ?)',
     ).run(
       rigId,
       nowIso,
@@ -458,7 +464,8 @@ function saveVerdict(
     // Keep the verdicts a report can still be credited by: the last 9 days, and the one before them.
     const keepFrom = new Date(now.getTime() - 9 * 24 * HOUR_MS).toISOString();
     stmt(
-      `DELETE FROM verdicts WHERE rig_id = ? AND received_at < (SELECT MAX(received_at) FROM verdicts WHERE rig_id = ? AND received_at < ?)`,
+      `DELETE FROM verdicts WHERE rig_id = ? AND received_at <
+        (SELECT MAX(received_at) FROM verdicts WHERE rig_id = ? AND received_at < ?)`,
     ).run(rigId, rigId, keepFrom);
   })();
   return 'saved';
@@ -487,7 +494,8 @@ function createOrCheckSchema(db: Database.Database, path: string): void {
     return;
   }
   throw new SchemaError(
-    `${path} has schema version ${version}, not ${SCHEMA_VERSION}: it was made by a development version of this service; start with a new database file`,
+    `${path} has schema version ${version}, not ${SCHEMA_VERSION}: ` +
+      'it was made by a development version of this service; start with a new database file',
   );
 }
 
