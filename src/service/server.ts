@@ -21,7 +21,7 @@ import { fleetView, ledgerView } from './views.js';
 import { registerDashboard } from './dashboard/routes.js';
 import { jwks, publicServiceKey, ReceiptSigner, type ServiceSigningKey } from './receipts.js';
 import { jsonDepthExceeds } from './json-depth.js';
-import type { VerdictBody } from './store.js';
+import type { VerdictBody } from './verdicts.js';
 
 export interface PlatformInfo {
   targetVersion: string;

@@ -4,7 +4,8 @@
  * what fleet(hour) counts, hour by hour. These tie the pages to the JSON API's logic.
  */
 import { describe, expect, it } from 'vitest';
-import { failingChecks, openSqliteStore, type RewardsStore } from '../../src/service/store.js';
+import { openSqliteStore, type RewardsStore } from '../../src/service/store.js';
+import { failingChecks } from '../../src/service/verdicts.js';
 import { notEligibleText } from '../../src/service/dashboard/reasons.js';
 import { parsePrograms } from '../../src/program/definitions.js';
 import { reportIdFor } from '../../src/protocol/report-id.js';

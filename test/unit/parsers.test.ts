@@ -14,7 +14,7 @@ import {
   parsePurgeResult,
   parseSonmcliJson,
   parseWorkerStatus,
-} from '../../src/probe/sonm.js';
+} from '../../src/probe/sonm-parse.js';
 import { parseVersion } from '../../src/lib/version.js';
 import type { ExecResult } from '../../src/lib/exec.js';
 import { fixture } from '../helpers/rig.js';

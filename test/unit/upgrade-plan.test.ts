@@ -5,7 +5,7 @@
  * probe's own parsers); the sources of each neighbour are given on its row.
  */
 import { describe, expect, it } from 'vitest';
-import { parseAskPlans, parseDealStatus } from '../../src/probe/sonm.js';
+import { parseAskPlans, parseDealStatus } from '../../src/probe/sonm-parse.js';
 import type { MarketInfo } from '../../src/probe/types.js';
 import {
   planUpgrade,
