@@ -13,7 +13,7 @@
  * the service more than the hashing.) The tree and its proofs are the RFC's own algorithms (a few
  * lines), written here so that the agent's bundle needs no further dependency.
  *
- * About 300 lines on purpose: this is the one definition of the format that both sides share
+ * About 340 lines on purpose: this is the one definition of the format that both sides share
  * (the texts that are signed, the tree, issuing and checking), so it is read in one place.
  */
 import { hash, sign, verify, type KeyObject } from 'node:crypto';

@@ -5,6 +5,11 @@
  * `recredit` re-runs crediting for a stored report whose facts changed (a contested GPU, an
  * approval, a resolved dispute): the same rules, applied again, never a second payment.
  * The rules are in docs/threat-model.md.
+ *
+ * About 490 lines on purpose: the contest for a GPU, crediting and the rows that record them run
+ * in one transaction over one IngestContext, and their order is the threat model's; read apart,
+ * the reason one step trusts what the step before wrote would be in another file. The rules
+ * themselves are pure, in credit.ts.
  */
 import type Database from 'better-sqlite3';
 import type { HourlyReport, ReportResult } from '../protocol/types.js';

@@ -3,6 +3,11 @@
  * the schemas of openapi/rewards.openapi.json; signed routes are authenticated before validation.
  * Every resource a client can make it hold is bounded (docs/threat-model.md, "Bounded resources"):
  * time per request, connections per address, body size per route, JSON depth, nonces.
+ *
+ * About 490 lines on purpose: buildServer is one closure whose routes share what it sets up (the
+ * hooks that authenticate and bound each request, the group commit, the receipt signer, the
+ * cached bodies), so a route is read beside the bounds that guard it. The routes' logic lives in
+ * the modules they call (auth.ts, batch.ts, group-commit.ts, views.ts, dashboard/).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
