@@ -214,7 +214,10 @@ describe('planUpgrade', () => {
         }),
       },
       { kind: 'go' },
-      /names https:\/\/evil\.example\/x\.sh as the installer: only the announcement or --script-url choose the script, so its hash is not applied/,
+      new RegExp(
+        String.raw`names https:\/\/evil\.example\/x\.sh as the installer: ` +
+          'only the announcement or --script-url choose the script, so its hash is not applied',
+      ),
     ],
     [
       '--script-url elsewhere: the service pin for the announced script does not apply',
