@@ -7,7 +7,10 @@ import type { CommandContext } from './context.js';
 import { EXIT, UsageError } from '../lib/errors.js';
 import { verifyProof } from '../uptime/proof.js';
 
-/** Reads the file named by the one operand (a path, or "-" for stdin), verifies it, prints the verdict; returns the exit code. */
+/**
+ * Reads the file named by the one operand (a path, or "-" for stdin), verifies it, prints the
+ * verdict; returns the exit code.
+ */
 export async function verifyProofCommand(
   ctx: CommandContext,
   _opts: unknown,
@@ -38,7 +41,8 @@ export async function verifyProofCommand(
   const keys = v.keyIds.join(', ') || 'none';
   if (v.ok) {
     ctx.stdout.write(
-      `✔ all ${v.verified} receipts hold: ${v.creditedHours} credited hours, $${v.usd.toFixed(2)}, signed by service key ${keys}.\n`,
+      `✔ all ${v.verified} receipts hold: ${v.creditedHours} credited hours, ` +
+        `$${v.usd.toFixed(2)}, signed by service key ${keys}.\n`,
     );
     ctx.stdout.write(
       "  Compare the key id with the service's published key (GET /.well-known/jwks.json, or /v1/platform).\n",
