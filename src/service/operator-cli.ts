@@ -177,6 +177,8 @@ export async function operatorMain(argv: string[]): Promise<void> {
     db(
       rigs
         .command('approve <rigId>')
+        // A rig id is base64url and starts with '-' once in 64: read it as the operand it is.
+        .allowUnknownOption()
         .description('approve a rig: its held hours inside the report deadline are credited'),
     ),
   ).action(async (rigId: string, o: Common) => report(await act(o, 'approve', { rigId })));
@@ -184,6 +186,7 @@ export async function operatorMain(argv: string[]): Promise<void> {
     db(
       rigs
         .command('revoke <rigId>')
+        .allowUnknownOption() // a rig id may start with '-', as for approve
         .description('revoke a rig: none of its hours are credited from now on'),
     ),
   ).action(async (rigId: string, o: Common) => report(await act(o, 'revoke', { rigId })));

@@ -462,6 +462,19 @@ describe("the operator's command, on the running service's database", () => {
       2,
       'sonm-rewards-service: 2026-06-31T10:00:00Z is not an hour such as 2019-04-15T12:00:00Z',
     ]);
+    // One rig id in 64 starts with '-' (base64url): it is an operand, not an unknown option.
+    const dashed = '-SbmJQng4aqHyNsMb6Atyg';
+    const revoke = await runBin('sonm-rewards-service', [
+      'rigs',
+      'revoke',
+      dashed,
+      '--db',
+      svc.dbPath,
+    ]);
+    expect([revoke.code, revoke.stdout.trim()]).toEqual([
+      1,
+      `refused: no rig ${dashed} is enrolled`,
+    ]);
   });
 
   it('a contested GPU is disputed for both, listed, and resolving it pays the winner once', async () => {
