@@ -23,6 +23,13 @@ export interface MountEntry {
   fsType: string;
 }
 
+/**
+ * Mounts from /proc/self/mountinfo text (`id parent major:minor root mountpoint options
+ * [optional…] - fstype source superoptions`; see also proc(5)): device number, mount point
+ * (`\040` decoded to a space), file system type and source. Lines with fewer than 10 fields or
+ * no `-` after the sixth are skipped. Used for docs/decisions.md, "`check`" (Disk). Pure; throws
+ * nothing.
+ */
 export function parseMountinfo(text: string): MountEntry[] {
   const out: MountEntry[] = [];
   for (const line of text.split('\n')) {
@@ -85,6 +92,13 @@ function diskOf(ctx: ProbeContext, blockDir: string, depth = 0): string {
   return blockDir;
 }
 
+/**
+ * The disk under the Docker data root (daemon.json `data-root` or `graph`, else /var/lib/docker
+ * when it exists, else /), by docs/decisions.md, "`check`" (Disk): the whole physical disk found
+ * through /sys/dev/block (a partition's parent disk, the largest device-mapper slave), its size in
+ * bytes (512-byte sectors) and model; without a block device, the file system's size (statfs),
+ * `device` its mount source. Rejects with ProbeError ('unreadable') when statfs fails too.
+ */
 export async function probeDisk(ctx: ProbeContext): Promise<DiskInfo> {
   const dockerRoot =
     parseDockerDataRoot(readSys(ctx, '/etc/docker/daemon.json')) ?? '/var/lib/docker';

@@ -133,6 +133,13 @@ export function programsCacheAge(stateDir: string, now: Date): number {
   return Number.isNaN(fetched) ? Infinity : now.getTime() - fetched;
 }
 
+/**
+ * The program definitions and their source (this file's header; docs/programs.md): the `file`
+ * (--programs) when given; without a `service`, the copy cached in `stateDir`, else the built-in
+ * program; with one, its GET /v1/programs (ETag, `timeoutMs` ms), else that cache, else the
+ * built-in program, with a `warning` saying why. Throws UsageError (exit 2) for a bad --programs
+ * file; a broken built-in programs/default.json throws its fs error or ProgramsFormatError.
+ */
 export async function loadPrograms(opts: {
   file?: string;
   service: string | null;
