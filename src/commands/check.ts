@@ -16,7 +16,13 @@ import { renderCheck } from '../program/render.js';
 /** The options of `check`, as src/commands/table.ts declares them. */
 export type CheckOptions = OptionValues<typeof CHECK.options>;
 
-/** Probe and evaluate; shared by check, report (eligibility) and upgrade. */
+/**
+ * Probe and evaluate; shared by check, report (eligibility) and upgrade. `opts.programsFile`: a
+ * --programs path; `market`: also list ask plans and deals; `probeCtx`: defaults to
+ * probeContextFor(ctx). Returns the CheckResult (docs/check-result.schema.json) and the probe;
+ * a programs warning is logged on stderr. Rejects with UsageError (exit 2) for a bad --programs
+ * file; a broken built-in programs/default.json rejects with its fs error or ProgramsFormatError.
+ */
 export async function runCheck(
   ctx: CommandContext,
   opts: { programsFile?: string; market: boolean; probeCtx?: ProbeContext },

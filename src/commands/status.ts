@@ -12,7 +12,11 @@ import { keyChangeText } from '../uptime/receipts.js';
 import { HOUR_MS, plural } from '../lib/time.js';
 import { NO_SERVICE_NEXT_STEP } from './configure.js';
 
-/** The dashboard pages of this rig and its master on `service` (src/service/dashboard/). */
+/**
+ * The dashboard pages of this rig and its master on `service` (src/service/dashboard/; README,
+ * "Uptime", `status`), the master lower-cased; null without a service or an enrolment. Pure;
+ * throws nothing.
+ */
 export function dashboardLinks(
   service: string | null,
   enrolled: StatusSummary['enrolled'],

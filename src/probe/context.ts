@@ -101,7 +101,10 @@ export function realpathSys(ctx: Pick<ProbeContext, 'sysroot'>, path: string): s
   }
 }
 
-/** Run a probe, timing it and turning any exception into a failed Probed. */
+/**
+ * Run a probe, timing it (ms, wall clock) and turning any exception into a failed Probed with its
+ * message and ProbeError code. Never rejects.
+ */
 export async function measure<T>(fn: () => Promise<T> | T): Promise<Probed<T>> {
   const started = Date.now();
   try {

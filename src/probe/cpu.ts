@@ -53,14 +53,17 @@ export function parseCpuinfo(text: string): CpuinfoFacts {
   };
 }
 
-/** "CPU max MHz: 4700.0000" from lscpu. */
+/** "CPU max MHz: 4700.0000" from lscpu, in whole MHz; null when absent. Pure; throws nothing. */
 export function parseLscpuMaxMHz(text: string): number | null {
   const m = /^CPU max MHz:\s*([\d.]+)/m.exec(text);
   const v = m ? Number(m[1]) : NaN;
   return Number.isFinite(v) && v > 0 ? Math.round(v) : null;
 }
 
-/** cpuinfo_max_freq is in kHz. */
+/**
+ * sysfs `cpuinfo_max_freq` text (kHz) in whole MHz; null when missing or not a positive number.
+ * Pure; throws nothing.
+ */
 export function parseCpufreqKHz(text: string | null): number | null {
   const v = Number(text?.trim());
   return Number.isFinite(v) && v > 0 ? Math.round(v / 1000) : null;

@@ -46,7 +46,10 @@ export function parseMountinfo(text: string): MountEntry[] {
   return out;
 }
 
-/** The mount holding `path`: the longest mount point that is a prefix of it (the last one wins on ties). */
+/**
+ * The mount holding `path`: the longest mount point that is a prefix of it (the last one wins on
+ * ties); null when none is. Pure; throws nothing.
+ */
 export function mountFor(mounts: MountEntry[], path: string): MountEntry | null {
   let best: MountEntry | null = null;
   for (const m of mounts) {
@@ -57,7 +60,11 @@ export function mountFor(mounts: MountEntry[], path: string): MountEntry | null 
   return best;
 }
 
-/** The Docker data root from daemon.json, else the default. */
+/**
+ * The Docker data root from daemon.json text (`data-root`, else the older `graph`), when it is an
+ * absolute path; null when the text is null, not JSON or names none (the caller then uses
+ * /var/lib/docker: docs/decisions.md, "`check`", Disk). Pure; throws nothing.
+ */
 export function parseDockerDataRoot(daemonJson: string | null): string | null {
   if (!daemonJson) return null;
   try {

@@ -15,7 +15,10 @@ export function parseMeminfoTotal(text: string): number | null {
   return m ? Number(m[1]) * 1024 : null;
 }
 
-/** Module sizes in bytes from `dmidecode --type 17`; empty slots are skipped. */
+/**
+ * Module sizes in bytes (kB/KB as KiB, MB as MiB, GB as GiB, TB as TiB) from `dmidecode --type 17`
+ * output; empty slots are skipped. Pure; throws nothing.
+ */
 export function parseDmidecodeModules(text: string): number[] {
   const sizes: number[] = [];
   for (const block of text.split(/\n\s*\n/)) {

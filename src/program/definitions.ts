@@ -191,7 +191,11 @@ export function parsePrograms(raw: unknown): Program[] {
   return programs;
 }
 
-/** The programs shipped with the package (programs/default.json), the last-resort fallback. */
+/**
+ * The programs shipped with the package (programs/default.json), the last-resort fallback
+ * (docs/programs.md). Throws the fs error, SyntaxError or ProgramsFormatError only when the
+ * package's file is missing or broken.
+ */
 export function builtInPrograms(): Program[] {
   // Resolved from this file so that it works from src/ (tests) and dist/ (the built binary).
   const url = new URL('../../programs/default.json', import.meta.url);

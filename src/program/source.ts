@@ -126,7 +126,10 @@ export async function fetchWithCache(opts: {
   return { body: null, warning };
 }
 
-/** How old the cached program definitions are, in ms (Infinity when there is no cache). */
+/**
+ * How old the program definitions cached in `stateDir` are at `now`, in ms (Infinity when there
+ * is no readable cache). Throws nothing.
+ */
 export function programsCacheAge(stateDir: string, now: Date): number {
   const cache = readCache(join(stateDir, PROGRAMS_CACHE));
   const fetched = cache ? Date.parse(cache.fetchedAt) : NaN;

@@ -53,7 +53,8 @@ export interface DeliveryOutcome {
 
 /**
  * The master address to enrol with: the one given, else SONM's own configuration
- * (worker-default.yaml), else the one the rig already enrolled with, else what the worker reports.
+ * (worker-default.yaml), else the one the rig already enrolled with, else what the worker reports
+ * (README, "Uptime", `enroll`); null when none. Throws nothing.
  */
 export function masterToEnrol(
   given: string | null | undefined,
@@ -72,7 +73,8 @@ export function masterToEnrol(
 
 /**
  * What identifies a verdict worth re-sending: eligibility, the qualifying GPUs (the set, by uuid
- * and PCI id, not only their number: src/uptime/verdict.ts), per-program qualification.
+ * and PCI id, not only their number: src/uptime/verdict.ts), per-program qualification; as a
+ * JSON string. docs/decisions.md, "Uptime" (What a tick probes). Pure; throws nothing.
  */
 export function eligibilityKey(c: CheckResult): string {
   const set = gpuSetKey(

@@ -74,7 +74,7 @@ export function buildHourlyReport(hour: string, samples: Sample[], meta: ReportM
 /**
  * Hours with samples and no report yet that ended by `untilMs` (ms since the epoch: both clocks
  * past the hour's end, src/uptime/clock.ts) and can still be credited (`windowMs` from the hour's
- * start, creditWindowMs), oldest first.
+ * start, creditWindowMs), oldest first. Pure; throws nothing.
  */
 export function hoursToBuild(
   byHour: Map<string, Sample[]>,

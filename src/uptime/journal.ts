@@ -96,7 +96,11 @@ export function readRecords<T>(path: string): ReadResult<T> {
   return parseRecords<T>(readFileSync(path, 'utf8'));
 }
 
-/** Cut a torn tail (bytes after the last newline) so the next record starts on a fresh line. */
+/**
+ * Cut a torn tail (bytes after the last newline, looked for in the last MiB) so the next record
+ * starts on a fresh line; nothing when the file is missing. Throws the fs errors of opening,
+ * reading or truncating it.
+ */
 export function repairTail(path: string): void {
   if (!existsSync(path)) return;
   const fd = openSync(path, 'r+');
@@ -127,7 +131,10 @@ export function appendRecords(path: string, values: unknown[]): void {
   appendDurable(path, values.map(encodeRecord).join(''));
 }
 
-/** Replace a log's content atomically (compaction). */
+/**
+ * Replace a log's content with `values` atomically (compaction; writeFileAtomic). Throws its fs
+ * errors, and encodeRecord's TypeError.
+ */
 export function rewriteRecords(path: string, values: unknown[]): void {
   writeFileAtomic(path, values.map(encodeRecord).join(''));
 }
