@@ -68,10 +68,11 @@ function writeAll(fd: number, data: string | Uint8Array): void {
 
 /**
  * Write `data` to a fresh temporary file beside `path` (unpredictable name, O_EXCL|O_NOFOLLOW,
- * `mode`), fsynced. Returns the temporary path; the caller renames or links it into place.
- * Throws the fs error (EEXIST only after 5 collisions, which means someone is guessing names).
+ * `mode`), fsynced unless `durable` is false. Returns the temporary path; the caller renames or
+ * links it into place. Throws the fs error (EEXIST only after 5 collisions, which means someone
+ * is guessing names).
  */
-function writeTemp(path: string, data: string | Uint8Array, mode: number): string {
+function writeTemp(path: string, data: string | Uint8Array, mode: number, durable = true): string {
   for (let attempt = 0; ; attempt++) {
     const tmp = join(dirname(path), `.${basename(path)}.${randomName()}.tmp`);
     let fd: number;
@@ -83,7 +84,7 @@ function writeTemp(path: string, data: string | Uint8Array, mode: number): strin
     }
     try {
       writeAll(fd, data);
-      fsyncSync(fd);
+      if (durable) fsyncSync(fd);
       closeSync(fd);
       return tmp;
     } catch (e) {
@@ -121,21 +122,26 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 
 }
 
 /**
- * Create `path` with `data` only if nothing exists there, atomically (link(2) of a complete,
- * fsynced temporary file). Returns true when this call created it, false when a file (or link)
- * was already there, in which case nothing is changed. Throws other fs errors.
+ * Create `path` with `data` only if nothing exists there, atomically (link(2) of a complete
+ * temporary file). Returns true when this call created it, false when a file (or link) was
+ * already there, in which case nothing is changed. Throws other fs errors.
+ * `durable` (default true) fsyncs the file and its directory: a key must survive a power cut.
+ * A lock file passes false: it means something only while its process lives, and a lock left
+ * by a crash is judged stale by its holder's pid and start time (src/lib/lock.ts), so two
+ * fsyncs per tick would buy nothing.
  */
 export function createFileExclusive(
   path: string,
   data: string | Uint8Array,
   mode = 0o600,
+  durable = true,
 ): boolean {
   const dir = dirname(path);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const tmp = writeTemp(path, data, mode);
+  const tmp = writeTemp(path, data, mode, durable);
   try {
     linkSync(tmp, path);
-    fsyncDir(dir);
+    if (durable) fsyncDir(dir);
     return true;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;

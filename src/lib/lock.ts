@@ -117,7 +117,7 @@ export function acquireLock(
   });
   const lock: Lock = { release: () => removeIfSame(path, mine) };
   for (let attempt = 0; attempt < 3; attempt++) {
-    if (createFileExclusive(path, mine, 0o644)) return lock;
+    if (createFileExclusive(path, mine, 0o644, false)) return lock;
     const seen = readHolder(path);
     if (!seen) continue; // released between our try and our look
     if (seen.holder && seen.holder.pid !== process.pid && alive(seen.holder, maxAgeMs))
@@ -134,7 +134,7 @@ export function acquireLock(
  */
 function breakStale(path: string, staleText: string, mine: string): void {
   const breakPath = `${path}.break`;
-  if (!createFileExclusive(breakPath, mine, 0o644)) {
+  if (!createFileExclusive(breakPath, mine, 0o644, false)) {
     // Someone else is breaking it. A breaker that died mid-way leaves lock.break behind: clear it.
     const b = readHolder(breakPath);
     if (b && !(b.holder && alive(b.holder, 60_000))) removeIfSame(breakPath, b.text);
