@@ -46,7 +46,8 @@ const results = [];
 function record(name, measured, baseline, ratio, target, ok, note = '') {
   results.push({ name, measured, baseline, ratio, target, ok, note });
   console.log(
-    `${ok ? 'PASS' : 'FAIL'}  ${name}: ${measured}  (baseline ${baseline}; ratio ${ratio}; target ${target})${note ? `  ${note}` : ''}`,
+    `${ok ? 'PASS' : 'FAIL'}  ${name}: ${measured}  ` +
+      `(baseline ${baseline}; ratio ${ratio}; target ${target})${note ? `  ${note}` : ''}`,
   );
 }
 
@@ -70,8 +71,12 @@ function rusage(argv, env) {
     const [u, sy, kb] = readFileSync(out, 'utf8').trim().split('\n').pop().split(' ').map(Number);
     return { cpu: (u + sy) * 1000, rss: kb / 1024, status: r.status };
   }
-  const py =
-    'import resource,subprocess,sys,json\nr=subprocess.run(sys.argv[1:],stdout=subprocess.DEVNULL,stderr=subprocess.DEVNULL)\nu=resource.getrusage(resource.RUSAGE_CHILDREN)\nprint(json.dumps({"cpu":(u.ru_utime+u.ru_stime)*1000,"rss":u.ru_maxrss/1024,"status":r.returncode}))';
+  const py = [
+    'import resource,subprocess,sys,json',
+    'r=subprocess.run(sys.argv[1:],stdout=subprocess.DEVNULL,stderr=subprocess.DEVNULL)',
+    'u=resource.getrusage(resource.RUSAGE_CHILDREN)',
+    'print(json.dumps({"cpu":(u.ru_utime+u.ru_stime)*1000,"rss":u.ru_maxrss/1024,"status":r.returncode}))',
+  ].join('\n');
   const r = spawnSync('python3', ['-c', py, ...argv], { env });
   return JSON.parse(r.stdout.toString());
 }
@@ -180,7 +185,11 @@ if (want('agent')) {
 // The agent's own CPU (process.cpuUsage at exit, printed under --verbose) against the same
 // measure of `node -e 0`; the whole tree with its (fake) tools is shown too, from GNU time.
 const OWN_CPU = /cpu: (\d+) ms user, (\d+) ms system \(this process\), peak RSS (\d+) MB/;
-const NODE0_CPU = `process.on('exit', () => { const c = process.cpuUsage(); process.stderr.write('cpu: ' + Math.round(c.user / 1000) + ' ms user, ' + Math.round(c.system / 1000) + ' ms system (this process), peak RSS ' + Math.round(process.resourceUsage().maxRSS / 1024) + ' MB\\n'); })`;
+const NODE0_CPU =
+  "process.on('exit', () => { const c = process.cpuUsage(); process.stderr.write(" +
+  "'cpu: ' + Math.round(c.user / 1000) + ' ms user, ' + Math.round(c.system / 1000) + " +
+  "' ms system (this process), peak RSS ' + " +
+  "Math.round(process.resourceUsage().maxRSS / 1024) + ' MB\\n'); })";
 if (want('agent')) {
   const tools = rigTools(join(TMP, 'fast-tools'));
   const state = join(TMP, 'tick-state');
@@ -479,7 +488,8 @@ if (want('service')) {
   if (supply === 0)
     throw new Error('the dashboard store credited nothing: the benchmark would time empty pages');
   console.log(
-    `      (dashboard store: 10,000 rigs, ${50 * 720 + 9950 * 24} reports, ${supply} GPUs credited in the last hour, built in ${((Date.now() - t0) / 1000).toFixed(0)} s)`,
+    `      (dashboard store: 10,000 rigs, ${50 * 720 + 9950 * 24} reports, ` +
+      `${supply} GPUs credited in the last hour, built in ${((Date.now() - t0) / 1000).toFixed(0)} s)`,
   );
   const svcD = await startService(db);
   const get = async (path, headers = {}) => {
@@ -653,7 +663,8 @@ if (want('package') && packaged) {
       (bi.bytes / 32e6).toFixed(2),
       '≤ 32 MB',
       bi.bytes <= 32e6,
-      `installed ${(bi.installedKiB / 1024).toFixed(1)} MiB; npm run release's packaging took ${bi.seconds} s (after the build)`,
+      `installed ${(bi.installedKiB / 1024).toFixed(1)} MiB; ` +
+        `npm run release's packaging took ${bi.seconds} s (after the build)`,
     );
   }
 }
@@ -661,6 +672,7 @@ if (want('package') && packaged) {
 rmSync(TMP, { recursive: true, force: true });
 const failed = results.filter((r) => !r.ok);
 console.log(
-  `\n${results.length - failed.length} of ${results.length} targets met${failed.length ? `; missed: ${failed.map((f) => f.name).join('; ')}` : ''}`,
+  `\n${results.length - failed.length} of ${results.length} targets met` +
+    (failed.length ? `; missed: ${failed.map((f) => f.name).join('; ')}` : ''),
 );
 process.exit(failed.length ? 1 : 0);

@@ -30,7 +30,9 @@ const main = await build({
   format: 'esm',
   // Bundled CommonJS dependencies (commander) need require() in an ES module.
   banner: {
-    js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+    js:
+      "import { createRequire as __createRequire } from 'node:module'; " +
+      'const require = __createRequire(import.meta.url);',
   },
 });
 

@@ -50,7 +50,8 @@ for (const file of files(SRC)) {
       bad.push(`${relative(ROOT, file)}: folder src/${from}/ is not in scripts/check-imports.mjs`);
     else if (!allowed.includes(target))
       bad.push(
-        `${relative(ROOT, file)}: imports src/${target}/ (${spec}); src/${from}/ may import only ${allowed.join(', ') || 'nothing'}`,
+        `${relative(ROOT, file)}: imports src/${target}/ (${spec}); ` +
+          `src/${from}/ may import only ${allowed.join(', ') || 'nothing'}`,
       );
   }
 }

@@ -112,7 +112,8 @@ try {
   cli(['check', '--programs', join(dir, 'programs.json')]);
 
   say(
-    `2. Enrol the rig at ${new Date(hour0).toISOString().slice(11, 16)} UTC: an Ed25519 key is made on first use; the rig id is derived from it`,
+    `2. Enrol the rig at ${new Date(hour0).toISOString().slice(11, 16)} UTC: ` +
+      'an Ed25519 key is made on first use; the rig id is derived from it',
   );
   cli(['enroll', '--master', MASTER.toLowerCase()]);
   setClock(Date.now());
@@ -148,7 +149,8 @@ try {
     const o = await runTick(ctx);
     if (i % 12 === 11 || lapse)
       console.log(
-        `  ${new Date(t).toISOString().slice(11, 16)} UTC  ${o.sample.connected ? 'connected' : `not connected: ${o.sample.reason}`}`,
+        `  ${new Date(t).toISOString().slice(11, 16)} UTC  ` +
+          (o.sample.connected ? 'connected' : `not connected: ${o.sample.reason}`),
       );
   }
   tools.tool('sonmcli', HEALTHY_SONMCLI);
@@ -175,7 +177,8 @@ try {
   );
   for (const h of ledger.hours)
     console.log(
-      `  ${h.hour}  ${h.connectedSamples}/${h.samples} samples connected  ${h.connected ? `credited ${h.gpus} GPUs, $${h.usd}` : 'not connected: not credited'}`,
+      `  ${h.hour}  ${h.connectedSamples}/${h.samples} samples connected  ` +
+        (h.connected ? `credited ${h.gpus} GPUs, $${h.usd}` : 'not connected: not credited'),
     );
   console.log(
     `  total: ${ledger.totals.creditedHours} of ${ledger.totals.hours} hours credited, $${ledger.totals.usd}`,
@@ -183,7 +186,8 @@ try {
   const fleet = JSON.parse((await httpRequest(`${url}/v1/fleet`, { timeoutMs: 5000 })).body);
   for (const m of fleet.models)
     console.log(
-      `  ${m.model}: ${m.gpus} GPUs on ${m.devices} rig(s) in ${fleet.hour}, demand ${m.demand}, ratio ${m.ratio ?? '–'}${m.belowTarget ? '  (below the 2× target)' : ''}`,
+      `  ${m.model}: ${m.gpus} GPUs on ${m.devices} rig(s) in ${fleet.hour}, ` +
+        `demand ${m.demand}, ratio ${m.ratio ?? '–'}${m.belowTarget ? '  (below the 2× target)' : ''}`,
     );
 
   say('7. The proof: every credited hour, signed by the service, checked offline');
@@ -203,7 +207,8 @@ try {
     await new Promise((resolve) => process.once('SIGINT', resolve));
   } else
     console.log(
-      `\nDashboard: ${url}/masters/${MASTER.toLowerCase()}  (the service stops with the demo; run it on a terminal to keep it)`,
+      `\nDashboard: ${url}/masters/${MASTER.toLowerCase()}  ` +
+        '(the service stops with the demo; run it on a terminal to keep it)',
     );
 } finally {
   svc.kill('SIGTERM');

@@ -120,6 +120,9 @@ function debFile(debPkg, name) {
 
 const debVersion = (debPkg) => run('dpkg-query', ['-W', '-f=${Version}', debPkg]).trim();
 
+/** The licence of the GCC runtime libraries (libgcc-s1, libstdc++6) copied from Debian. */
+const GCC_RUNTIME_LICENSE = 'GPL-3+ with the GCC Runtime Library Exception';
+
 function installRuntime(rt) {
   step('making the runtime host-glibc-independent (strip, then patchelf)');
   const node = join(TREE, PREFIX, 'bin/node');
@@ -223,15 +226,17 @@ function installDocs(rt) {
       'License: MIT',
       '',
       `Files: ${PREFIX.slice(1)}/bin/node`,
-      `Comment: Node.js ${runtime.version}, from the npm package ${runtime.package}@${runtime.version} (${rt.integrity}).`,
-      ' Its licence, with those of the libraries it embeds (V8, OpenSSL, ICU, libuv, …), is in licenses/node.LICENSE.',
+      `Comment: Node.js ${runtime.version}, ` +
+        `from the npm package ${runtime.package}@${runtime.version} (${rt.integrity}).`,
+      ' Its licence, with those of the libraries it embeds (V8, OpenSSL, ICU, libuv, …), ' +
+        'is in licenses/node.LICENSE.',
       'Copyright: Node.js contributors',
       'License: MIT and others, see licenses/node.LICENSE',
       '',
       ...debs.flatMap((d) => [
         `Files: ${libsByDeb(d)}`,
         `Comment: copied unchanged from Debian's ${d} ${debVersion(d)}; its copyright file is licenses/${d}.copyright.`,
-        `License: see licenses/${d}.copyright (${d === 'libc6' ? 'LGPL-2.1+' : 'GPL-3+ with the GCC Runtime Library Exception'})`,
+        `License: see licenses/${d}.copyright (${d === 'libc6' ? 'LGPL-2.1+' : GCC_RUNTIME_LICENSE})`,
         '',
       ]),
       `Files: ${PREFIX.slice(1)}/app/*`,
@@ -337,7 +342,17 @@ step(
 );
 writeFileSync(
   join(OUT, 'build-info.json'),
-  `${JSON.stringify({ deb: basename(deb), bytes: size, installedKiB: duKiB(TREE), seconds: Number(seconds), runtime: `${runtime.package}@${runtime.version}` }, null, 2)}\n`,
+  `${JSON.stringify(
+    {
+      deb: basename(deb),
+      bytes: size,
+      installedKiB: duKiB(TREE),
+      seconds: Number(seconds),
+      runtime: `${runtime.package}@${runtime.version}`,
+    },
+    null,
+    2,
+  )}\n`,
 );
 if (size > 32e6) fail(`the .deb is ${size} bytes, over the 32 MB limit`);
 rmSync(WORK, { recursive: true, force: true }); // 250 MB of unpacked runtime and tree

@@ -256,5 +256,11 @@ await run(warm, jobs.length, timed);
 const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
 const requests = jobs.length - warm;
 process.stdout.write(
-  `${JSON.stringify({ reports: requests * batchSize, requests, seconds, latenciesMs: timed.latencies, statuses: timed.statuses })}\n`,
+  `${JSON.stringify({
+    reports: requests * batchSize,
+    requests,
+    seconds,
+    latenciesMs: timed.latencies,
+    statuses: timed.statuses,
+  })}\n`,
 );

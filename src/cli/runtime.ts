@@ -89,7 +89,9 @@ export async function finish(argv: string[], body: () => Promise<number>): Promi
   if (argv.includes('--verbose')) {
     const cpu = process.cpuUsage();
     process.stderr.write(
-      `cpu: ${Math.round(cpu.user / 1000)} ms user, ${Math.round(cpu.system / 1000)} ms system (this process), peak RSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MB\n`,
+      `cpu: ${Math.round(cpu.user / 1000)} ms user, ` +
+        `${Math.round(cpu.system / 1000)} ms system (this process), ` +
+        `peak RSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MB\n`,
     );
   }
   // Exit explicitly: an abandoned, unkillable child must not keep the agent alive.

@@ -24,7 +24,8 @@ export type ConfigureOptions = OptionValues<typeof CONFIGURE.options> & GlobalFl
 
 /** What `status` and `timer status` say while no service is configured. */
 export const NO_SERVICE_NEXT_STEP =
-  'no rewards service is configured: hours are recorded but not delivered; run `sudo sonm-rewards configure --service https://…`';
+  'no rewards service is configured: hours are recorded but not delivered; ' +
+  'run `sudo sonm-rewards configure --service https://…`';
 
 function knownUser(name: string, sysroot: string): boolean {
   try {

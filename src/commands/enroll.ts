@@ -53,11 +53,17 @@ export async function enrollCommand(
   }
   if (ctx.json)
     ctx.stdout.write(
-      `${JSON.stringify({ rigId: r.rigId, master: r.master, service: ctx.settings.service, eligible: result.eligible })}\n`,
+      `${JSON.stringify({
+        rigId: r.rigId,
+        master: r.master,
+        service: ctx.settings.service,
+        eligible: result.eligible,
+      })}\n`,
     );
   else
     ctx.stdout.write(
-      `Rig ${r.rigId} is enrolled with ${ctx.settings.service} for master ${r.master}; eligibility sent (${result.eligible ? 'eligible' : 'not eligible'}).\n`,
+      `Rig ${r.rigId} is enrolled with ${ctx.settings.service} for master ${r.master}; ` +
+        `eligibility sent (${result.eligible ? 'eligible' : 'not eligible'}).\n`,
     );
   return EXIT.OK;
 }

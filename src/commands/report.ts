@@ -8,6 +8,7 @@
  *   5. deliver if due, within a bounded budget (exit 0 even when deferred: the hours are on disk);
  *   6. export metrics for node_exporter.
  * The clock phase lives in report-time.ts, to keep this file to the tick's outline.
+ * About 400 lines on purpose: the phases share one Tick and its lock, and are read in order.
  */
 import type { CommandContext } from './context.js';
 import { log, verbose } from './context.js';
@@ -157,7 +158,8 @@ async function recordSample(
   }
   verbose(
     ctx,
-    `sample: ${sample.connected ? 'connected' : `not connected (${sample.reason})`}, ${sample.qualifying} qualifying GPUs`,
+    `sample: ${sample.connected ? 'connected' : `not connected (${sample.reason})`}, ` +
+      `${sample.qualifying} qualifying GPUs`,
   );
   const budget = {
     attemptsLeft: s.tickAttempts,

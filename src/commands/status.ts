@@ -52,16 +52,17 @@ export function renderStatus(
     .map((h) => (h.samples === 0 ? '·' : BARS[Math.round(h.share * 8)]!))
     .join('');
   out.push(`  ${bars}`);
-  out.push(
-    `  ${s.last24h[0]!.hour.slice(11, 13)}h${' '.repeat(Math.max(1, s.last24h.length - 6))}${s.last24h[s.last24h.length - 1]!.hour.slice(11, 13)}h`,
-  );
+  const firstHour = s.last24h[0]!.hour.slice(11, 13);
+  const lastHour = s.last24h[s.last24h.length - 1]!.hour.slice(11, 13);
+  out.push(`  ${firstHour}h${' '.repeat(Math.max(1, s.last24h.length - 6))}${lastHour}h`);
   out.push('', paint.bold('Credited per day'));
   for (const d of s.days)
     out.push(`  ${d.day}  ${String(d.creditedHours).padStart(2)} h  $${d.usd.toFixed(2)}`);
   const c = s.counts;
   out.push('', paint.bold('Hours'));
   out.push(
-    `  recorded ${c.recorded}   delivered ${c.delivered}   credited ${c.credited}   rejected ${c.rejected}   pending ${c.pending}   expired ${c.expired}`,
+    `  recorded ${c.recorded}   delivered ${c.delivered}   credited ${c.credited}   ` +
+      `rejected ${c.rejected}   pending ${c.pending}   expired ${c.expired}`,
   );
   for (const [reason, n] of Object.entries(s.rejectedReasons))
     out.push(`  rejected: ${n} × ${reason}`);
@@ -77,17 +78,21 @@ export function renderStatus(
     );
   if (s.skippedRecords) out.push(`  ${plural(s.skippedRecords, 'torn or corrupt record')} skipped`);
   out.push('');
-  out.push(
-    `Last sample: ${s.lastSample ? `${s.lastSample.t.replace('T', ' ').slice(0, 16)} UTC, ${s.lastSample.connected ? 'connected' : `not connected (${s.lastSample.reason})`}, ${s.lastSample.qualifying} qualifying GPUs` : 'none'}`,
-  );
-  out.push(
-    `Last delivery: ${s.lastDeliveryAt ? `${s.lastDeliveryAt.replace('T', ' ').slice(0, 16)} UTC` : 'never'}${s.enrolled ? ` to ${s.enrolled.service} as rig ${s.enrolled.rigId}` : ''}`,
-  );
+  const ls = s.lastSample;
+  const sample = ls
+    ? `${utcMinute(ls.t)} UTC, ${ls.connected ? 'connected' : `not connected (${ls.reason})`}, ` +
+      `${ls.qualifying} qualifying GPUs`
+    : 'none';
+  out.push(`Last sample: ${sample}`);
+  const delivered = s.lastDeliveryAt ? `${utcMinute(s.lastDeliveryAt)} UTC` : 'never';
+  const to = s.enrolled ? ` to ${s.enrolled.service} as rig ${s.enrolled.rigId}` : '';
+  out.push(`Last delivery: ${delivered}${to}`);
   if (s.lastError) out.push(paint.yellow(`Last delivery problem: ${s.lastError}`));
   for (const j of s.clockJumps)
     out.push(
       paint.yellow(
-        `! the clock jumped ${describeDelta(j.deltaMs)} at ${j.at.slice(0, 16).replace('T', ' ')} UTC (last tick before: ${j.from.slice(0, 16).replace('T', ' ')})`,
+        `! the clock jumped ${describeDelta(j.deltaMs)} at ${utcMinute(j.at)} UTC ` +
+          `(last tick before: ${utcMinute(j.from)})`,
       ),
     );
   if (s.markedSamples)
@@ -99,14 +104,17 @@ export function renderStatus(
   if (s.clockOffsetSeconds !== null && Math.abs(s.clockOffsetSeconds) >= 2)
     out.push(
       paint.yellow(
-        `Clock offset: the service's clock is ${s.clockOffsetSeconds} s ${s.clockOffsetSeconds >= 0 ? 'ahead of' : 'behind'} this rig's`,
+        `Clock offset: the service's clock is ${s.clockOffsetSeconds} s ` +
+          `${s.clockOffsetSeconds >= 0 ? 'ahead of' : 'behind'} this rig's`,
       ),
     );
   for (const w of s.warnings) out.push(paint.yellow(`! ${w}`));
   const rc = extra.receipts;
   if (rc)
     out.push(
-      `Receipts: ${rc.signed} signed answers kept${rc.keyId ? `, service key ${rc.keyId} pinned` : ', no service key pinned yet'} (export: status --proof)`,
+      `Receipts: ${rc.signed} signed answers kept` +
+        `${rc.keyId ? `, service key ${rc.keyId} pinned` : ', no service key pinned yet'}` +
+        ' (export: status --proof)',
     );
   if (rc?.event) out.push(paint.red(`! ${rc.event}`));
   if (extra.links)
@@ -118,6 +126,11 @@ export function renderStatus(
 }
 
 /** A --from/--to value: an ISO 8601 date or time; returns it as an ISO string, or throws UsageError. */
+/** An ISO 8601 UTC time (`2026-11-29T16:21:59.000Z`) cut to the minute for display: `2026-11-29 16:21`. */
+function utcMinute(iso: string): string {
+  return iso.replace('T', ' ').slice(0, 16);
+}
+
 function isoOption(name: string, v: string | undefined, fallback: string): string {
   if (v === undefined) return fallback;
   const t = Date.parse(/^\d{4}-\d\d-\d\d$/.test(v) ? `${v}T00:00:00Z` : v);
@@ -152,7 +165,8 @@ function exportProof(
   ctx.stdout.write(`${JSON.stringify(bundle, null, 2)}\n`);
   if (bundle.unsigned > 0)
     ctx.stderr.write(
-      `${bundle.unsigned} answer(s) in the period carry no receipt (delivered before the service signed them) and are not in the bundle\n`,
+      `${bundle.unsigned} answer(s) in the period carry no receipt ` +
+        '(delivered before the service signed them) and are not in the bundle\n',
     );
   return EXIT.OK;
 }

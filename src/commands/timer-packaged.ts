@@ -53,7 +53,8 @@ export async function packagedTimerCommand(
 ): Promise<number> {
   if (action === 'install' && intervalSeconds !== 300) {
     throw new UsageError(
-      `the package's timer runs every 5 minutes; for another interval override OnCalendar= with \`sudo systemctl edit ${TIMER_UNIT}\``,
+      "the package's timer runs every 5 minutes; for another interval override OnCalendar= " +
+        `with \`sudo systemctl edit ${TIMER_UNIT}\``,
     );
   }
   const args =
@@ -71,16 +72,20 @@ export async function packagedTimerCommand(
   await systemctl(args);
   if (action === 'install') {
     ctx.stdout.write(
-      `The package's units are in ${unitDir}; ${TIMER_UNIT} is enabled and started, sampling every 5 minutes.\nCheck it with: sonm-rewards timer status\n`,
+      `The package's units are in ${unitDir}; ${TIMER_UNIT} is enabled and started, ` +
+        'sampling every 5 minutes.\nCheck it with: sonm-rewards timer status\n',
     );
     if (!ctx.settings.service)
       log(
         ctx,
-        'note: no rewards service is configured, so hours are recorded but not delivered: run `sudo sonm-rewards configure --service https://…`',
+        'note: no rewards service is configured, so hours are recorded but not delivered: ' +
+          'run `sudo sonm-rewards configure --service https://…`',
       );
   } else {
     ctx.stdout.write(
-      `Stopped and disabled ${TIMER_UNIT}; its units stay with the package (remove it with \`sudo apt remove sonm-rewards\`). The recorded hours stay in ${ctx.settings.stateDir}.\n`,
+      `Stopped and disabled ${TIMER_UNIT}; its units stay with the package ` +
+        '(remove it with `sudo apt remove sonm-rewards`). ' +
+        `The recorded hours stay in ${ctx.settings.stateDir}.\n`,
     );
   }
   return EXIT.OK;

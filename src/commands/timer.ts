@@ -108,7 +108,8 @@ export async function timerCommand(
     ];
     if (opts.dryRun) {
       ctx.stdout.write(
-        `# ${servicePath}\n${service}\n# ${timerPath}\n${timer}\n# then:\n${commands.map((c) => `#   ${c.join(' ')}`).join('\n')}\n`,
+        `# ${servicePath}\n${service}\n# ${timerPath}\n${timer}\n# then:\n` +
+          `${commands.map((c) => `#   ${c.join(' ')}`).join('\n')}\n`,
       );
       return EXIT.OK;
     }
@@ -124,12 +125,14 @@ export async function timerCommand(
     }
     for (const c of commands) await systemctl(c.slice(1));
     ctx.stdout.write(
-      `Installed ${SERVICE_UNIT} and ${TIMER_UNIT} in ${unitDir}; sampling every ${intervalSeconds / 60} minutes.\nCheck it with: sonm-rewards timer status\n`,
+      `Installed ${SERVICE_UNIT} and ${TIMER_UNIT} in ${unitDir}; ` +
+        `sampling every ${intervalSeconds / 60} minutes.\nCheck it with: sonm-rewards timer status\n`,
     );
     if (!ctx.settings.service)
       log(
         ctx,
-        'note: no rewards service is configured, so hours are recorded but not delivered (set "service" in /etc/sonm-rewards/config.json)',
+        'note: no rewards service is configured, so hours are recorded but not delivered ' +
+          '(set "service" in /etc/sonm-rewards/config.json)',
       );
     return EXIT.OK;
   }
@@ -141,7 +144,8 @@ export async function timerCommand(
     ];
     if (opts.dryRun) {
       ctx.stdout.write(
-        `would run: ${commands[0]!.join(' ')}\nwould remove: ${timerPath}, ${servicePath}\nwould run: ${commands[1]!.join(' ')}\n`,
+        `would run: ${commands[0]!.join(' ')}\nwould remove: ${timerPath}, ${servicePath}\n` +
+          `would run: ${commands[1]!.join(' ')}\n`,
       );
       return EXIT.OK;
     }
@@ -189,7 +193,11 @@ export async function timerCommand(
   if (ctx.json) ctx.stdout.write(`${JSON.stringify(out)}\n`);
   else
     ctx.stdout.write(
-      `timer: ${out.installed ? 'installed' : 'not installed'} in ${unitDir}, ${out.active ?? 'state unknown'}${out.enabled ? `, ${out.enabled}` : ''}\nnext run: ${out.nextRun ?? 'unknown'}\nlast run: ${out.lastRun ?? 'unknown'}\nlast sample: ${out.lastSample ?? 'none in the last 24 hours'}\n${ctx.settings.service ? '' : `next: ${NO_SERVICE_NEXT_STEP}\n`}`,
+      `timer: ${out.installed ? 'installed' : 'not installed'} in ${unitDir}, ` +
+        `${out.active ?? 'state unknown'}${out.enabled ? `, ${out.enabled}` : ''}\n` +
+        `next run: ${out.nextRun ?? 'unknown'}\nlast run: ${out.lastRun ?? 'unknown'}\n` +
+        `last sample: ${out.lastSample ?? 'none in the last 24 hours'}\n` +
+        (ctx.settings.service ? '' : `next: ${NO_SERVICE_NEXT_STEP}\n`),
     );
   return out.installed && out.active === 'active' ? EXIT.OK : EXIT.NOT_ELIGIBLE;
 }

@@ -4,6 +4,9 @@
  * platform document, the script's download). src/upgrade/plan.ts decides, purely; only a "go"
  * saves the script, asks, and applies (src/upgrade/apply.ts). Rules: README "upgrade" and
  * docs/decisions.md "Upgrade".
+ *
+ * About 370 lines on purpose: the command's phases share the facts gathered and run under one
+ * lock, and are read in order; the decisions and the changes are already in src/upgrade/.
  */
 import {
   accessSync,

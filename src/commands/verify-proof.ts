@@ -44,7 +44,8 @@ export async function verifyProofCommand(
   const keys = v.keyIds.join(', ') || 'none';
   if (v.ok) {
     ctx.stdout.write(
-      `✔ all ${v.verified} receipts hold: ${v.creditedHours} credited hours, $${v.usd.toFixed(2)}, signed by service key ${keys}.\n`,
+      `✔ all ${v.verified} receipts hold: ${v.creditedHours} credited hours, ` +
+        `$${v.usd.toFixed(2)}, signed by service key ${keys}.\n`,
     );
     ctx.stdout.write(
       "  Compare the key id with the service's published key (GET /.well-known/jwks.json, or /v1/platform).\n",

@@ -41,7 +41,9 @@ export function checkAddress(input: string): AddressCheck {
   if (!isLower && !isUpper && `0x${hex}` !== checksummed) {
     return {
       ok: false,
-      reason: `"${s}" fails its EIP-55 checksum (a typo?); the checksummed form of these digits would be ${checksummed}`,
+      reason:
+        `"${s}" fails its EIP-55 checksum (a typo?); ` +
+        `the checksummed form of these digits would be ${checksummed}`,
     };
   }
   return { ok: true, address: checksummed };

@@ -84,10 +84,11 @@ export function renderCheck(r: CheckResult, paint: Paint): string {
     out.push(`${paint.red(paint.bold('Not eligible'))}: ${plural(failed, 'requirement')} not met.`);
   const rw = r.reward;
   if (rw.creditedGpus > 0) {
-    const est = `${plural(rw.creditedGpus, 'qualifying GPU')} × $${rw.usdPerGpuDay}/day ≈ $${rw.usdPerDay}/day, about $${rw.usdPerMonth} a month`;
-    out.push(
-      `Estimate: ${est}${r.eligible ? '' : ' once the failures above are fixed and the program is active'}, for every hour the worker is connected.`,
-    );
+    const est =
+      `${plural(rw.creditedGpus, 'qualifying GPU')} × $${rw.usdPerGpuDay}/day ≈ ` +
+      `$${rw.usdPerDay}/day, about $${rw.usdPerMonth} a month`;
+    const when = r.eligible ? '' : ' once the failures above are fixed and the program is active';
+    out.push(`Estimate: ${est}${when}, for every hour the worker is connected.`);
   } else out.push('Estimate: $0/day: no qualifying GPU.');
   const w = r.program.window;
   const phase = {

@@ -186,7 +186,8 @@ export class RewardsClient {
           );
         }
         if (!RETRYABLE(res.status)) return { status: res.status, json, headers: res.headers };
-        lastProblem = `the service answered ${res.status}${(json as { detail?: string } | null)?.detail ? `: ${(json as { detail: string }).detail}` : ''}`;
+        const detail = (json as { detail?: string } | null)?.detail;
+        lastProblem = `the service answered ${res.status}${detail ? `: ${detail}` : ''}`;
         retryAfterMs = this.boundedRetryAfter(res.headers['retry-after']);
       } else this.o.onAttempt?.(`${method} ${path} -> ${lastProblem}`);
       const wait =
@@ -211,7 +212,8 @@ export class RewardsClient {
     const ms = parseRetryAfter(value, this.serviceNow());
     if (ms === undefined || ms <= MAX_RETRY_AFTER_MS) return ms;
     this.o.onWarning?.(
-      `the service asked to wait ${Math.round(ms / 1000)} s (Retry-After: ${value}); waiting at most ${MAX_RETRY_AFTER_MS / 1000} s`,
+      `the service asked to wait ${Math.round(ms / 1000)} s (Retry-After: ${value}); ` +
+        `waiting at most ${MAX_RETRY_AFTER_MS / 1000} s`,
     );
     return MAX_RETRY_AFTER_MS;
   }

@@ -46,7 +46,8 @@ export function loadIdentity(stateDir: string): RigIdentity | null {
     privateKey = createPrivateKey(readFileSync(path, 'utf8'));
   } catch (e) {
     throw new IdentityError(
-      `the rig key ${path} cannot be read (${(e as Error).message}); restore it from a backup — a new key would be a new rig id`,
+      `the rig key ${path} cannot be read (${(e as Error).message}); ` +
+        'restore it from a backup — a new key would be a new rig id',
     );
   }
   if ((statSync(path).mode & 0o077) !== 0) chmodSync(path, 0o600);

@@ -13,7 +13,7 @@
  * the service more than the hashing.) The tree and its proofs are the RFC's own algorithms (a few
  * lines), written here so that the agent's bundle needs no further dependency.
  *
- * About 300 lines on purpose: this is the one definition of the format that both sides share
+ * About 340 lines on purpose: this is the one definition of the format that both sides share
  * (the texts that are signed, the tree, issuing and checking), so it is read in one place.
  */
 import { hash, sign, verify, type KeyObject } from 'node:crypto';
@@ -66,8 +66,9 @@ export function receiptLeafText(
 ): string {
   // One template, not an array joined: the service builds one per result on its hot path.
   return (
-    `sonm-rewards-receipt/${RECEIPT_VERSION}\nkey-id: ${c.keyId}\nreport-id: ${r.reportId}\ncontent-hash: ${c.contentHash}\n` +
-    `status: ${r.status}\nreason: ${r.reason ?? ''}\nconnected: ${r.credited.connected}\ngpus: ${r.credited.gpus}\n` +
+    `sonm-rewards-receipt/${RECEIPT_VERSION}\nkey-id: ${c.keyId}\nreport-id: ${r.reportId}\n` +
+    `content-hash: ${c.contentHash}\nstatus: ${r.status}\nreason: ${r.reason ?? ''}\n` +
+    `connected: ${r.credited.connected}\ngpus: ${r.credited.gpus}\n` +
     `usd: ${JSON.stringify(r.credited.usd)}\nprograms: ${c.programs}\nprograms-sha256: ${c.programsSha256}`
   );
 }
@@ -282,12 +283,16 @@ export function checkReceipt(
     return {
       code: 'other-key',
       keyId: String(rc.keyId),
-      detail: `the receipt for ${r.reportId} is signed by key ${String(rc.keyId)}, not the pinned service key ${key.keyId}`,
+      detail:
+        `the receipt for ${r.reportId} is signed by key ${String(rc.keyId)}, ` +
+        `not the pinned service key ${key.keyId}`,
     };
   if (contentHash !== null && rc.contentHash !== contentHash)
     return {
       code: 'content-mismatch',
-      detail: `the receipt for ${r.reportId} covers other report content (hash ${String(rc.contentHash)}, ours ${contentHash})`,
+      detail:
+        `the receipt for ${r.reportId} covers other report content ` +
+        `(hash ${String(rc.contentHash)}, ours ${contentHash})`,
     };
   const bad = {
     code: 'bad-signature' as const,

@@ -23,7 +23,8 @@ export interface SignatureParams {
  * inner list, then created, nonce, keyid and alg, in that order.
  */
 export function serializeParams(p: SignatureParams): string {
-  return `(${p.components.map((c) => `"${c}"`).join(' ')});created=${p.created};nonce="${p.nonce}";keyid="${p.keyid}";alg="${p.alg}"`;
+  const components = p.components.map((c) => `"${c}"`).join(' ');
+  return `(${components});created=${p.created};nonce="${p.nonce}";keyid="${p.keyid}";alg="${p.alg}"`;
 }
 
 /**
@@ -94,6 +95,14 @@ export interface ParsedSignature {
   signature: Buffer;
 }
 
+/** One parameter of an inner list (RFC 8941 §3.1.2): `;key=value`, value a string, integer or token. */
+const PARAMETER = String.raw`;[a-z0-9_\-.*]+=(?:"[^"\\]*"|-?\d+|[A-Za-z*][A-Za-z0-9_\-.:/%*]*)`;
+
+/** A Signature-Input of one member (RFC 9421 §4.1): label, covered components, parameters. */
+const SIGNATURE_INPUT = new RegExp(
+  String.raw`^\s*([a-z*][a-z0-9_\-.*]*)=\(([^)]*)\)((?:${PARAMETER})*)\s*$`,
+);
+
 /**
  * Parse the one signature of a request from its Signature-Input and Signature headers (the
  * subset of RFC 8941 structured fields that RFC 9421 uses, one label). Returns the parsed
@@ -107,10 +116,7 @@ export function parseSignatureHeaders(
     return {
       error: 'the request is not signed (Signature-Input and Signature headers are required)',
     };
-  const m =
-    /^\s*([a-z*][a-z0-9_\-.*]*)=\(([^)]*)\)((?:;[a-z0-9_\-.*]+=(?:"[^"\\]*"|-?\d+|[A-Za-z*][A-Za-z0-9_\-.:/%*]*))*)\s*$/.exec(
-      signatureInput,
-    );
+  const m = SIGNATURE_INPUT.exec(signatureInput);
   if (!m) return { error: 'Signature-Input is malformed (exactly one signature is expected)' };
   const label = m[1]!;
   const components =

@@ -82,7 +82,10 @@ export function authenticate(input: AuthInput, nonces: NonceCache): AuthResult {
       ok: false,
       status: 401,
       slug: 'clock-skew',
-      detail: `the request was signed ${Math.abs(skew)} s ${skew > 0 ? 'in the future' : 'ago'}; the rig's clock and the service's differ by more than ${CLOCK_WINDOW_SECONDS} s (see the Date header)`,
+      detail:
+        `the request was signed ${Math.abs(skew)} s ${skew > 0 ? 'in the future' : 'ago'}; ` +
+        `the rig's clock and the service's differ by more than ${CLOCK_WINDOW_SECONDS} s ` +
+        '(see the Date header)',
     };
   }
   let publicKey: string | null;
@@ -169,7 +172,8 @@ export function authenticate(input: AuthInput, nonces: NonceCache): AuthResult {
       slug: 'signed-before-start',
       retryAfter,
       detail:
-        'the request was signed before this service started; sign it again (a rig clock behind the service must wait until it passes the start)',
+        'the request was signed before this service started; sign it again ' +
+        '(a rig clock behind the service must wait until it passes the start)',
     };
   }
   const added = nonces.add(`${p.keyid}:${p.nonce}`, input.nowSeconds);

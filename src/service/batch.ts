@@ -57,7 +57,11 @@ export function readBatch(body: Uint8Array): { reports: FingerprintedReport[] } 
       status: 400,
       slug: 'invalid-request',
       title: 'Bad request',
-      detail: `body${e?.instancePath ?? ''} ${e?.message ?? 'is invalid'}${e?.params && 'additionalProperty' in e.params ? `: ${String(e.params.additionalProperty)}` : ''}`,
+      detail:
+        `body${e?.instancePath ?? ''} ${e?.message ?? 'is invalid'}` +
+        (e?.params && 'additionalProperty' in e.params
+          ? `: ${String(e.params.additionalProperty)}`
+          : ''),
     };
   }
   const valid = (value as { reports: HourlyReport[] }).reports;

@@ -1,8 +1,11 @@
 /**
- * The crediting rules of docs/decisions.md ("Service") and docs/threat-model.md, as pure functions: which
- * reports are acceptable, whether an hour is connected, how many GPUs are paid and for how much.
- * The store feeds them the facts it holds (enrolment, review, membership, the verdict in force,
- * other rigs' claims) and records the outcome.
+ * The crediting rules of docs/decisions.md ("Service") and docs/threat-model.md, as pure
+ * functions: which reports are acceptable, whether an hour is connected, how many GPUs are paid
+ * and for how much. The store feeds them the facts it holds (enrolment, review, membership, the
+ * verdict in force, other rigs' claims) and records the outcome.
+ *
+ * About 320 lines on purpose: these are the rules a supplier's pay depends on, one table of
+ * reasons and the functions that give them, read together to be checked.
  */
 import type { HourlyReport, ReportGpu } from '../protocol/types.js';
 import { reportIdFor } from '../protocol/report-id.js';

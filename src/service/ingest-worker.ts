@@ -43,7 +43,10 @@ export class WorkerIngestor implements Ingestor {
   private dead: Error | null = null;
   private closing = false;
 
-  /** `onDeath` is told when the worker dies other than by close() (the binary then exits, for its supervisor to restart it). */
+  /**
+   * `onDeath` is told when the worker dies other than by close() (the binary then exits, for its
+   * supervisor to restart it).
+   */
   constructor(opts: {
     dbPath: string;
     synchronous: Synchronous;

@@ -5,6 +5,11 @@
  * `recredit` re-runs crediting for a stored report whose facts changed (a contested GPU, an
  * approval, a resolved dispute): the same rules, applied again, never a second payment.
  * The rules are in docs/threat-model.md.
+ *
+ * About 490 lines on purpose: the contest for a GPU, crediting and the rows that record them run
+ * in one transaction over one IngestContext, and their order is the threat model's; read apart,
+ * the reason one step trusts what the step before wrote would be in another file. The rules
+ * themselves are pure, in credit.ts.
  */
 import type Database from 'better-sqlite3';
 import type { HourlyReport, ReportResult } from '../protocol/types.js';
@@ -109,7 +114,8 @@ export function rigFacts(ctx: IngestContext, rigId: string): RigFacts | null {
       .all(rigId) as { id: string; at: string }[];
     const rows = d
       .stmt(
-        'SELECT received_at AS r, checked_at AS c, programs AS p, gpus AS g FROM verdicts WHERE rig_id = ? ORDER BY received_at',
+        'SELECT received_at AS r, checked_at AS c, programs AS p, gpus AS g ' +
+          'FROM verdicts WHERE rig_id = ? ORDER BY received_at',
       )
       .all(rigId) as { r: string; c: string; p: string; g: string }[];
     facts = {
@@ -444,7 +450,8 @@ export function ingestBatch(p: IngestParams): ReportResult[] {
       out.unpaid.length ? JSON.stringify(out.unpaid) : null,
       out.held ? 1 : 0,
     );
-    known.set(r.reportId, { hash, connected: out.connected ? 1 : 0, gpus: out.gpus, usd: out.usd }); // a second copy is a duplicate
+    // A second copy of this report is now a duplicate.
+    known.set(r.reportId, { hash, connected: out.connected ? 1 : 0, gpus: out.gpus, usd: out.usd });
     for (const id of recheck) recredit(p, id);
     const reason =
       out.usd > 0

@@ -122,7 +122,8 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
       } catch (e) {
         if (!(e instanceof LockBusyError)) throw e;
         throw new StartError(
-          `--db ${o.db} is in use by another sonm-rewards-service (pid ${e.holder.pid}, since ${e.holder.since}); run one service per database`,
+          `--db ${o.db} is in use by another sonm-rewards-service ` +
+            `(pid ${e.holder.pid}, since ${e.holder.since}); run one service per database`,
         );
       }
     }

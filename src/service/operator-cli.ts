@@ -81,7 +81,10 @@ async function waitForService(store: RewardsStore, id: number, pid: number): Pro
     const outcome = store.actionOutcome(id);
     if (outcome !== null) return outcome;
     if (Date.now() > until) {
-      return `refused: queued as action ${id}, but the running service (pid ${pid}) has not applied it within ${APPLY_WAIT_MS / 1000} s; it will when it can`;
+      return (
+        `refused: queued as action ${id}, but the running service (pid ${pid}) ` +
+        `has not applied it within ${APPLY_WAIT_MS / 1000} s; it will when it can`
+      );
     }
     await new Promise((r) => setTimeout(r, 100));
   }

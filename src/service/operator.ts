@@ -107,7 +107,9 @@ function approve(ctx: IngestContext, id: number, rigId: string): ActionOutcome {
   return {
     id,
     ok: true,
-    outcome: `rig ${rigId} approved; ${paid} held hours credited ($${usd.toFixed(4)})${expired ? `, ${expired} past the deadline` : ''}`,
+    outcome:
+      `rig ${rigId} approved; ${paid} held hours credited ($${usd.toFixed(4)})` +
+      (expired ? `, ${expired} past the deadline` : ''),
   };
 }
 

@@ -80,8 +80,8 @@ export function jwks(k: ServiceSigningKey): { keys: Record<string, string>[] } {
 
 /**
  * Signs the results of each POST /v1/reports answer: one signature per response, over the tree
- * head of a Merkle tree whose leaves are its results (src/protocol/receipt.ts). `programsBody` is the exact GET /v1/programs body, whose SHA-256 every
- * receipt carries with the program ids.
+ * head of a Merkle tree whose leaves are its results (src/protocol/receipt.ts). `programsBody` is
+ * the exact GET /v1/programs body, whose SHA-256 every receipt carries with the program ids.
  */
 export class ReceiptSigner {
   private readonly programs: { ids: string; sha256: string };

@@ -31,7 +31,7 @@ CREATE TABLE verdicts (
   PRIMARY KEY (rig_id, received_at)) WITHOUT ROWID;
 
 -- When each rig first listed a GPU uuid as qualifying in a verdict: who proved it first.
--- At most MAX_PROOFS_PER_RIG rows per rig (src/service/store.ts), so verdicts cannot fill it.
+-- At most MAX_PROOFS_PER_RIG rows per rig (src/service/verdicts.ts), so verdicts cannot fill it.
 CREATE TABLE gpu_proofs (
   uuid TEXT NOT NULL, rig_id TEXT NOT NULL, proved_at TEXT NOT NULL,
   PRIMARY KEY (uuid, rig_id)) WITHOUT ROWID;

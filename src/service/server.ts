@@ -3,6 +3,11 @@
  * the schemas of openapi/rewards.openapi.json; signed routes are authenticated before validation.
  * Every resource a client can make it hold is bounded (docs/threat-model.md, "Bounded resources"):
  * time per request, connections per address, body size per route, JSON depth, nonces.
+ *
+ * About 490 lines on purpose: buildServer is one closure whose routes share what it sets up (the
+ * hooks that authenticate and bound each request, the group commit, the receipt signer, the
+ * cached bodies), so a route is read beside the bounds that guard it. The routes' logic lives in
+ * the modules they call (auth.ts, batch.ts, group-commit.ts, views.ts, dashboard/).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
@@ -21,7 +26,7 @@ import { fleetView, ledgerView } from './views.js';
 import { registerDashboard } from './dashboard/routes.js';
 import { jwks, publicServiceKey, ReceiptSigner, type ServiceSigningKey } from './receipts.js';
 import { jsonDepthExceeds } from './json-depth.js';
-import type { VerdictBody } from './store.js';
+import type { VerdictBody } from './verdicts.js';
 
 export interface PlatformInfo {
   targetVersion: string;
@@ -196,7 +201,9 @@ export async function buildServer(opts: ServiceOptions): Promise<FastifyInstance
           : 'the request is not valid HTTP/1.1',
       });
       socket.end(
-        `HTTP/1.1 ${status} ${timeout ? 'Request Timeout' : 'Bad Request'}\r\ncontent-type: application/problem+json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+        `HTTP/1.1 ${status} ${timeout ? 'Request Timeout' : 'Bad Request'}\r\n` +
+          'content-type: application/problem+json\r\n' +
+          `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
       );
     },
   });

@@ -3,6 +3,11 @@
  * schema of src/service/schema.ts, one transaction per group of batches. Ingestion itself is
  * src/service/ingest.ts; operator actions are src/service/operator.ts. A PostgreSQL store would
  * implement RewardsStore.
+ *
+ * About 400 lines on purpose: openSqliteStore is one closure over one connection and its cache
+ * of prepared statements, and every method of RewardsStore uses both; split further, each module
+ * would take them as arguments. Groups that stand alone are already out (verdicts.ts, ingest.ts,
+ * operator.ts, dashboard/queries.ts).
  */
 import Database from 'better-sqlite3';
 import type { EnrollRequest, HourlyReport, ReportResult } from '../protocol/types.js';
@@ -18,7 +23,8 @@ import {
 } from './ingest.js';
 import { applyPendingActions, type ActionOutcome } from './operator.js';
 import { SCHEMA, SCHEMA_VERSION } from './schema.js';
-import { canonicalHour, HOUR_MS, parseInstant } from './hours.js';
+import { canonicalHour, HOUR_MS } from './hours.js';
+import { saveVerdict, type VerdictBody } from './verdicts.js';
 import { reportIdFor } from '../protocol/report-id.js';
 import { dashboardReads, type DashboardReads } from './dashboard/queries.js';
 
@@ -61,36 +67,6 @@ export interface DisputeRow {
   openedAt: string;
   winner: string | null;
   resolvedAt: string | null;
-}
-
-/** What the body of POST /v1/eligibility gives the store (check --json, docs/check-result.schema.json). */
-export interface VerdictBody {
-  checkedAt: string;
-  eligible: boolean;
-  programs: { id: string; qualifies: boolean }[];
-  gpus: { uuid: string | null; pciDeviceId: string | null; qualifying: boolean }[];
-  /** The first program's checks (absent from older agents); only failing ones are kept. */
-  checks?: { id: string; status: string; code?: string }[];
-}
-
-/** The most failing checks kept of one verdict, and the shape of an id or code kept. */
-const MAX_FAILING = 16;
-const CHECK_TOKEN = /^[a-z0-9-]{1,40}$/;
-
-/**
- * The failing checks of a verdict as [[checkId, code], ...]: for the dashboard only, so a
- * supplier sees why a rig is not eligible (docs/threat-model.md, "Dashboard: what is public").
- * Ids and codes that are not short lowercase tokens are dropped; at most MAX_FAILING are kept.
- */
-export function failingChecks(body: Pick<VerdictBody, 'checks'>): [string, string][] {
-  const out: [string, string][] = [];
-  for (const c of Array.isArray(body.checks) ? body.checks : []) {
-    if (out.length >= MAX_FAILING) break;
-    if (c?.status !== 'fail' || typeof c.id !== 'string' || !CHECK_TOKEN.test(c.id)) continue;
-    const code = typeof c.code === 'string' && CHECK_TOKEN.test(c.code) ? c.code : 'fail';
-    out.push([c.id, code]);
-  }
-  return out;
 }
 
 export interface RewardsStore extends DashboardReads {
@@ -314,7 +290,8 @@ export function openSqliteStore(path: string, synchronous: Synchronous = 'full')
         return { status: 'same', rig: existing };
       }
       stmt(
-        'INSERT INTO rigs (rig_id, public_key, master, worker, agent_version, hardware, enrolled_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        'INSERT INTO rigs (rig_id, public_key, master, worker, agent_version, hardware, enrolled_at) ' +
+          'VALUES (?, ?, ?, ?, ?, ?, ?)',
       ).run(
         rigId,
         req.publicKey,
@@ -357,12 +334,12 @@ export function openSqliteStore(path: string, synchronous: Synchronous = 'full')
         credits: string;
         unpaid: string | null;
       };
-      const rows =
-        stmt(`SELECT report_id AS reportId, hour, seq, samples, connected_samples AS connectedSamples, connected, gpus, usd,
-        credits, unpaid, held FROM reports WHERE report_id >= ? AND report_id < ? ORDER BY report_id`).all(
-          reportIdFor(rigId, from),
-          reportIdFor(rigId, to),
-        ) as Row[];
+      const rows = stmt(`SELECT report_id AS reportId, hour, seq, samples,
+          connected_samples AS connectedSamples, connected, gpus, usd, credits, unpaid, held
+        FROM reports WHERE report_id >= ? AND report_id < ? ORDER BY report_id`).all(
+        reportIdFor(rigId, from),
+        reportIdFor(rigId, to),
+      ) as Row[];
       return rows.map(({ credits, unpaid, ...h }) => ({
         ...h,
         connected: h.connected === 1,
@@ -381,18 +358,22 @@ export function openSqliteStore(path: string, synchronous: Synchronous = 'full')
       ) as FleetRow[],
     rigs(filter) {
       const where = filter.review ? 'WHERE review = ?' : '';
-      return stmt(`SELECT ${RIG_COLUMNS}, (SELECT COUNT(*) FROM reports p WHERE p.rig_id = rigs.rig_id AND p.held = 1) AS heldHours
+      return stmt(`SELECT ${RIG_COLUMNS},
+          (SELECT COUNT(*) FROM reports p WHERE p.rig_id = rigs.rig_id AND p.held = 1) AS heldHours
         FROM rigs ${where} ORDER BY enrolled_at, rig_id`).all(
         ...(filter.review ? [filter.review] : []),
       ) as (RigRecord & { heldHours: number })[];
     },
     disputes(all) {
-      return stmt(`SELECT hour, uuid, rig_id AS rigId, report_id AS reportId, opened_at AS openedAt, winner, resolved_at AS resolvedAt
-        FROM disputes ${all ? '' : 'WHERE resolved_at IS NULL'} ORDER BY hour, uuid, opened_at`).all() as DisputeRow[];
+      return stmt(`SELECT hour, uuid, rig_id AS rigId, report_id AS reportId, opened_at AS openedAt,
+          winner, resolved_at AS resolvedAt
+        FROM disputes ${all ? '' : 'WHERE resolved_at IS NULL'}
+        ORDER BY hour, uuid, opened_at`).all() as DisputeRow[];
     },
     counts: () =>
       stmt(`SELECT (SELECT COUNT(*) FROM rigs) AS rigs, (SELECT COUNT(*) FROM reports) AS reports,
-      (SELECT COUNT(*) FROM claim_flags) AS flags, (SELECT COUNT(*) FROM disputes WHERE resolved_at IS NULL) AS disputes`).get() as {
+      (SELECT COUNT(*) FROM claim_flags) AS flags,
+      (SELECT COUNT(*) FROM disputes WHERE resolved_at IS NULL) AS disputes`).get() as {
         rigs: number;
         reports: number;
         flags: number;
@@ -402,73 +383,6 @@ export function openSqliteStore(path: string, synchronous: Synchronous = 'full')
     close: () => db.close(),
   };
 }
-
-/**
- * Store a verdict (docs/threat-model.md, "Claims must agree with the rig's own verdict"): the GPUs
- * listed as qualifying, with their PCI ids, and each program's answer. A verdict checked no later
- * than the latest on file does not replace it. Verdicts within one minute of the previous one
- * replace it, so the history stays bounded; history older than every deadline is dropped.
- */
-function saveVerdict(
-  stmt: (sql: string) => Database.Statement,
-  db: Database.Database,
-  rigId: string,
-  body: VerdictBody,
-  now: Date,
-): 'saved' | 'same' | 'stale' {
-  const checked = parseInstant(body.checkedAt) ?? NaN;
-  const latest = stmt(
-    'SELECT checked_at AS c, received_at AS r FROM verdicts WHERE rig_id = ? ORDER BY received_at DESC LIMIT 1',
-  ).get(rigId) as { c: string; r: string } | undefined;
-  if (latest && checked < Date.parse(latest.c)) return 'stale';
-  if (latest && checked === Date.parse(latest.c)) return 'same';
-  const gpus = body.gpus
-    .filter((g) => g.qualifying && g.uuid && g.pciDeviceId)
-    .map((g) => [g.uuid!, g.pciDeviceId!.toLowerCase()]);
-  const programs = body.programs.map((p) => [p.id, p.qualifies]);
-  const nowIso = now.toISOString();
-  db.transaction(() => {
-    stmt('DELETE FROM verdicts WHERE rig_id = ? AND received_at >= ?').run(
-      rigId,
-      new Date(now.getTime() - 60_000).toISOString(),
-    );
-    const failing = JSON.stringify(failingChecks(body));
-    stmt(
-      'INSERT INTO verdicts (rig_id, received_at, checked_at, eligible, programs, gpus, failing) VALUES (?, ?, ?, ?, ?, ?, ?)',
-    ).run(
-      rigId,
-      nowIso,
-      new Date(checked).toISOString(),
-      body.eligible ? 1 : 0,
-      JSON.stringify(programs),
-      JSON.stringify(gpus),
-      failing,
-    );
-    const proofs = (
-      stmt('SELECT COUNT(*) AS n FROM gpu_proofs WHERE rig_id = ?').get(rigId) as { n: number }
-    ).n;
-    if (proofs + gpus.length <= MAX_PROOFS_PER_RIG) {
-      for (const [uuid] of gpus)
-        stmt('INSERT OR IGNORE INTO gpu_proofs (uuid, rig_id, proved_at) VALUES (?, ?, ?)').run(
-          uuid,
-          rigId,
-          nowIso,
-        );
-    }
-    // Keep the verdicts a report can still be credited by: the last 9 days, and the one before them.
-    const keepFrom = new Date(now.getTime() - 9 * 24 * HOUR_MS).toISOString();
-    stmt(
-      `DELETE FROM verdicts WHERE rig_id = ? AND received_at < (SELECT MAX(received_at) FROM verdicts WHERE rig_id = ? AND received_at < ?)`,
-    ).run(rigId, rigId, keepFrom);
-  })();
-  return 'saved';
-}
-
-/**
- * The most GPU uuids one rig can have proved (listed in a verdict): a rig has at most 64 GPUs, and
- * a few swaps; a rig that lists more proves nothing new (its GPUs are still paid).
- */
-export const MAX_PROOFS_PER_RIG = 256;
 
 /** Create the schema in an empty database; refuse one made with another schema version. */
 function createOrCheckSchema(db: Database.Database, path: string): void {
@@ -487,7 +401,8 @@ function createOrCheckSchema(db: Database.Database, path: string): void {
     return;
   }
   throw new SchemaError(
-    `${path} has schema version ${version}, not ${SCHEMA_VERSION}: it was made by a development version of this service; start with a new database file`,
+    `${path} has schema version ${version}, not ${SCHEMA_VERSION}: ` +
+      'it was made by a development version of this service; start with a new database file',
   );
 }
 

@@ -8,7 +8,7 @@
 import { appendFileSync } from 'node:fs';
 import type { ExecResult, ExecOptions } from '../lib/exec.js';
 import { describeExec } from '../lib/exec.js';
-import { parsePurgeResult } from '../probe/sonm.js';
+import { parsePurgeResult } from '../probe/sonm-parse.js';
 import type { PlannedCommand, PlannedStep, StepId } from './steps.js';
 import type { Verification } from './verify.js';
 import { writeJournal, type UpgradeJournal } from './journal.js';

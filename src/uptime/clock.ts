@@ -110,7 +110,9 @@ export function viewTime(
     return since < SETTLE_MS && since >= -CLOCK_BOUND_MS;
   });
   if (recent) {
-    const why = `the clock jumped ${describeDelta(recent.deltaMs)} at ${recent.at.slice(0, 16)} and no service has confirmed the time since`;
+    const why =
+      `the clock jumped ${describeDelta(recent.deltaMs)} at ${recent.at.slice(0, 16)} ` +
+      'and no service has confirmed the time since';
     return { ...base, buildUntil: null, trusted: false, why };
   }
   return { ...base, buildUntil: nowMs, trusted: true, why: null };

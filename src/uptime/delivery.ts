@@ -305,7 +305,10 @@ export async function deliver(inp: DeliveryInput): Promise<DeliveryOutcome> {
   } catch (e) {
     if (e instanceof ClockSkewError) {
       state.clockOffsetMs = e.offsetMs;
-      outcome.deferred = `the service refused our clock: ${e.message}; this rig's clock is off by about ${Math.round(e.offsetMs / 1000)} s — fix NTP (timedatectl set-ntp true)`;
+      outcome.deferred =
+        `the service refused our clock: ${e.message}; ` +
+        `this rig's clock is off by about ${Math.round(e.offsetMs / 1000)} s — ` +
+        'fix NTP (timedatectl set-ntp true)';
     } else if (e instanceof DeferredError) {
       outcome.deferred = e.message;
       state.retryAt = e.retryAt ? new Date(e.retryAt).toISOString() : null;

@@ -56,7 +56,8 @@ export function writeMetrics(dir: string, m: AgentMetrics): void {
   const unsafe = unsafeDirReason(dir);
   if (unsafe)
     throw new Error(
-      `refusing to write there as root: ${unsafe}; make it root-owned (chown root: ${dir}; chmod 755 ${dir}) or sticky (chmod +t)`,
+      `refusing to write there as root: ${unsafe}; ` +
+        `make it root-owned (chown root: ${dir}; chmod 755 ${dir}) or sticky (chmod +t)`,
     );
   writeFileAtomic(join(dir, 'sonm_rewards.prom'), renderMetrics(m));
 }

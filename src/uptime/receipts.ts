@@ -1,7 +1,8 @@
 /**
  * The agent's side of receipts (docs/protocol.md, "Receipts"): the service key is pinned at
- * enrolment and kept (one pin per rig, whatever URL the service is reached at); every per-report answer must carry a receipt that verifies against it, or
- * it is not counted as delivered. A different key is a rotation event the supplier confirms with
+ * enrolment and kept (one pin per rig, whatever URL the service is reached at); every per-report
+ * answer must carry a receipt that verifies against it, or it is not counted as delivered. A
+ * different key is a rotation event the supplier confirms with
  * `sonm-rewards enroll --accept-service-key <keyId>`, never something accepted silently.
  */
 import type { HourlyReport, ReportResult } from '../protocol/types.js';
@@ -67,7 +68,8 @@ export function pinServiceKey(
   const offered = parseKey((answer as { serviceKey?: unknown } | null)?.serviceKey);
   if (!offered)
     throw new ReceiptError(
-      `the service ${service} gave no usable signing key on enrolment: its receipts cannot be checked, so nothing it answers counts as delivered`,
+      `the service ${service} gave no usable signing key on enrolment: ` +
+        'its receipts cannot be checked, so nothing it answers counts as delivered',
     );
   const pin = state.serviceKey;
   if (accept !== null && accept !== offered.keyId)

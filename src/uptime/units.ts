@@ -90,7 +90,9 @@ const quote = (s: string): string =>
 
 function header(o: UnitOptions): string {
   return o.writer === 'package'
-    ? '# Installed by the sonm-rewards package. Configure the agent in /etc/sonm-rewards/config.json;\n# change this unit with `systemctl edit`, not here (an upgrade replaces this file).'
+    ? '# Installed by the sonm-rewards package. ' +
+        'Configure the agent in /etc/sonm-rewards/config.json;\n' +
+        '# change this unit with `systemctl edit`, not here (an upgrade replaces this file).'
     : '# Written by `sonm-rewards timer install`; change it with that command, not by hand.';
 }
 

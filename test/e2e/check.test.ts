@@ -74,7 +74,9 @@ describe('check on a healthy rig', () => {
         {
           match: '*worker status*',
           stdout: fixture('sonmcli/worker-status-connected.json'),
-          sh: 'if read -r x; then echo open >> "$FAKE_DIR/stdin"; else echo closed >> "$FAKE_DIR/stdin"; fi; env > "$FAKE_DIR/env"',
+          sh:
+            'if read -r x; then echo open >> "$FAKE_DIR/stdin"; ' +
+            'else echo closed >> "$FAKE_DIR/stdin"; fi; env > "$FAKE_DIR/env"',
         },
         ...HEALTHY_SONMCLI,
       ],

@@ -152,16 +152,20 @@ describe('a rig clock that jumps', () => {
     }
   });
 
-  it('+1 day for two ticks across an hour boundary, then the right time: the real hours are built and delivered', async () => {
-    // Ticks 23 and 24 are 11:55 and 12:00 (real): at +1 day, the second one "completes" tomorrow's 11:00.
-    const r = await simulate({ hours: 4, jump: (k) => (k === 23 || k === 24 ? DAY : 0) });
-    try {
-      expectEveryHourCredited(r, 4);
-      expect(new UptimeStore(r.dir).marks().size).toBe(2);
-    } finally {
-      await r.svc.close();
-    }
-  });
+  it(
+    '+1 day for two ticks across an hour boundary, then the right time: the real hours are ' +
+      'built and delivered',
+    async () => {
+      // Ticks 23 and 24 are 11:55 and 12:00 (real): at +1 day, the second one "completes" tomorrow's 11:00.
+      const r = await simulate({ hours: 4, jump: (k) => (k === 23 || k === 24 ? DAY : 0) });
+      try {
+        expectEveryHourCredited(r, 4);
+        expect(new UptimeStore(r.dir).marks().size).toBe(2);
+      } finally {
+        await r.svc.close();
+      }
+    },
+  );
 
   it("2 hours behind for an hour: the samples are marked and counted at the service's time; nothing lost", async () => {
     const r = await simulate({ hours: 4, jump: (k) => (k >= 13 && k < 25 ? -2 * 3_600_000 : 0) });

@@ -47,7 +47,8 @@ describe('sonm-rewards configure', () => {
     const r = await runCli(makeRig(), ['status']);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(
-      'Next: no rewards service is configured: hours are recorded but not delivered; run `sudo sonm-rewards configure --service https://…`',
+      'Next: no rewards service is configured: hours are recorded but not delivered; run `sudo ' +
+        'sonm-rewards configure --service https://…`',
     );
   });
 
@@ -94,7 +95,8 @@ describe('sonm-rewards configure', () => {
       });
       expect(r.code).toBe(2);
       expect(r.stderr.trim()).toBe(
-        `sonm-rewards: configuring the agent writes ${rig.env.SONM_REWARDS_CONFIG} and needs root: run \`sudo sonm-rewards configure …\``,
+        `sonm-rewards: configuring the agent writes ${rig.env.SONM_REWARDS_CONFIG} and needs root: ` +
+          'run `sudo sonm-rewards configure …`',
       );
     },
   );
@@ -110,7 +112,10 @@ describe('the configuration file', () => {
     [
       'a plain-HTTP service',
       '{"service": "http://rewards.example.org"}',
-      /^sonm-rewards: "service" in \S+: plain HTTP is only allowed to loopback addresses; use https:\/\/ for rewards.example.org$/,
+      new RegExp(
+        String.raw`^sonm-rewards: "service" in \S+: plain HTTP is only allowed to loopback addresses; ` +
+          String.raw`use https:\/\/ for rewards.example.org$`,
+      ),
     ],
     [
       'not JSON',

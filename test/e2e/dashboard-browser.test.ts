@@ -99,40 +99,47 @@ describe.skipIf(!existsSync(CHROMIUM))('the dashboard in chromium', () => {
     await page.screenshot({ path: join(SHOTS, 'fleet.png'), fullPage: true });
   });
 
-  it('master: every rig with the same figures as its JSON ledger; the rig that stopped earning is first, with why', async () => {
-    const res = await page.goto(`${svc.url}/masters/${MASTER_A.toLowerCase()}`);
-    expect(res!.status()).toBe(200);
-    const month = new Date().toISOString().slice(0, 7);
-    const rigsOfA = fleet.rigs.slice(0, 4);
-    let total = 0;
-    for (const rig of rigsOfA) {
-      const l = await ledger(rig, `${month}-01T00:00:00Z`, hoursAgo(-1));
-      const usd = l.hours.reduce((s, h) => s + h.usd, 0);
-      total += usd;
-      const row = page.locator(`tr[data-rig="${rig.rigId}"]`);
-      expect(dollars(await row.locator('[data-field=usd-month]').innerText())).toBeCloseTo(usd, 2);
-      const last24 = await ledger(rig, hoursAgo(24), hoursAgo(0));
-      expect(await row.locator('[data-field=share24h]').innerText()).toBe(
-        `${Math.round((last24.hours.filter((h) => h.connected).length / 24) * 100)}%`,
+  it(
+    'master: every rig with the same figures as its JSON ledger; the rig that stopped ' +
+      'earning is first, with why',
+    async () => {
+      const res = await page.goto(`${svc.url}/masters/${MASTER_A.toLowerCase()}`);
+      expect(res!.status()).toBe(200);
+      const month = new Date().toISOString().slice(0, 7);
+      const rigsOfA = fleet.rigs.slice(0, 4);
+      let total = 0;
+      for (const rig of rigsOfA) {
+        const l = await ledger(rig, `${month}-01T00:00:00Z`, hoursAgo(-1));
+        const usd = l.hours.reduce((s, h) => s + h.usd, 0);
+        total += usd;
+        const row = page.locator(`tr[data-rig="${rig.rigId}"]`);
+        expect(dollars(await row.locator('[data-field=usd-month]').innerText())).toBeCloseTo(
+          usd,
+          2,
+        );
+        const last24 = await ledger(rig, hoursAgo(24), hoursAgo(0));
+        expect(await row.locator('[data-field=share24h]').innerText()).toBe(
+          `${Math.round((last24.hours.filter((h) => h.connected).length / 24) * 100)}%`,
+        );
+      }
+      expect(dollars(await text('[data-field=usd-month-total]'))).toBeCloseTo(total, 2);
+      const first = page.locator('tbody tr').first();
+      expect(await first.getAttribute('data-rig')).toBe(fleet.stopped.rigId);
+      expect(await first.innerText()).toMatch(
+        /earning nothing since .* not connected in 80% of the hour/,
       );
-    }
-    expect(dollars(await text('[data-field=usd-month-total]'))).toBeCloseTo(total, 2);
-    const first = page.locator('tbody tr').first();
-    expect(await first.getAttribute('data-rig')).toBe(fleet.stopped.rigId);
-    expect(await first.innerText()).toMatch(
-      /earning nothing since .* not connected in 80% of the hour/,
-    );
-    expect(await page.locator(`tr[data-rig="${fleet.failing.rigId}"]`).innerText()).toMatch(
-      /not eligible[\s\S]*for test-program/,
-    );
-    const bars = page.locator('svg.chart rect.bar');
-    expect(await bars.count()).toBe(30);
-    const values = await bars.evaluateAll((els) =>
-      els.map((e) => Number(e.getAttribute('data-value'))),
-    );
-    expect(values.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
-    await page.screenshot({ path: join(SHOTS, 'master.png'), fullPage: true });
-  });
+      expect(await page.locator(`tr[data-rig="${fleet.failing.rigId}"]`).innerText()).toMatch(
+        /not eligible[\s\S]*for test-program/,
+      );
+      const bars = page.locator('svg.chart rect.bar');
+      expect(await bars.count()).toBe(30);
+      const values = await bars.evaluateAll((els) =>
+        els.map((e) => Number(e.getAttribute('data-value'))),
+      );
+      expect(values.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+      await page.screenshot({ path: join(SHOTS, 'master.png'), fullPage: true });
+    },
+  );
 
   it('rig: hour by hour, claimed and credited, with the reason for each hour not credited', async () => {
     const rig = fleet.stopped;

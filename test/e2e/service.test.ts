@@ -220,7 +220,9 @@ describe('hostile requests are refused, and nothing is stored or credited', () =
           { reports: [a.report(hoursAgo(3))] },
           {
             headers: {
-              'signature-input': `sig1=("@method" "@target-uri" "content-digest");created=${now()};nonce="n1";keyid="${a.rigId}";alg="rsa-pss-sha512"`,
+              'signature-input':
+                `sig1=("@method" "@target-uri" "content-digest");created=${now()};nonce="n1";` +
+                `keyid="${a.rigId}";alg="rsa-pss-sha512"`,
             },
           },
         ),
@@ -543,93 +545,101 @@ describe('crediting over HTTP', () => {
 });
 
 describe('admission and restarts', () => {
-  it('admission bypass: a member keeps earning after the suspension; a rig enrolled after it earns nothing, even for earlier hours', async () => {
-    const dir = tempDir('svc-');
-    const H = 3_600_000;
-    const open = await startServiceInPast(dir, 6, { programs: [activeProgram()] });
-    const member = new TestRig(open.url);
-    let t = open.at();
-    member.now = () => t;
-    await member.enroll();
-    t += 1.5 * H;
-    open.clock.set(t);
-    expect(
-      (await member.send('POST', '/v1/reports', { reports: [member.report(hoursAgo(6))] })).json
-        .results[0].credited.gpus,
-    ).toBe(2);
-    await open.stop();
-    const suspendedAt = new Date(t + 0.5 * H).toISOString();
-    const suspended = await startServiceInPast(dir, 3, {
-      programs: [
-        activeProgram('2026-01-01T00:00:00Z', {
-          admission: 'suspended',
-          admissionSuspendedAt: suspendedAt,
-        }),
-      ],
-      dbPath: open.dbPath,
-    });
-    try {
-      const newcomer = new TestRig(suspended.url);
-      newcomer.now = suspended.at;
-      await newcomer.enroll();
-      suspended.present();
-      const m = new TestRig(suspended.url);
-      Object.assign(m, {
-        privateKey: member.privateKey,
-        publicKey: member.publicKey,
-        rigId: member.rigId,
-        seq: member.seq,
-      });
+  it(
+    'admission bypass: a member keeps earning after the suspension; a rig enrolled after it ' +
+      'earns nothing, even for earlier hours',
+    async () => {
+      const dir = tempDir('svc-');
+      const H = 3_600_000;
+      const open = await startServiceInPast(dir, 6, { programs: [activeProgram()] });
+      const member = new TestRig(open.url);
+      let t = open.at();
+      member.now = () => t;
+      await member.enroll();
+      t += 1.5 * H;
+      open.clock.set(t);
       expect(
-        (await m.send('POST', '/v1/reports', { reports: [m.report(hoursAgo(1))] })).json.results[0]
-          .credited.gpus,
+        (await member.send('POST', '/v1/reports', { reports: [member.report(hoursAgo(6))] })).json
+          .results[0].credited.gpus,
       ).toBe(2);
-      newcomer.now = () => Date.now();
-      const r = await newcomer.send('POST', '/v1/reports', {
-        reports: [
-          newcomer.report(hoursAgo(5)),
-          newcomer.report(hoursAgo(1)),
-          newcomer.report(hoursAgo(2)),
+      await open.stop();
+      const suspendedAt = new Date(t + 0.5 * H).toISOString();
+      const suspended = await startServiceInPast(dir, 3, {
+        programs: [
+          activeProgram('2026-01-01T00:00:00Z', {
+            admission: 'suspended',
+            admissionSuspendedAt: suspendedAt,
+          }),
         ],
+        dbPath: open.dbPath,
       });
-      expect(r.json.results.map((x: any) => [x.reason, x.credited.usd])).toEqual([
-        ['before-enrolment', 0],
-        ['admission-suspended', 0],
-        ['admission-suspended', 0],
-      ]);
-    } finally {
-      await suspended.stop();
-    }
-  });
+      try {
+        const newcomer = new TestRig(suspended.url);
+        newcomer.now = suspended.at;
+        await newcomer.enroll();
+        suspended.present();
+        const m = new TestRig(suspended.url);
+        Object.assign(m, {
+          privateKey: member.privateKey,
+          publicKey: member.publicKey,
+          rigId: member.rigId,
+          seq: member.seq,
+        });
+        expect(
+          (await m.send('POST', '/v1/reports', { reports: [m.report(hoursAgo(1))] })).json
+            .results[0].credited.gpus,
+        ).toBe(2);
+        newcomer.now = () => Date.now();
+        const r = await newcomer.send('POST', '/v1/reports', {
+          reports: [
+            newcomer.report(hoursAgo(5)),
+            newcomer.report(hoursAgo(1)),
+            newcomer.report(hoursAgo(2)),
+          ],
+        });
+        expect(r.json.results.map((x: any) => [x.reason, x.credited.usd])).toEqual([
+          ['before-enrolment', 0],
+          ['admission-suspended', 0],
+          ['admission-suspended', 0],
+        ]);
+      } finally {
+        await suspended.stop();
+      }
+    },
+  );
 
   it('SIGTERM shuts down gracefully with exit 0', async () => {
     const s = await startService(tempDir('svc-'));
     expect(await s.stop('SIGTERM')).toBe(0);
   });
 
-  it('an ingest worker that dies is reported once, and later batches are refused at once instead of hanging', async () => {
-    const { WorkerIngestor } = await import(join(ROOT, 'dist', 'service', 'ingest-worker.js'));
-    const deaths: Error[] = [];
-    // A database in a directory that does not exist: the worker fails as it opens it.
-    const ingestor = new WorkerIngestor({
-      dbPath: join(tempDir('svc-'), 'missing', 'r.db'),
-      synchronous: 'full',
-      programs: [],
-      now: () => new Date(),
-      onDeath: (e: Error) => deaths.push(e),
-    });
-    await new Promise<void>((resolve) => {
-      const t = setInterval(() => {
-        if (deaths.length) {
-          clearInterval(t);
-          resolve();
-        }
-      }, 20);
-    });
-    expect(deaths).toHaveLength(1);
-    await expect(ingestor.submit([], 'rig')).rejects.toThrow(deaths[0]!.message);
-    await ingestor.close();
-  });
+  it(
+    'an ingest worker that dies is reported once, and later batches are refused at once ' +
+      'instead of hanging',
+    async () => {
+      const { WorkerIngestor } = await import(join(ROOT, 'dist', 'service', 'ingest-worker.js'));
+      const deaths: Error[] = [];
+      // A database in a directory that does not exist: the worker fails as it opens it.
+      const ingestor = new WorkerIngestor({
+        dbPath: join(tempDir('svc-'), 'missing', 'r.db'),
+        synchronous: 'full',
+        programs: [],
+        now: () => new Date(),
+        onDeath: (e: Error) => deaths.push(e),
+      });
+      await new Promise<void>((resolve) => {
+        const t = setInterval(() => {
+          if (deaths.length) {
+            clearInterval(t);
+            resolve();
+          }
+        }, 20);
+      });
+      expect(deaths).toHaveLength(1);
+      await expect(ingestor.submit([], 'rig')).rejects.toThrow(deaths[0]!.message);
+      await ingestor.close();
+    },
+  );
 
   it('a second service on the same database exits 2 and names the first; after a clean stop it starts', async () => {
     const dir = tempDir('svc-');
@@ -643,7 +653,8 @@ describe('admission and restarts', () => {
     expect(second.code).toBe(2);
     expect(second.stderr.trim()).toMatch(
       new RegExp(
-        `^sonm-rewards-service: --db .*rewards\\.db is in use by another sonm-rewards-service \\(pid ${first.proc.pid},.*run one service per database$`,
+        String.raw`^sonm-rewards-service: --db .*rewards\.db is in use by another ` +
+          String.raw`sonm-rewards-service \(pid ${first.proc.pid},.*run one service per database$`,
       ),
     );
     expect(await first.stop()).toBe(0);
@@ -661,54 +672,58 @@ describe('admission and restarts', () => {
 });
 
 describe('a crash in the middle of a batch', () => {
-  it('SIGKILL mid-batch: each batch is stored whole or not at all; the resend is duplicates; nothing is credited twice', async () => {
-    const dir = tempDir('svc-');
-    const past = await startServiceInPast(dir, 165, { programs: [activeProgram()] });
-    let svc: RunningService = past;
-    const rig = new TestRig(svc.url);
-    rig.now = past.at;
-    await rig.enroll();
-    await svc.stop();
-    rig.now = () => Date.now();
-    svc = await startService(dir, { programs: [activeProgram()], dbPath: svc.dbPath });
-    Object.assign(rig, { url: svc.url });
-    // Four batches of 40 hourly reports, sent at once; the service is killed while they are in flight.
-    const batches = Array.from({ length: 4 }, (_, b) =>
-      Array.from({ length: 40 }, (_, i) => rig.report(hoursAgo(1 + b * 40 + i))),
-    );
-    for (let round = 0; round < 3; round++) {
-      const sends = batches.map((batch) =>
-        rig.send('POST', '/v1/reports', { reports: batch }).catch(() => null),
-      );
-      await new Promise((r) => setTimeout(r, 5 + round * 7));
-      await svc.stop('SIGKILL');
-      await Promise.all(sends);
-      const db = new Database(svc.dbPath, { readonly: true });
-      for (const batch of batches) {
-        const stored = (
-          db
-            .prepare(
-              `SELECT COUNT(*) AS n FROM reports WHERE report_id IN (${batch.map(() => '?').join(',')})`,
-            )
-            .get(...batch.map((r) => r.reportId)) as { n: number }
-        ).n;
-        expect([0, batch.length]).toContain(stored);
-      }
-      db.close();
+  it(
+    'SIGKILL mid-batch: each batch is stored whole or not at all; the resend is duplicates; ' +
+      'nothing is credited twice',
+    async () => {
+      const dir = tempDir('svc-');
+      const past = await startServiceInPast(dir, 165, { programs: [activeProgram()] });
+      let svc: RunningService = past;
+      const rig = new TestRig(svc.url);
+      rig.now = past.at;
+      await rig.enroll();
+      await svc.stop();
+      rig.now = () => Date.now();
       svc = await startService(dir, { programs: [activeProgram()], dbPath: svc.dbPath });
       Object.assign(rig, { url: svc.url });
-    }
-    const statuses = new Map<string, number>();
-    for (const batch of batches) {
-      const r = await rig.send('POST', '/v1/reports', { reports: batch });
-      for (const x of r.json.results) statuses.set(x.status, (statuses.get(x.status) ?? 0) + 1);
-    }
-    expect(statuses.get('rejected') ?? 0).toBe(0);
-    const ledger = await rig.send('GET', `/v1/rigs/${rig.rigId}/ledger?from=${hoursAgo(170)}`);
-    expect(ledger.json.totals.hours).toBe(160);
-    expect(ledger.json.totals.creditedHours).toBe(160);
-    const again = await rig.send('POST', '/v1/reports', { reports: batches[0] });
-    expect(again.json.results.every((x: any) => x.status === 'duplicate')).toBe(true);
-    await svc.stop();
-  });
+      // Four batches of 40 hourly reports, sent at once; the service is killed while they are in flight.
+      const batches = Array.from({ length: 4 }, (_, b) =>
+        Array.from({ length: 40 }, (_, i) => rig.report(hoursAgo(1 + b * 40 + i))),
+      );
+      for (let round = 0; round < 3; round++) {
+        const sends = batches.map((batch) =>
+          rig.send('POST', '/v1/reports', { reports: batch }).catch(() => null),
+        );
+        await new Promise((r) => setTimeout(r, 5 + round * 7));
+        await svc.stop('SIGKILL');
+        await Promise.all(sends);
+        const db = new Database(svc.dbPath, { readonly: true });
+        for (const batch of batches) {
+          const stored = (
+            db
+              .prepare(
+                `SELECT COUNT(*) AS n FROM reports WHERE report_id IN (${batch.map(() => '?').join(',')})`,
+              )
+              .get(...batch.map((r) => r.reportId)) as { n: number }
+          ).n;
+          expect([0, batch.length]).toContain(stored);
+        }
+        db.close();
+        svc = await startService(dir, { programs: [activeProgram()], dbPath: svc.dbPath });
+        Object.assign(rig, { url: svc.url });
+      }
+      const statuses = new Map<string, number>();
+      for (const batch of batches) {
+        const r = await rig.send('POST', '/v1/reports', { reports: batch });
+        for (const x of r.json.results) statuses.set(x.status, (statuses.get(x.status) ?? 0) + 1);
+      }
+      expect(statuses.get('rejected') ?? 0).toBe(0);
+      const ledger = await rig.send('GET', `/v1/rigs/${rig.rigId}/ledger?from=${hoursAgo(170)}`);
+      expect(ledger.json.totals.hours).toBe(160);
+      expect(ledger.json.totals.creditedHours).toBe(160);
+      const again = await rig.send('POST', '/v1/reports', { reports: batches[0] });
+      expect(again.json.results.every((x: any) => x.status === 'duplicate')).toBe(true);
+      await svc.stop();
+    },
+  );
 });

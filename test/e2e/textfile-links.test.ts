@@ -131,7 +131,10 @@ describe.skipIf(!isRoot)(
       const lines = r.stderr.trim().split('\n');
       expect(lines).toHaveLength(5);
       expect(lines[0]).toMatch(
-        /^warning: cannot write metrics to .*: refusing to write there as root: .* belongs to uid 65534, not root \(mode 0755\); make it root-owned/,
+        new RegExp(
+          '^warning: cannot write metrics to .*: refusing to write there as root: ' +
+            String.raw`.* belongs to uid 65534, not root \(mode 0755\); make it root-owned`,
+        ),
       );
       expect(readFileSync(s.victim, 'utf8')).toBe('root only\n');
       expect(statSync(s.victim).mode & 0o7777).toBe(0o600);

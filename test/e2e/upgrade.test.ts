@@ -172,7 +172,10 @@ describe('refusals change nothing', () => {
         args: [],
       }),
       1,
-      /a forward deal is open[\s\S]*ask plan f1e2d3c4-b5a6-4978-8a9b-0c1d2e3f4a5b is forward \(24 h\)[\s\S]*deal 84200 is forward \(24 h\), open until 2019-05-02T10:00:00Z/,
+      new RegExp(
+        String.raw`a forward deal is open[\s\S]*ask plan f1e2d3c4-b5a6-4978-8a9b-0c1d2e3f4a5b ` +
+          String.raw`is forward \(24 h\)[\s\S]*deal 84200 is forward \(24 h\), open until 2019-05-02T10:00:00Z`,
+      ),
     ],
     [
       'a forward deal behind a spot plan',
@@ -386,7 +389,10 @@ describe('applying', () => {
     ]);
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(
-      /the purge did not remove every ask plan \(plan f1e2d3c4-b5a6-4978-8a9b-0c1d2e3f4a5b: failed to close deal 84200: deal is forward\)/,
+      new RegExp(
+        String.raw`the purge did not remove every ask plan \(plan f1e2d3c4-b5a6-4978-8a9b-0c1d2e3f4a5b: ` +
+          String.raw`failed to close deal 84200: deal is forward\)`,
+      ),
     );
     expect(rig.tools.callsOf('service').map((c) => c.args.join(' '))).toEqual([
       'sonm-optimus stop',
@@ -396,21 +402,25 @@ describe('applying', () => {
     expect(existsSync(join(rig.tools.dir, 'script-ran'))).toBe(false);
   });
 
-  it('the script exits 1 after a complete install (a failed image pull): verified, exit 0, with a warning', async () => {
-    const rig = upgradeRig();
-    const r = await runCli(rig, [
-      'upgrade',
-      '--master',
-      MASTER,
-      '--script-url',
-      serve({ kind: 'ok', body: standInScript(rig, { exit: 1 }) }),
-      '--yes',
-      '--wait',
-      '0',
-    ]);
-    expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/SONM's script exited 1, but the result verified/);
-  });
+  it(
+    'the script exits 1 after a complete install (a failed image pull): verified, exit 0, ' +
+      'with a warning',
+    async () => {
+      const rig = upgradeRig();
+      const r = await runCli(rig, [
+        'upgrade',
+        '--master',
+        MASTER,
+        '--script-url',
+        serve({ kind: 'ok', body: standInScript(rig, { exit: 1 }) }),
+        '--yes',
+        '--wait',
+        '0',
+      ]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/SONM's script exited 1, but the result verified/);
+    },
+  );
 
   it('the script exits 0 but the worker is still 0.4.24: exit 3, saying what is wrong', async () => {
     const rig = upgradeRig();

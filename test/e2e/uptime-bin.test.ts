@@ -43,132 +43,143 @@ function asAgent(stateDir: string, url: string): TestRig {
 }
 
 describe('report, as the timer runs it', () => {
-  it('twelve ticks across one hour (libfaketime): one report of 12 samples, delivered once, credited $0.50', async () => {
-    const rig = makeRig();
-    const clock = new FakeClockFile(join(rig.dir, 'clock'));
-    clock.set(BASE);
-    const svc = await startService(rig.dir, {
-      programs: [activeProgram()],
-      env: clock.env(),
-      dateFromClock: true,
-    });
-    try {
-      for (let i = 0; i <= 12; i++) {
-        clock.set(BASE + i * FIVE_MIN);
-        const r = await runCli(rig, ['report'], { env: agentEnv(rig, clock, svc.url) });
-        expect(r.code, r.stderr).toBe(0);
-      }
-      const store = new UptimeStore(rig.stateDir);
-      expect(store.reports()).toEqual([
-        expect.objectContaining({
-          hour: '2026-06-01T10:00:00Z',
-          samples: 12,
-          connectedSamples: 12,
-          minQualifyingGpus: 6,
-        }),
-      ]);
-      clock.set(BASE + 13 * FIVE_MIN);
-      expect((await runCli(rig, ['report'], { env: agentEnv(rig, clock, svc.url) })).code).toBe(0);
-      const ledger = await asAgent(rig.stateDir, svc.url).send(
-        'GET',
-        `/v1/rigs/${loadIdentity(rig.stateDir)!.rigId}/ledger?from=2026-06-01T00:00:00Z&to=2026-06-02T00:00:00Z`,
-        undefined,
-        { created: Math.floor((BASE + 13 * FIVE_MIN) / 1000) },
-      );
-      expect(ledger.json.totals).toEqual({
-        hours: 1,
-        creditedHours: 1,
-        heldHours: 0,
-        disputedGpuHours: 0,
-        usd: 0.5,
+  it(
+    'twelve ticks across one hour (libfaketime): one report of 12 samples, delivered once, ' +
+      'credited $0.50',
+    async () => {
+      const rig = makeRig();
+      const clock = new FakeClockFile(join(rig.dir, 'clock'));
+      clock.set(BASE);
+      const svc = await startService(rig.dir, {
+        programs: [activeProgram()],
+        env: clock.env(),
+        dateFromClock: true,
       });
-      expect(ledger.json.hours[0]).toMatchObject({ samples: 12, connectedSamples: 12, gpus: 6 });
-      expect(store.results()).toHaveLength(1);
-      const status = await runCli(rig, ['status', '--json'], { env: agentEnv(rig, clock, null) });
-      expect(JSON.parse(status.stdout).counts).toEqual({
-        recorded: 1,
-        delivered: 1,
-        credited: 1,
-        rejected: 0,
-        pending: 0,
-        expired: 0,
-        pastDeadline: 0,
-      });
-    } finally {
-      await svc.stop();
-    }
-  });
-
-  it('killed with SIGKILL at 100 random moments: no hour lost but the sample in flight, none credited twice, the journal readable', async () => {
-    const rig = makeRig();
-    const clock = new FakeClockFile(join(rig.dir, 'clock'));
-    clock.set(BASE);
-    const svc = await startService(rig.dir, {
-      programs: [activeProgram()],
-      env: clock.env(),
-      dateFromClock: true,
-    });
-    let completed = 0;
-    // The kill moments sweep the length of an uninterrupted tick on this machine, measured by
-    // the first one (i = 0, not killed): a fixed range would interrupt too few runs on a fast
-    // machine and too many on a busy one.
-    let cleanMs = 0;
-    try {
-      for (let i = 0; i < 100; i++) {
-        clock.set(BASE + i * FIVE_MIN);
-        const started = performance.now();
-        const [cmd, ...pre] = agentArgv();
-        const child = spawn(cmd!, [...pre, 'report'], {
-          env: agentEnv(rig, clock, svc.url),
-          stdio: 'ignore',
+      try {
+        for (let i = 0; i <= 12; i++) {
+          clock.set(BASE + i * FIVE_MIN);
+          const r = await runCli(rig, ['report'], { env: agentEnv(rig, clock, svc.url) });
+          expect(r.code, r.stderr).toBe(0);
+        }
+        const store = new UptimeStore(rig.stateDir);
+        expect(store.reports()).toEqual([
+          expect.objectContaining({
+            hour: '2026-06-01T10:00:00Z',
+            samples: 12,
+            connectedSamples: 12,
+            minQualifyingGpus: 6,
+          }),
+        ]);
+        clock.set(BASE + 13 * FIVE_MIN);
+        expect((await runCli(rig, ['report'], { env: agentEnv(rig, clock, svc.url) })).code).toBe(
+          0,
+        );
+        const ledger = await asAgent(rig.stateDir, svc.url).send(
+          'GET',
+          `/v1/rigs/${loadIdentity(rig.stateDir)!.rigId}/ledger?from=2026-06-01T00:00:00Z&to=2026-06-02T00:00:00Z`,
+          undefined,
+          { created: Math.floor((BASE + 13 * FIVE_MIN) / 1000) },
+        );
+        expect(ledger.json.totals).toEqual({
+          hours: 1,
+          creditedHours: 1,
+          heldHours: 0,
+          disputedGpuHours: 0,
+          usd: 0.5,
         });
-        const killAfter = ((i % 25) / 25) * 1.25 * cleanMs;
-        const timer = i === 0 ? undefined : setTimeout(() => child.kill('SIGKILL'), killAfter);
-        const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
-        clearTimeout(timer);
-        if (i === 0) cleanMs = performance.now() - started;
-        if (code === 0) completed++;
-        else expect(code).toBeNull(); // killed, never a failure of its own
+        expect(ledger.json.hours[0]).toMatchObject({ samples: 12, connectedSamples: 12, gpus: 6 });
+        expect(store.results()).toHaveLength(1);
+        const status = await runCli(rig, ['status', '--json'], { env: agentEnv(rig, clock, null) });
+        expect(JSON.parse(status.stdout).counts).toEqual({
+          recorded: 1,
+          delivered: 1,
+          credited: 1,
+          rejected: 0,
+          pending: 0,
+          expired: 0,
+          pastDeadline: 0,
+        });
+      } finally {
+        await svc.stop();
       }
-      expect(100 - completed).toBeGreaterThan(10); // the kills really interrupted runs
-      // Two clean ticks afterwards deliver whatever the crashes left pending.
-      for (let i = 100; i < 102; i++) {
-        clock.set(BASE + i * FIVE_MIN);
-        const r = await runCli(rig, ['report'], { env: agentEnv(rig, clock, svc.url) });
-        expect(r.code, r.stderr).toBe(0);
+    },
+  );
+
+  it(
+    'killed with SIGKILL at 100 random moments: no hour lost but the sample in flight, none ' +
+      'credited twice, the journal readable',
+    async () => {
+      const rig = makeRig();
+      const clock = new FakeClockFile(join(rig.dir, 'clock'));
+      clock.set(BASE);
+      const svc = await startService(rig.dir, {
+        programs: [activeProgram()],
+        env: clock.env(),
+        dateFromClock: true,
+      });
+      let completed = 0;
+      // The kill moments sweep the length of an uninterrupted tick on this machine, measured by
+      // the first one (i = 0, not killed): a fixed range would interrupt too few runs on a fast
+      // machine and too many on a busy one.
+      let cleanMs = 0;
+      try {
+        for (let i = 0; i < 100; i++) {
+          clock.set(BASE + i * FIVE_MIN);
+          const started = performance.now();
+          const [cmd, ...pre] = agentArgv();
+          const child = spawn(cmd!, [...pre, 'report'], {
+            env: agentEnv(rig, clock, svc.url),
+            stdio: 'ignore',
+          });
+          const killAfter = ((i % 25) / 25) * 1.25 * cleanMs;
+          const timer = i === 0 ? undefined : setTimeout(() => child.kill('SIGKILL'), killAfter);
+          const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+          clearTimeout(timer);
+          if (i === 0) cleanMs = performance.now() - started;
+          if (code === 0) completed++;
+          else expect(code).toBeNull(); // killed, never a failure of its own
+        }
+        expect(100 - completed).toBeGreaterThan(10); // the kills really interrupted runs
+        // Two clean ticks afterwards deliver whatever the crashes left pending.
+        for (let i = 100; i < 102; i++) {
+          clock.set(BASE + i * FIVE_MIN);
+          const r = await runCli(rig, ['report'], { env: agentEnv(rig, clock, svc.url) });
+          expect(r.code, r.stderr).toBe(0);
+        }
+        const store = new UptimeStore(rig.stateDir);
+        let samples = 0;
+        for (const day of store.days()) samples += readRecords(store.dayFile(day)).records.length;
+        expect(samples).toBeGreaterThanOrEqual(completed + 2);
+        const hours = [...bucketByHour(store.readSamples().samples).keys()]
+          .filter((h) => h < hourOf(BASE + 101 * FIVE_MIN))
+          .sort();
+        expect(
+          store
+            .reports()
+            .map((r) => r.hour)
+            .sort(),
+        ).toEqual(hours);
+        const finals = store.finalResults();
+        for (const r of store.reports())
+          expect(['accepted', 'duplicate']).toContain(finals.get(r.reportId)?.status);
+        const seqs = store.reports().map((r) => r.seq);
+        expect(new Set(seqs).size).toBe(seqs.length);
+        const ledger = await asAgent(rig.stateDir, svc.url).send(
+          'GET',
+          `/v1/rigs/${loadIdentity(rig.stateDir)!.rigId}/ledger?from=2026-06-01T00:00:00Z&to=2026-06-02T00:00:00Z`,
+          undefined,
+          { created: Math.floor((BASE + 101 * FIVE_MIN) / 1000) },
+        );
+        expect(ledger.json.hours.map((h: any) => h.hour)).toEqual(hours);
+        const status = await runCli(rig, ['status', '--json'], { env: agentEnv(rig, clock, null) });
+        expect(status.code).toBe(0);
+        expect(JSON.parse(status.stdout).counts.pending).toBe(0);
+      } finally {
+        await svc.stop();
       }
-      const store = new UptimeStore(rig.stateDir);
-      let samples = 0;
-      for (const day of store.days()) samples += readRecords(store.dayFile(day)).records.length;
-      expect(samples).toBeGreaterThanOrEqual(completed + 2);
-      const hours = [...bucketByHour(store.readSamples().samples).keys()]
-        .filter((h) => h < hourOf(BASE + 101 * FIVE_MIN))
-        .sort();
-      expect(
-        store
-          .reports()
-          .map((r) => r.hour)
-          .sort(),
-      ).toEqual(hours);
-      const finals = store.finalResults();
-      for (const r of store.reports())
-        expect(['accepted', 'duplicate']).toContain(finals.get(r.reportId)?.status);
-      const seqs = store.reports().map((r) => r.seq);
-      expect(new Set(seqs).size).toBe(seqs.length);
-      const ledger = await asAgent(rig.stateDir, svc.url).send(
-        'GET',
-        `/v1/rigs/${loadIdentity(rig.stateDir)!.rigId}/ledger?from=2026-06-01T00:00:00Z&to=2026-06-02T00:00:00Z`,
-        undefined,
-        { created: Math.floor((BASE + 101 * FIVE_MIN) / 1000) },
-      );
-      expect(ledger.json.hours.map((h: any) => h.hour)).toEqual(hours);
-      const status = await runCli(rig, ['status', '--json'], { env: agentEnv(rig, clock, null) });
-      expect(status.code).toBe(0);
-      expect(JSON.parse(status.stdout).counts.pending).toBe(0);
-    } finally {
-      await svc.stop();
-    }
-  }, 180_000);
+    },
+    180_000,
+  );
 
   it('a full disk: exit 3, one clear line, earlier samples intact', async () => {
     const rig = makeRig();

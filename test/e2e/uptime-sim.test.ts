@@ -228,35 +228,39 @@ describe('service faults', () => {
     }
   });
 
-  it("401 for clock skew: the offset is recorded and shown, and the request is signed again on the service's clock", async () => {
-    const dir = tempDir('sim-');
-    const clock = new SimClock(T0);
-    const svc = await startInProcessService(dir, clock, { skewMs: 10 * 60_000 });
-    try {
-      for (let i = 0; i < 13; i++) {
-        await tick(clock, dir, null);
-        clock.advance(FIVE_MIN);
+  it(
+    '401 for clock skew: the offset is recorded and shown, and the request is signed again ' +
+      "on the service's clock",
+    async () => {
+      const dir = tempDir('sim-');
+      const clock = new SimClock(T0);
+      const svc = await startInProcessService(dir, clock, { skewMs: 10 * 60_000 });
+      try {
+        for (let i = 0; i < 13; i++) {
+          await tick(clock, dir, null);
+          clock.advance(FIVE_MIN);
+        }
+        const o = await tick(clock, dir, svc.url);
+        expect(o).toMatchObject({ deferred: null, delivered: 1 });
+        const store = new UptimeStore(dir);
+        expect(Math.abs(store.state().clockOffsetMs! - 600_000)).toBeLessThanOrEqual(1000); // Date has 1 s steps
+        const sum = summarize({
+          samples: store.readSamples().samples,
+          reports: store.reports(),
+          results: store.results(),
+          state: store.state(),
+          now: clock.now(),
+          days: 1,
+          intervalSeconds: 300,
+          skipped: 0,
+        });
+        expect(Math.abs(sum.clockOffsetSeconds! - 600)).toBeLessThanOrEqual(1);
+        expect(sum.counts.pending).toBe(0);
+      } finally {
+        await svc.close();
       }
-      const o = await tick(clock, dir, svc.url);
-      expect(o).toMatchObject({ deferred: null, delivered: 1 });
-      const store = new UptimeStore(dir);
-      expect(Math.abs(store.state().clockOffsetMs! - 600_000)).toBeLessThanOrEqual(1000); // Date has 1 s steps
-      const sum = summarize({
-        samples: store.readSamples().samples,
-        reports: store.reports(),
-        results: store.results(),
-        state: store.state(),
-        now: clock.now(),
-        days: 1,
-        intervalSeconds: 300,
-        skipped: 0,
-      });
-      expect(Math.abs(sum.clockOffsetSeconds! - 600)).toBeLessThanOrEqual(1);
-      expect(sum.counts.pending).toBe(0);
-    } finally {
-      await svc.close();
-    }
-  });
+    },
+  );
 
   it('400 for one report in a batch: that report is quarantined with its reason, the rest delivered', async () => {
     const dir = tempDir('sim-');
@@ -405,52 +409,56 @@ describe('a card swapped for another of the same model', () => {
 });
 
 describe('retention', () => {
-  it('undelivered hours expire past the deadline on a trusted clock only; delivered data is compacted after 35 days', async () => {
-    const dir = tempDir('sim-');
-    const clock = new SimClock(T0);
-    for (let i = 0; i < 14; i++) {
-      await tick(clock, dir, null);
-      clock.advance(FIVE_MIN);
-    }
-    expect(new UptimeStore(dir).reports()).toHaveLength(1);
-    // Eight days later (off, or a clock step: with no service to ask, the tick cannot tell).
-    clock.advance(8 * 86_400_000);
-    const jumped = await tick(clock, dir, null);
-    expect(jumped.stderr).toMatch(/clock jumped \+8 d/);
-    const first = () =>
-      new UptimeStore(dir).finalResults().get(new UptimeStore(dir).reports()[0]!.reportId);
-    expect(first()).toBeUndefined(); // nothing destroyed on an unconfirmed jump
-    for (let i = 0; i < 13; i++) {
-      clock.advance(FIVE_MIN);
-      await tick(clock, dir, null);
-    }
-    expect(first()).toMatchObject({ status: 'expired', reason: 'past-deadline' }); // after an hour without a jump
-    const store = new UptimeStore(dir);
-    const sum = summarize({
-      samples: store.readSamples().samples,
-      reports: store.reports(),
-      results: store.results(),
-      state: store.state(),
-      now: clock.now(),
-      days: 1,
-      intervalSeconds: 300,
-      skipped: 0,
-    });
-    expect(sum.counts.expired).toBe(1);
-    expect(sum.counts.pastDeadline).toBe(1);
-    clock.advance(30 * 86_400_000);
-    for (let i = 0; i < 14; i++) {
-      await tick(clock, dir, null);
-      clock.advance(FIVE_MIN);
-    }
-    expect(readdirSync(join(dir, 'samples'))).not.toContain('2026-06-01.log');
-    // Hour 10's report (seq 1) is gone with its day; seq keeps counting from the highest kept.
-    const kept = new UptimeStore(dir).reports();
-    expect(kept.map((r) => r.hour)).not.toContain('2026-06-01T10:00:00Z');
-    expect(kept.map((r) => r.seq)).toEqual([...kept.map((r) => r.seq)].sort((a, b) => a - b));
-    expect(Math.min(...kept.map((r) => r.seq))).toBeGreaterThan(1);
-    expect(existsSync(join(dir, 'samples'))).toBe(true);
-  });
+  it(
+    'undelivered hours expire past the deadline on a trusted clock only; delivered data is ' +
+      'compacted after 35 days',
+    async () => {
+      const dir = tempDir('sim-');
+      const clock = new SimClock(T0);
+      for (let i = 0; i < 14; i++) {
+        await tick(clock, dir, null);
+        clock.advance(FIVE_MIN);
+      }
+      expect(new UptimeStore(dir).reports()).toHaveLength(1);
+      // Eight days later (off, or a clock step: with no service to ask, the tick cannot tell).
+      clock.advance(8 * 86_400_000);
+      const jumped = await tick(clock, dir, null);
+      expect(jumped.stderr).toMatch(/clock jumped \+8 d/);
+      const first = () =>
+        new UptimeStore(dir).finalResults().get(new UptimeStore(dir).reports()[0]!.reportId);
+      expect(first()).toBeUndefined(); // nothing destroyed on an unconfirmed jump
+      for (let i = 0; i < 13; i++) {
+        clock.advance(FIVE_MIN);
+        await tick(clock, dir, null);
+      }
+      expect(first()).toMatchObject({ status: 'expired', reason: 'past-deadline' }); // after an hour without a jump
+      const store = new UptimeStore(dir);
+      const sum = summarize({
+        samples: store.readSamples().samples,
+        reports: store.reports(),
+        results: store.results(),
+        state: store.state(),
+        now: clock.now(),
+        days: 1,
+        intervalSeconds: 300,
+        skipped: 0,
+      });
+      expect(sum.counts.expired).toBe(1);
+      expect(sum.counts.pastDeadline).toBe(1);
+      clock.advance(30 * 86_400_000);
+      for (let i = 0; i < 14; i++) {
+        await tick(clock, dir, null);
+        clock.advance(FIVE_MIN);
+      }
+      expect(readdirSync(join(dir, 'samples'))).not.toContain('2026-06-01.log');
+      // Hour 10's report (seq 1) is gone with its day; seq keeps counting from the highest kept.
+      const kept = new UptimeStore(dir).reports();
+      expect(kept.map((r) => r.hour)).not.toContain('2026-06-01T10:00:00Z');
+      expect(kept.map((r) => r.seq)).toEqual([...kept.map((r) => r.seq)].sort((a, b) => a - b));
+      expect(Math.min(...kept.map((r) => r.seq))).toBeGreaterThan(1);
+      expect(existsSync(join(dir, 'samples'))).toBe(true);
+    },
+  );
 
   it('the size cap drops the oldest delivered days first and counts what it dropped', async () => {
     const dir = tempDir('sim-');

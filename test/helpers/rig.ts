@@ -90,7 +90,8 @@ export function writeSysroot(root: string, spec: RigSpec): void {
   const blocks = Array.from(
     { length: cores },
     (_, i) =>
-      `processor\t: ${i}\nvendor_id\t: GenuineIntel\nmodel name\t: ${model}\ncpu MHz\t\t: 800.000\nphysical id\t: 0\ncore id\t\t: ${i}\ncpu cores\t: ${cores}\n`,
+      `processor\t: ${i}\nvendor_id\t: GenuineIntel\nmodel name\t: ${model}\ncpu MHz\t\t: 800.000\n` +
+      `physical id\t: 0\ncore id\t\t: ${i}\ncpu cores\t: ${cores}\n`,
   );
   put(root, 'proc/cpuinfo', `${blocks.join('\n')}\n`);
   if (spec.maxMHz !== null)
@@ -108,7 +109,9 @@ export function writeSysroot(root: string, spec: RigSpec): void {
   put(
     root,
     'proc/net/route',
-    `Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n${iface}\t00000000\t0101A8C0\t0003\t0\t0\t100\t00000000\t0\t0\t0\n${iface}\t0001A8C0\t00000000\t0001\t0\t0\t100\t00FFFFFF\t0\t0\t0\n`,
+    'Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n' +
+      `${iface}\t00000000\t0101A8C0\t0003\t0\t0\t100\t00000000\t0\t0\t0\n` +
+      `${iface}\t0001A8C0\t00000000\t0001\t0\t0\t100\t00FFFFFF\t0\t0\t0\n`,
   );
   put(
     root,

@@ -107,32 +107,36 @@ describe.skipIf(why)(`the .deb${why ? ` (skipped: ${why})` : ''}`, () => {
     expect(existsSync(join(tree, STATE))).toBe(false); // made by postinst, so that a reinstall never replaces it
   });
 
-  it('glibc floor: the runtime runs on its own loader and libraries; every other ELF file needs at most GLIBC_2.23', async () => {
-    const verdicts = await glibcVerdicts(tree, elfFiles(tree));
-    expect(verdicts.filter((v) => v.problem)).toEqual([]);
-    expect(verdicts.filter((v) => v.kind === 'private-runtime').map((v) => v.file)).toEqual([
-      `${PREFIX}/bin/node`,
-    ]);
-    expect(
-      verdicts
-        .filter((v) => v.kind === 'bundled-lib')
-        .map((v) => v.file.slice(PREFIX.length + 5))
-        .sort(),
-    ).toEqual([
-      'ld-linux-x86-64.so.2',
-      'libc.so.6',
-      'libdl.so.2',
-      'libgcc_s.so.1',
-      'libm.so.6',
-      'libnss_compat.so.2',
-      'libpthread.so.0',
-      'libstdc++.so.6',
-    ]);
-    // The runtime itself needs a newer glibc than 16.04's: only the bundled loader makes it run there.
-    expect(
-      Number(verdicts.find((v) => v.kind === 'private-runtime')!.glibc!.split('.')[1]),
-    ).toBeGreaterThan(23);
-  });
+  it(
+    'glibc floor: the runtime runs on its own loader and libraries; every other ELF file ' +
+      'needs at most GLIBC_2.23',
+    async () => {
+      const verdicts = await glibcVerdicts(tree, elfFiles(tree));
+      expect(verdicts.filter((v) => v.problem)).toEqual([]);
+      expect(verdicts.filter((v) => v.kind === 'private-runtime').map((v) => v.file)).toEqual([
+        `${PREFIX}/bin/node`,
+      ]);
+      expect(
+        verdicts
+          .filter((v) => v.kind === 'bundled-lib')
+          .map((v) => v.file.slice(PREFIX.length + 5))
+          .sort(),
+      ).toEqual([
+        'ld-linux-x86-64.so.2',
+        'libc.so.6',
+        'libdl.so.2',
+        'libgcc_s.so.1',
+        'libm.so.6',
+        'libnss_compat.so.2',
+        'libpthread.so.0',
+        'libstdc++.so.6',
+      ]);
+      // The runtime itself needs a newer glibc than 16.04's: only the bundled loader makes it run there.
+      expect(
+        Number(verdicts.find((v) => v.kind === 'private-runtime')!.glibc!.split('.')[1]),
+      ).toBeGreaterThan(23);
+    },
+  );
 
   it('the glibc floor check fails for a file that uses the host libc and needs more than 2.23', async () => {
     const [v] = await glibcVerdicts('/', ['/usr/bin/dpkg']);
@@ -167,27 +171,36 @@ describe.skipIf(why)(`the .deb${why ? ` (skipped: ${why})` : ''}`, () => {
       ).toBe('enabled');
     });
 
-    it("host independence: with LD_DEBUG=libs only the package's libraries load; a child it spawns uses the host libc", async () => {
-      const r = await sh(BIN, ['--version'], { env: { PATH: '/usr/bin:/bin', LD_DEBUG: 'libs' } });
-      expect(r.stdout.trim()).toBe(VERSION);
-      const inits = [...r.stderr.matchAll(/calling init: (\S+)/g)].map((m) => m[1]!);
-      expect(inits.length).toBeGreaterThan(3);
-      expect(inits.filter((p) => !p.startsWith(`${PREFIX}/`))).toEqual([]);
-      const maps = await sh(
-        `${PREFIX}/bin/node`,
-        [
-          '-e',
-          "const f=(t)=>t.split('\\n').find((l)=>/\\/libc\\.so/.test(l)).split(/\\s+/).pop(); console.log(f(require('fs').readFileSync('/proc/self/maps','utf8'))); console.log(f(require('child_process').execFileSync('cat',['/proc/self/maps']).toString()))",
-        ],
-        { env: { PATH: '/usr/bin:/bin' } },
-      );
-      const [own, child] = maps.stdout.trim().split('\n');
-      expect(own).toBe(`${PREFIX}/lib/libc.so.6`);
-      expect(child).toMatch(/^\/(usr\/)?lib\/x86_64-linux-gnu\/libc\.so\.6$/);
-      expect((await sh('readelf', ['-l', `${PREFIX}/bin/node`])).stdout).toContain(
-        `[Requesting program interpreter: ${LOADER}]`,
-      );
-    });
+    it(
+      "host independence: with LD_DEBUG=libs only the package's libraries load; a child it " +
+        'spawns uses the host libc',
+      async () => {
+        const r = await sh(BIN, ['--version'], {
+          env: { PATH: '/usr/bin:/bin', LD_DEBUG: 'libs' },
+        });
+        expect(r.stdout.trim()).toBe(VERSION);
+        const inits = [...r.stderr.matchAll(/calling init: (\S+)/g)].map((m) => m[1]!);
+        expect(inits.length).toBeGreaterThan(3);
+        expect(inits.filter((p) => !p.startsWith(`${PREFIX}/`))).toEqual([]);
+        const maps = await sh(
+          `${PREFIX}/bin/node`,
+          [
+            '-e',
+            "const f=(t)=>t.split('\\n" +
+              "').find((l)=>/\\/libc\\.so/.test(l)).split(/\\s+/).pop(); " +
+              "console.log(f(require('fs').readFileSync('/proc/self/maps','utf8'))); " +
+              "console.log(f(require('child_process').execFileSync('cat',['/proc/self/maps']).toString()))",
+          ],
+          { env: { PATH: '/usr/bin:/bin' } },
+        );
+        const [own, child] = maps.stdout.trim().split('\n');
+        expect(own).toBe(`${PREFIX}/lib/libc.so.6`);
+        expect(child).toMatch(/^\/(usr\/)?lib\/x86_64-linux-gnu\/libc\.so\.6$/);
+        expect((await sh('readelf', ['-l', `${PREFIX}/bin/node`])).stdout).toContain(
+          `[Requesting program interpreter: ${LOADER}]`,
+        );
+      },
+    );
 
     it('with no node on PATH: --version, and check --json on the fake rig (eligible, six 2080 Ti)', async () => {
       const rig = makeRig();
@@ -206,29 +219,33 @@ describe.skipIf(why)(`the .deb${why ? ` (skipped: ${why})` : ''}`, () => {
       });
     });
 
-    it("under oldkernel (post-4.4 system calls answer ENOSYS): check, and report ticks that store samples and make the rig's key", async () => {
-      const ok = await oldkernel();
-      const rig = makeRig();
-      const env = rigEnv(rig, {
-        SONM_REWARDS_STATE_DIR: rig.stateDir,
-        SONM_REWARDS_SERVICE: svc.url,
-        OLDKERNEL_VERBOSE: '1',
-      });
-      const check = await sh(
-        ok,
-        [BIN, 'check', '--json', '--programs', writePrograms(rig.dir, [activeProgram()])],
-        { env },
-      );
-      expect(check.code, check.stderr).toBe(0);
-      expect(check.stderr).toMatch(/^oldkernel: \d+ syscalls now answer ENOSYS$/m);
-      expect(JSON.parse(check.stdout).eligible).toBe(true);
-      for (let i = 0; i < 2; i++) {
-        const r = await sh(ok, [BIN, 'report'], { env });
-        expect(r.code, r.stderr).toBe(0);
-      }
-      expect(new UptimeStore(rig.stateDir).readSamples('2000-01-01').samples).toHaveLength(2);
-      expect(loadIdentity(rig.stateDir)?.rigId).toMatch(/^[A-Za-z0-9_-]{22}$/);
-    });
+    it(
+      'under oldkernel (post-4.4 system calls answer ENOSYS): check, and report ticks that ' +
+        "store samples and make the rig's key",
+      async () => {
+        const ok = await oldkernel();
+        const rig = makeRig();
+        const env = rigEnv(rig, {
+          SONM_REWARDS_STATE_DIR: rig.stateDir,
+          SONM_REWARDS_SERVICE: svc.url,
+          OLDKERNEL_VERBOSE: '1',
+        });
+        const check = await sh(
+          ok,
+          [BIN, 'check', '--json', '--programs', writePrograms(rig.dir, [activeProgram()])],
+          { env },
+        );
+        expect(check.code, check.stderr).toBe(0);
+        expect(check.stderr).toMatch(/^oldkernel: \d+ syscalls now answer ENOSYS$/m);
+        expect(JSON.parse(check.stdout).eligible).toBe(true);
+        for (let i = 0; i < 2; i++) {
+          const r = await sh(ok, [BIN, 'report'], { env });
+          expect(r.code, r.stderr).toBe(0);
+        }
+        expect(new UptimeStore(rig.stateDir).readSamples('2000-01-01').samples).toHaveLength(2);
+        expect(loadIdentity(rig.stateDir)?.rigId).toMatch(/^[A-Za-z0-9_-]{22}$/);
+      },
+    );
 
     it('systemd-analyze verify on the installed units says nothing', async () => {
       const r = await sh('systemd-analyze', ['verify', '--man=no', ...UNITS], {
@@ -250,25 +267,30 @@ describe.skipIf(why)(`the .deb${why ? ` (skipped: ${why})` : ''}`, () => {
       expect(score).toBeLessThanOrEqual(4.9);
     });
 
-    it("one set of units: the package's are the renderer's, and timer install enables them instead of writing copies", async () => {
-      expect(readFileSync(UNITS[0]!, 'utf8')).toBe(renderServiceUnit(packagedUnitOptions()));
-      expect(readFileSync(UNITS[1]!, 'utf8')).toBe(renderTimerUnit(packagedUnitOptions()));
-      const rig = makeRig();
-      const r = await sh(BIN, ['timer', 'install'], { env: rigEnv(rig) });
-      expect(r.code, r.stderr).toBe(0);
-      expect(r.stdout).toContain(
-        "The package's units are in /lib/systemd/system; sonm-rewards-report.timer is enabled and started",
-      );
-      expect(rig.tools.callsOf('systemctl').map((c) => c.args.join(' '))).toEqual([
-        'enable --now sonm-rewards-report.timer',
-      ]);
-      expect(existsSync('/etc/systemd/system/sonm-rewards-report.service')).toBe(false);
-      const bad = await sh(BIN, ['timer', 'install', '--interval', '10m'], { env: rigEnv(rig) });
-      expect(bad.code).toBe(2);
-      expect(bad.stderr.trim()).toBe(
-        "sonm-rewards: the package's timer runs every 5 minutes; for another interval override OnCalendar= with `sudo systemctl edit sonm-rewards-report.timer`",
-      );
-    });
+    it(
+      "one set of units: the package's are the renderer's, and timer install enables them " +
+        'instead of writing copies',
+      async () => {
+        expect(readFileSync(UNITS[0]!, 'utf8')).toBe(renderServiceUnit(packagedUnitOptions()));
+        expect(readFileSync(UNITS[1]!, 'utf8')).toBe(renderTimerUnit(packagedUnitOptions()));
+        const rig = makeRig();
+        const r = await sh(BIN, ['timer', 'install'], { env: rigEnv(rig) });
+        expect(r.code, r.stderr).toBe(0);
+        expect(r.stdout).toContain(
+          "The package's units are in /lib/systemd/system; sonm-rewards-report.timer is enabled and started",
+        );
+        expect(rig.tools.callsOf('systemctl').map((c) => c.args.join(' '))).toEqual([
+          'enable --now sonm-rewards-report.timer',
+        ]);
+        expect(existsSync('/etc/systemd/system/sonm-rewards-report.service')).toBe(false);
+        const bad = await sh(BIN, ['timer', 'install', '--interval', '10m'], { env: rigEnv(rig) });
+        expect(bad.code).toBe(2);
+        expect(bad.stderr.trim()).toBe(
+          "sonm-rewards: the package's timer runs every 5 minutes; for another interval override " +
+            'OnCalendar= with `sudo systemctl edit sonm-rewards-report.timer`',
+        );
+      },
+    );
 
     it('dpkg -i on a configured rig changes nothing the supplier set', async () => {
       const rig = makeRig();

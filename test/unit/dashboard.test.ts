@@ -4,7 +4,8 @@
  * what fleet(hour) counts, hour by hour. These tie the pages to the JSON API's logic.
  */
 import { describe, expect, it } from 'vitest';
-import { failingChecks, openSqliteStore, type RewardsStore } from '../../src/service/store.js';
+import { openSqliteStore, type RewardsStore } from '../../src/service/store.js';
+import { failingChecks } from '../../src/service/verdicts.js';
 import { notEligibleText } from '../../src/service/dashboard/reasons.js';
 import { parsePrograms } from '../../src/program/definitions.js';
 import { reportIdFor } from '../../src/protocol/report-id.js';
@@ -150,36 +151,42 @@ describe("dashboard reads agree with the JSON API's store calls", () => {
     expect(days.reduce((s, d) => s + d.gpus.reduce((a, b) => a + b, 0), 0)).toBeGreaterThan(0);
   });
 
-  it("rigProfiles finds a master's rigs whatever the case of the address, with hardware, review, verdict and the last report", () => {
-    const store = fixture();
-    const rigs = store.rigProfiles({ master: MASTER });
-    expect(rigs.map((r) => r.rigId)).toEqual(RIGS.slice(0, 2));
-    expect(rigs[0]).toMatchObject({
-      gpus: [
-        { model: 'GTX 1080 Ti', count: 2 },
-        { model: 'RTX 2080 Ti', count: 1 },
-      ],
-      qualifyingGpus: 3,
-      review: 'pending',
-      verdict: { eligible: true, notQualifying: [] },
-      lastReportHour: '2026-06-02T23:00:00Z',
-    });
-    store.saveVerdict(
-      RIGS[0]!,
-      {
-        checkedAt: now.toISOString(),
+  it(
+    "rigProfiles finds a master's rigs whatever the case of the address, with hardware, " +
+      'review, verdict and the last report',
+    () => {
+      const store = fixture();
+      const rigs = store.rigProfiles({ master: MASTER });
+      expect(rigs.map((r) => r.rigId)).toEqual(RIGS.slice(0, 2));
+      expect(rigs[0]).toMatchObject({
+        gpus: [
+          { model: 'GTX 1080 Ti', count: 2 },
+          { model: 'RTX 2080 Ti', count: 1 },
+        ],
+        qualifyingGpus: 3,
+        review: 'pending',
+        verdict: { eligible: true, notQualifying: [] },
+        lastReportHour: '2026-06-02T23:00:00Z',
+      });
+      store.saveVerdict(
+        RIGS[0]!,
+        {
+          checkedAt: now.toISOString(),
+          eligible: false,
+          programs: [{ id: 'test-program', qualifies: false }],
+          gpus: [],
+        },
+        now,
+      );
+      expect(store.rigProfiles({ rigId: RIGS[0]! })[0]!.verdict).toMatchObject({
         eligible: false,
-        programs: [{ id: 'test-program', qualifies: false }],
-        gpus: [],
-      },
-      now,
-    );
-    expect(store.rigProfiles({ rigId: RIGS[0]! })[0]!.verdict).toMatchObject({
-      eligible: false,
-      notQualifying: ['test-program'],
-    });
-    expect(store.rigProfiles({ master: '0x1111111111111111111111111111111111111111' })).toEqual([]);
-  });
+        notQualifying: ['test-program'],
+      });
+      expect(store.rigProfiles({ master: '0x1111111111111111111111111111111111111111' })).toEqual(
+        [],
+      );
+    },
+  );
 
   it('keeps the failing checks of a verdict (id and code), drops malformed ones, and words them', () => {
     const store = fixture();

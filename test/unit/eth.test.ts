@@ -64,7 +64,9 @@ describe('worker-default.yaml', () => {
       '0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed',
     ],
     [
-      'endpoint: ":15010"\nmaster: "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"  # set by autodeploy\nadmin: 0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359\n',
+      'endpoint: ":15010"\n' +
+        'master: "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"  # set by autodeploy\n' +
+        'admin: 0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359\n',
       '0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed',
     ],
     ['admin: 0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359\n', null],

@@ -14,7 +14,7 @@ import {
   parsePurgeResult,
   parseSonmcliJson,
   parseWorkerStatus,
-} from '../../src/probe/sonm.js';
+} from '../../src/probe/sonm-parse.js';
 import { parseVersion } from '../../src/lib/version.js';
 import type { ExecResult } from '../../src/lib/exec.js';
 import { fixture } from '../helpers/rig.js';
@@ -111,7 +111,8 @@ describe('cpu', () => {
     phys = 0,
     model = 'Intel(R) Celeron(R) CPU G3930 @ 2.90GHz',
   ) =>
-    `processor\t: ${i}\nmodel name\t: ${model}\ncpu MHz\t\t: 800.123\nphysical id\t: ${phys}\ncore id\t\t: ${core}\ncpu cores\t: 2\n`;
+    `processor\t: ${i}\nmodel name\t: ${model}\ncpu MHz\t\t: 800.123\n` +
+    `physical id\t: ${phys}\ncore id\t\t: ${core}\ncpu cores\t: 2\n`;
   it.each([
     ['2 cores, no HT', [block(0, 0), block(1, 1)].join('\n'), 2, 2900],
     [
@@ -124,7 +125,8 @@ describe('cpu', () => {
     ['two sockets', [block(0, 0, 0), block(1, 0, 1)].join('\n'), 2, 2900],
     [
       'VM without core ids',
-      'processor\t: 0\nmodel name\t: AMD EPYC\ncpu MHz\t\t: 2596.000\ncpu cores\t: 2\n\nprocessor\t: 1\nmodel name\t: AMD EPYC\ncpu MHz\t\t: 2596.000\ncpu cores\t: 2\n',
+      'processor\t: 0\nmodel name\t: AMD EPYC\ncpu MHz\t\t: 2596.000\ncpu cores\t: 2\n\n' +
+        'processor\t: 1\nmodel name\t: AMD EPYC\ncpu MHz\t\t: 2596.000\ncpu cores\t: 2\n',
       2,
       null,
     ],
@@ -153,14 +155,16 @@ describe('memory', () => {
   ])('meminfo %#', (t, v) => expect(parseMeminfoTotal(t)).toBe(v));
   it('sums dmidecode modules and skips empty slots', () => {
     const t =
-      'Handle 0x0040, DMI type 17, 40 bytes\nMemory Device\n\tSize: 8192 MB\n\nHandle 0x0041\nMemory Device\n\tSize: No Module Installed\n\nHandle 0x0042\nMemory Device\n\tSize: 8 GB\n';
+      'Handle 0x0040, DMI type 17, 40 bytes\nMemory Device\n\tSize: 8192 MB\n\n' +
+      'Handle 0x0041\nMemory Device\n\tSize: No Module Installed\n\nHandle 0x0042\nMemory Device\n\tSize: 8 GB\n';
     expect(parseDmidecodeModules(t)).toEqual([8 * 2 ** 30, 8 * 2 ** 30]);
   });
 });
 
 describe('disk', () => {
   const mi =
-    '26 1 254:0 / / rw,relatime - ext4 /dev/vda rw\n30 26 8:17 / /var/lib/docker rw - ext4 /dev/sdb1 rw\n31 26 0:40 / /var/lib/docker2 rw - tmpfs tmpfs rw\n';
+    '26 1 254:0 / / rw,relatime - ext4 /dev/vda rw\n' +
+    '30 26 8:17 / /var/lib/docker rw - ext4 /dev/sdb1 rw\n31 26 0:40 / /var/lib/docker2 rw - tmpfs tmpfs rw\n';
   it.each([
     ['/var/lib/docker', '8:17'],
     ['/var/lib/docker/overlay2', '8:17'],
@@ -181,7 +185,8 @@ describe('disk', () => {
 describe('network', () => {
   it('picks the default route with the lowest metric', () => {
     const t =
-      'Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\nwlan0\t00000000\t0101A8C0\t0003\t0\t0\t600\t00000000\nenp3s0\t00000000\t0101A8C0\t0003\t0\t0\t100\t00000000\n';
+      'Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\n' +
+      'wlan0\t00000000\t0101A8C0\t0003\t0\t0\t600\t00000000\nenp3s0\t00000000\t0101A8C0\t0003\t0\t0\t100\t00000000\n';
     expect(parseDefaultRoute(t)).toBe('enp3s0');
   });
   it('no default route', () => expect(parseDefaultRoute('Iface\tDestination\n')).toBeNull());

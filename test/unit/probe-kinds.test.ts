@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { crossCheckPci, interpretNvidiaSmi, parseNvidiaSmiCsv } from '../../src/probe/nvidia.js';
 import { isNvidiaDisplay, normalizeBusId, scanPciDisplayDevices } from '../../src/probe/pci.js';
 import { parseLinkSpeed, probeNetwork } from '../../src/probe/network.js';
-import { DPKG_QUERY_ARGS, parseDpkgVersions } from '../../src/probe/sonm.js';
+import { DPKG_QUERY_ARGS, parseDpkgVersions } from '../../src/probe/sonm-parse.js';
 import { defaultProbeContext } from '../../src/probe/context.js';
 import { buildSample } from '../../src/uptime/sample.js';
 import { builtInPrograms } from '../../src/program/definitions.js';

@@ -88,81 +88,89 @@ describe('SQLite store', () => {
     store.close();
   });
 
-  it('stores each distinct GPU list once, and gives back every report exactly as sent (its hash is content_hash)', () => {
-    const path = join(tempDir('store-'), 'r.db');
-    const store = openSqliteStore(path);
-    enroll(store, RIG);
-    const sent = [
-      report('2026-06-01T10:00:00Z', ['G1', 'G2']),
-      report('2026-06-01T11:00:00Z', ['G1', 'G2']),
-      report('2026-06-01T12:00:00Z', ['G1']),
-      {
-        ...report('2026-06-01T13:00:00Z', ['G1', 'G2']),
-        workerAddress: '0xabc',
-        sonmVersion: 'v0.4.25',
-        gpus: [
-          { uuid: 'G1', pciDeviceId: null, model: null, qualifying: false },
-          { uuid: 'G2', pciDeviceId: '1b06', model: 'GTX 1080 Ti', qualifying: true },
-        ],
-      },
-    ];
-    expect(store.ingest(sent, RIG, programs, now).map((r) => r.status)).toEqual([
-      'accepted',
-      'accepted',
-      'accepted',
-      'accepted',
-    ]);
-    const check = new Database(path, { readonly: true });
-    expect(check.prepare('SELECT COUNT(*) AS n FROM gpu_sets').get()).toEqual({ n: 3 });
-    for (const r of sent) {
-      expect(store.report(r.reportId)).toEqual(r);
-      expect(reportFingerprint(store.report(r.reportId)!).hash).toBe(
-        (
-          check
-            .prepare('SELECT content_hash AS h FROM reports WHERE report_id = ?')
-            .get(r.reportId) as { h: string }
-        ).h,
-      );
-    }
-    check.close();
-    expect(store.report('rpt-none')).toBeNull();
-    store.close();
-  });
+  it(
+    'stores each distinct GPU list once, and gives back every report exactly as sent (its ' +
+      'hash is content_hash)',
+    () => {
+      const path = join(tempDir('store-'), 'r.db');
+      const store = openSqliteStore(path);
+      enroll(store, RIG);
+      const sent = [
+        report('2026-06-01T10:00:00Z', ['G1', 'G2']),
+        report('2026-06-01T11:00:00Z', ['G1', 'G2']),
+        report('2026-06-01T12:00:00Z', ['G1']),
+        {
+          ...report('2026-06-01T13:00:00Z', ['G1', 'G2']),
+          workerAddress: '0xabc',
+          sonmVersion: 'v0.4.25',
+          gpus: [
+            { uuid: 'G1', pciDeviceId: null, model: null, qualifying: false },
+            { uuid: 'G2', pciDeviceId: '1b06', model: 'GTX 1080 Ti', qualifying: true },
+          ],
+        },
+      ];
+      expect(store.ingest(sent, RIG, programs, now).map((r) => r.status)).toEqual([
+        'accepted',
+        'accepted',
+        'accepted',
+        'accepted',
+      ]);
+      const check = new Database(path, { readonly: true });
+      expect(check.prepare('SELECT COUNT(*) AS n FROM gpu_sets').get()).toEqual({ n: 3 });
+      for (const r of sent) {
+        expect(store.report(r.reportId)).toEqual(r);
+        expect(reportFingerprint(store.report(r.reportId)!).hash).toBe(
+          (
+            check
+              .prepare('SELECT content_hash AS h FROM reports WHERE report_id = ?')
+              .get(r.reportId) as { h: string }
+          ).h,
+        );
+      }
+      check.close();
+      expect(store.report('rpt-none')).toBeNull();
+      store.close();
+    },
+  );
 
-  it('GPU claims survive a restart: a second rig claiming a paid uuid with no better proof disputes it for both', () => {
-    const db = join(tempDir('store-'), 'r.db');
-    const first = openSqliteStore(db);
-    enroll(first, RIG);
-    enroll(first, OTHER);
-    expect(
-      credited(first.ingest([report('2026-06-01T10:00:00Z', ['G1', 'G2'])], RIG, programs, now)),
-    ).toEqual([['accepted', 2]]);
-    first.close();
-    const again = openSqliteStore(db);
-    const out = again.ingest(
-      [
-        report('2026-06-01T10:00:00Z', ['G2', 'G3'], OTHER),
-        report('2026-06-01T11:00:00Z', ['G2'], OTHER),
-      ],
-      OTHER,
-      programs,
-      now,
-    );
-    expect(credited(out)).toEqual([
-      ['accepted', 1],
-      ['accepted', 1],
-    ]);
-    expect(again.disputes(false).map((x) => [x.hour, x.uuid, x.rigId])).toEqual(
-      [
-        ['2026-06-01T10:00:00Z', 'G2', RIG],
-        ['2026-06-01T10:00:00Z', 'G2', OTHER],
-      ].sort((x, y) => x[2]!.localeCompare(y[2]!)),
-    );
-    // The first rig's payment for G2 at 10:00 is taken back: arrival order decided nothing.
-    const [h] = again.ledger(RIG, '2026-06-01T10:00:00Z', '2026-06-01T11:00:00Z');
-    expect([h!.gpus, h!.unpaidGpus]).toEqual([1, [{ uuid: 'G2', reason: 'disputed' }]]);
-    again.close();
-  });
+  it(
+    'GPU claims survive a restart: a second rig claiming a paid uuid with no better proof ' +
+      'disputes it for both',
+    () => {
+      const db = join(tempDir('store-'), 'r.db');
+      const first = openSqliteStore(db);
+      enroll(first, RIG);
+      enroll(first, OTHER);
+      expect(
+        credited(first.ingest([report('2026-06-01T10:00:00Z', ['G1', 'G2'])], RIG, programs, now)),
+      ).toEqual([['accepted', 2]]);
+      first.close();
+      const again = openSqliteStore(db);
+      const out = again.ingest(
+        [
+          report('2026-06-01T10:00:00Z', ['G2', 'G3'], OTHER),
+          report('2026-06-01T11:00:00Z', ['G2'], OTHER),
+        ],
+        OTHER,
+        programs,
+        now,
+      );
+      expect(credited(out)).toEqual([
+        ['accepted', 1],
+        ['accepted', 1],
+      ]);
+      expect(again.disputes(false).map((x) => [x.hour, x.uuid, x.rigId])).toEqual(
+        [
+          ['2026-06-01T10:00:00Z', 'G2', RIG],
+          ['2026-06-01T10:00:00Z', 'G2', OTHER],
+        ].sort((x, y) => x[2]!.localeCompare(y[2]!)),
+      );
+      // The first rig's payment for G2 at 10:00 is taken back: arrival order decided nothing.
+      const [h] = again.ledger(RIG, '2026-06-01T10:00:00Z', '2026-06-01T11:00:00Z');
+      expect([h!.gpus, h!.unpaidGpus]).toEqual([1, [{ uuid: 'G2', reason: 'disputed' }]]);
+      again.close();
+    },
+  );
 
   it('two batches of one group commit claiming one uuid: disputed for both, paid to neither', () => {
     const store = openSqliteStore(':memory:');

@@ -68,7 +68,8 @@ describe('the units', () => {
   const bounding = (caps: string[]): string =>
     ['-all', ...caps.map((c) => `+${c.replace(/^CAP_/, '').toLowerCase()}`)].join(',');
   it.skipIf(!root || !tools)(
-    `root's sudo -u nobody works under NoNewPrivileges and the bounding set${!root || !tools ? ' (skipped: needs root, sudo and setpriv)' : ''}`,
+    "root's sudo -u nobody works under NoNewPrivileges and the bounding set" +
+      (!root || !tools ? ' (skipped: needs root, sudo and setpriv)' : ''),
     async () => {
       const run = (caps: string[]) =>
         execTool(

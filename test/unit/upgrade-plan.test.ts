@@ -5,7 +5,7 @@
  * probe's own parsers); the sources of each neighbour are given on its row.
  */
 import { describe, expect, it } from 'vitest';
-import { parseAskPlans, parseDealStatus } from '../../src/probe/sonm.js';
+import { parseAskPlans, parseDealStatus } from '../../src/probe/sonm-parse.js';
 import type { MarketInfo } from '../../src/probe/types.js';
 import {
   planUpgrade,
@@ -214,7 +214,10 @@ describe('planUpgrade', () => {
         }),
       },
       { kind: 'go' },
-      /names https:\/\/evil\.example\/x\.sh as the installer: only the announcement or --script-url choose the script, so its hash is not applied/,
+      new RegExp(
+        String.raw`names https:\/\/evil\.example\/x\.sh as the installer: ` +
+          'only the announcement or --script-url choose the script, so its hash is not applied',
+      ),
     ],
     [
       '--script-url elsewhere: the service pin for the announced script does not apply',

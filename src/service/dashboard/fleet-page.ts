@@ -84,10 +84,12 @@ export function renderFleet(m: FleetPageModel): string {
     .map((x) => {
       const s = m.series.get(x.model)!;
       return (
-        `<tr class="${x.belowTarget ? 'alert' : ''}" data-model="${esc(x.model)}"><td>${esc(x.model)}</td><td class="num" data-field="gpus">${x.gpus}</td>` +
-        `<td class="num" data-field="devices">${x.devices}</td><td class="num">${s.average7d}</td><td class="num" data-field="demand">${x.demand}</td>` +
+        `<tr class="${x.belowTarget ? 'alert' : ''}" data-model="${esc(x.model)}">` +
+        `<td>${esc(x.model)}</td><td class="num" data-field="gpus">${x.gpus}</td>` +
+        `<td class="num" data-field="devices">${x.devices}</td><td class="num">${s.average7d}</td>` +
+        `<td class="num" data-field="demand">${x.demand}</td>` +
         `<td class="num" data-field="ratio">${x.ratio === null ? '–' : `${x.ratio}×`}</td>` +
-        `<td>${x.ratio === null ? '<span class="muted">no demand set</span>' : x.belowTarget ? `<span class="badge bad">under-supplied: below ${m.view.target}×</span>` : '<span class="badge good">at or above target</span>'}</td></tr>`
+        `<td>${supplyBadge(x, m.view.target)}</td></tr>`
       );
     })
     .join('');
@@ -122,9 +124,27 @@ export function renderFleet(m: FleetPageModel): string {
   return page(
     'Fleet',
     `<h1>Fleet: supply against demand</h1>` +
-      `<p>GPUs credited in the last complete hour, <strong>${esc(utc(m.view.hour))}</strong>, per model, against the configured demand; the program aims for ${m.view.target}× the demand.</p>` +
-      `<table><thead><tr><th>GPU model</th><th class="num">GPUs credited</th><th class="num">rigs</th><th class="num">7-day average</th><th class="num">demand</th><th class="num">supply / demand</th><th></th></tr></thead><tbody>` +
-      `${rows || '<tr><td colspan="7" class="muted">no demand configured and nothing credited yet</td></tr>'}</tbody></table>${charts}` +
-      '<p class="muted">The same figures as JSON: <a href="/v1/fleet">/v1/fleet</a>. Masters: <code>/masters/0x…</code>.</p>',
+      `<p>GPUs credited in the last complete hour, <strong>${esc(utc(m.view.hour))}</strong>, ` +
+      `per model, against the configured demand; the program aims for ${m.view.target}× the demand.</p>` +
+      `<table><thead><tr>${FLEET_HEADINGS}</tr></thead><tbody>` +
+      `${rows || NO_FLEET_ROWS}</tbody></table>${charts}` +
+      '<p class="muted">The same figures as JSON: <a href="/v1/fleet">/v1/fleet</a>. ' +
+      'Masters: <code>/masters/0x…</code>.</p>',
   );
+}
+
+const FLEET_HEADINGS =
+  '<th>GPU model</th><th class="num">GPUs credited</th><th class="num">rigs</th>' +
+  '<th class="num">7-day average</th><th class="num">demand</th>' +
+  '<th class="num">supply / demand</th><th></th>';
+
+const NO_FLEET_ROWS =
+  '<tr><td colspan="7" class="muted">no demand configured and nothing credited yet</td></tr>';
+
+/** The last cell of a model's row: no demand set, under-supplied (below `target`×), or at target. */
+function supplyBadge(x: { ratio: number | null; belowTarget: boolean }, target: number): string {
+  if (x.ratio === null) return '<span class="muted">no demand set</span>';
+  return x.belowTarget
+    ? `<span class="badge bad">under-supplied: below ${target}×</span>`
+    : '<span class="badge good">at or above target</span>';
 }

@@ -14,7 +14,8 @@ export function esc(s: string | number | null | undefined): string {
 
 /** The Content-Security-Policy of every page: no scripts, no remote anything. */
 export const PAGE_CSP =
-  "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+  "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; " +
+  "base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 const STYLE = `
 body{font:14px/1.4 system-ui,sans-serif;margin:0 auto;max-width:1100px;padding:16px;color:#1b1f24}
@@ -33,9 +34,11 @@ code{font-size:12px}.badge{padding:1px 6px;border-radius:8px;font-size:12px}
 /** A whole page: `body` is already-escaped HTML. */
 export function page(title: string, body: string): string {
   return (
-    `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">` +
+    '<!doctype html><html lang="en"><head><meta charset="utf-8">' +
+    '<meta name="viewport" content="width=device-width,initial-scale=1">' +
     `<title>${esc(title)} · SONM rewards</title><style>${STYLE}</style></head><body>` +
-    `<nav><a href="/">Fleet</a><span class="muted">SONM rewards · read-only dashboard</span></nav>${body}</body></html>`
+    '<nav><a href="/">Fleet</a><span class="muted">SONM rewards · read-only dashboard</span></nav>' +
+    `${body}</body></html>`
   );
 }
 

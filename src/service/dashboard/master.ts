@@ -138,10 +138,16 @@ export function renderMaster(m: MasterModel): string {
         ? `<span class="bad">earning nothing since ${esc(utc(r.stopped.since))}: ${esc(r.stopped.why)}</span>`
         : '<span class="good">earning</span>';
       return (
-        `<tr class="${r.stopped ? 'alert' : ''}" data-rig="${esc(p.rigId)}"><td><a href="/rigs/${esc(p.rigId)}"><code>${esc(p.rigId)}</code></a><br>${state}</td>` +
-        `<td>${gpus}</td><td>${esc(utc(p.lastReportHour))}</td><td class="num" data-field="share24h">${Math.round(r.connectedShare24h * 100)}%</td><td>${verdict}</td>` +
-        `${outcomeCell(r.outcomes, ['credited'])}${outcomeCell(r.outcomes, ['held'])}${outcomeCell(r.outcomes, ['disputed'])}` +
-        `<td class="num">${notCredited.reduce((s, [, n]) => s + n, 0)}${notCredited.map(([k, n]) => `<br><span class="muted">${n} × ${esc(outcomeText(k))}</span>`).join('')}</td>` +
+        `<tr class="${r.stopped ? 'alert' : ''}" data-rig="${esc(p.rigId)}">` +
+        `<td><a href="/rigs/${esc(p.rigId)}"><code>${esc(p.rigId)}</code></a><br>${state}</td>` +
+        `<td>${gpus}</td><td>${esc(utc(p.lastReportHour))}</td>` +
+        `<td class="num" data-field="share24h">${Math.round(r.connectedShare24h * 100)}%</td>` +
+        `<td>${verdict}</td>` +
+        outcomeCell(r.outcomes, ['credited']) +
+        outcomeCell(r.outcomes, ['held']) +
+        outcomeCell(r.outcomes, ['disputed']) +
+        `<td class="num">${notCredited.reduce((s, [, n]) => s + n, 0)}` +
+        `${notCredited.map(([k, n]) => notCreditedLine(k, n)).join('')}</td>` +
         `<td class="num" data-field="usd-month">${usd(r.usdMonth)}</td></tr>`
       );
     })
@@ -149,16 +155,35 @@ export function renderMaster(m: MasterModel): string {
   return page(
     `Master ${m.master}`,
     `<h1>Master <code>${esc(m.master)}</code></h1>` +
-      `<p>${m.rigs.length} rig(s); ${stopped ? `<span class="bad">${stopped} earning nothing now</span>` : '<span class="good">all earning</span>'}. ` +
-      `Credited in ${esc(m.month)}: <strong data-field="usd-month-total">${usd(m.usdMonth)}</strong>; last 30 days: ${usd(m.usd30d)}. As of ${esc(utc(m.now))}.</p>` +
+      `<p>${m.rigs.length} rig(s); ${earningText(stopped)}. ` +
+      `Credited in ${esc(m.month)}: <strong data-field="usd-month-total">${usd(m.usdMonth)}</strong>; ` +
+      `last 30 days: ${usd(m.usd30d)}. As of ${esc(utc(m.now))}.</p>` +
       `<h2>Credited USD per day, last 30 days</h2>${barChart(
         m.days.map((d) => ({ label: d.day, value: d.usd })),
         { title: 'Credited USD per day', unit: '$' },
       )}` +
-      `<h2>Rigs</h2><table><thead><tr><th>rig</th><th>GPUs</th><th>last report</th><th class="num">connected, 24 h</th><th>last check</th>` +
-      `<th class="num">credited h</th><th class="num">held h</th><th class="num">disputed h</th><th class="num">not credited h</th><th class="num">USD ${esc(m.month)}</th></tr></thead><tbody>${rows}</tbody></table>` +
-      '<p class="muted">Hours are counted for the calendar month (UTC). A rig that earned nothing in the last complete hour is listed first.</p>',
+      `<h2>Rigs</h2><table><thead><tr>${RIG_HEADINGS}<th class="num">USD ${esc(m.month)}</th></tr></thead>` +
+      `<tbody>${rows}</tbody></table>` +
+      '<p class="muted">Hours are counted for the calendar month (UTC). ' +
+      'A rig that earned nothing in the last complete hour is listed first.</p>',
   );
+}
+
+const RIG_HEADINGS =
+  '<th>rig</th><th>GPUs</th><th>last report</th><th class="num">connected, 24 h</th>' +
+  '<th>last check</th><th class="num">credited h</th><th class="num">held h</th>' +
+  '<th class="num">disputed h</th><th class="num">not credited h</th>';
+
+/** One reason in the "not credited" cell: `n` hours not credited for `reason`. */
+function notCreditedLine(reason: string, n: number): string {
+  return `<br><span class="muted">${n} × ${esc(outcomeText(reason))}</span>`;
+}
+
+/** The summary's state: how many of the master's rigs earn nothing now (`stopped`), or all earning. */
+function earningText(stopped: number): string {
+  return stopped
+    ? `<span class="bad">${stopped} earning nothing now</span>`
+    : '<span class="good">all earning</span>';
 }
 
 /** The badge's detail: each failing check, else each program the rig does not qualify for. */

@@ -97,7 +97,8 @@ export function dashboardReads(db: Database.Database): DashboardReads {
     days: db.prepare(`SELECT substr(hour, 1, 10) AS day,
         CASE WHEN held = 1 THEN 'held' WHEN usd > 0 THEN 'credited'
           WHEN EXISTS (SELECT 1 FROM json_each(unpaid) u WHERE u.value ->> 'reason' = 'disputed') THEN 'disputed'
-          ELSE coalesce((SELECT j.value ->> 'reason' FROM json_each(credits) j WHERE j.value ->> 'reason' IS NOT NULL LIMIT 1),
+          ELSE coalesce((SELECT j.value ->> 'reason' FROM json_each(credits) j
+              WHERE j.value ->> 'reason' IS NOT NULL LIMIT 1),
             (SELECT u.value ->> 'reason' FROM json_each(unpaid) u LIMIT 1), 'not-credited') END AS outcome,
         COUNT(*) AS hours, SUM(connected) AS connectedHours, round(SUM(usd), 4) AS usd
       FROM reports WHERE report_id >= ? AND report_id < ? GROUP BY day, outcome ORDER BY day || outcome`),

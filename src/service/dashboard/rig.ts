@@ -50,8 +50,9 @@ export function renderRig(m: RigModel): string {
       const outcome = outcomeOf(h);
       return (
         `<tr class="${h.usd > 0 ? '' : 'alert'}" data-hour="${esc(h.hour)}"><td>${esc(utc(h.hour))}</td>` +
-        `<td class="num">${h.connectedSamples} / ${h.samples}</td><td class="num">${h.gpus}</td><td class="num" data-field="usd">${usd(h.usd)}</td>` +
-        `<td>${h.usd > 0 ? '<span class="good">credited</span>' : `<span class="bad">${esc(outcomeText(outcome))}</span>`}</td></tr>`
+        `<td class="num">${h.connectedSamples} / ${h.samples}</td><td class="num">${h.gpus}</td>` +
+        `<td class="num" data-field="usd">${usd(h.usd)}</td>` +
+        `<td>${h.usd > 0 ? CREDITED : `<span class="bad">${esc(outcomeText(outcome))}</span>`}</td></tr>`
       );
     })
     .join('');
@@ -64,15 +65,24 @@ export function renderRig(m: RigModel): string {
   return page(
     `Rig ${p.rigId}`,
     `<h1>Rig <code>${esc(p.rigId)}</code></h1>` +
-      `<p>Master <a href="/masters/${esc(p.master.toLowerCase())}"><code>${esc(p.master)}</code></a>; worker <code>${esc(p.worker ?? 'unknown')}</code>; ` +
-      `GPUs: ${gpus}; last check: ${esc(verdict)}${p.verdict ? ` (${esc(utc(p.verdict.receivedAt))})` : ''}; enrolled ${esc(utc(p.enrolledAt))}.</p>` +
-      `<p>Last 7 days: <strong data-field="credited-hours">${m.creditedHours}</strong> of ${m.hours.length} reported hours credited, <strong data-field="usd-total">${usd(m.usd)}</strong>.</p>` +
+      `<p>Master <a href="/masters/${esc(p.master.toLowerCase())}"><code>${esc(p.master)}</code></a>; ` +
+      `worker <code>${esc(p.worker ?? 'unknown')}</code>; GPUs: ${gpus}; last check: ${esc(verdict)}` +
+      `${p.verdict ? ` (${esc(utc(p.verdict.receivedAt))})` : ''}; enrolled ${esc(utc(p.enrolledAt))}.</p>` +
+      `<p>Last 7 days: <strong data-field="credited-hours">${m.creditedHours}</strong> ` +
+      `of ${m.hours.length} reported hours credited, ` +
+      `<strong data-field="usd-total">${usd(m.usd)}</strong>.</p>` +
       `<h2>Credited USD per hour</h2>${barChart(
         slots.map((hour) => ({ label: utc(hour), value: byHour.get(hour)?.usd ?? 0 })),
         { title: 'Credited USD per hour, last 7 days', unit: '$' },
       )}` +
-      `<h2>Hour by hour</h2><table><thead><tr><th>hour</th><th class="num">connected samples (claimed)</th><th class="num">GPUs credited</th><th class="num">USD</th><th>why not</th></tr></thead>` +
+      `<h2>Hour by hour</h2><table><thead><tr>${HOUR_HEADINGS}</tr></thead>` +
       `<tbody>${rows || '<tr><td colspan="5" class="muted">no reports in the last 7 days</td></tr>'}</tbody></table>` +
       '<p class="muted">An hour with no row had no report: the rig was off, or its agent has not delivered it yet.</p>',
   );
 }
+
+const CREDITED = '<span class="good">credited</span>';
+
+const HOUR_HEADINGS =
+  '<th>hour</th><th class="num">connected samples (claimed)</th>' +
+  '<th class="num">GPUs credited</th><th class="num">USD</th><th>why not</th>';

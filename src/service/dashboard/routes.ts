@@ -49,7 +49,8 @@ export function registerDashboard(app: FastifyInstance, d: DashboardDeps): void 
         404,
         notFoundPage(
           'Unknown master',
-          `No rig is enrolled for master ${address}. Rigs appear here once their agent has enrolled (sonm-rewards enroll).`,
+          `No rig is enrolled for master ${address}. ` +
+            'Rigs appear here once their agent has enrolled (sonm-rewards enroll).',
         ),
       );
     return html(reply, 200, renderMaster(m));

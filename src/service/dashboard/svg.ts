@@ -27,7 +27,10 @@ function axes(max: number, unit: string, first: string, last: string): string {
         `<text x="${PAD.left - 4}" y="${y(v) + 4}" text-anchor="end">${esc(unit)}${fmt(v)}</text>`,
     )
     .join('');
-  return `${ticks}<text x="${PAD.left}" y="${H - 6}">${esc(first)}</text><text x="${W - PAD.right}" y="${H - 6}" text-anchor="end">${esc(last)}</text>`;
+  return (
+    `${ticks}<text x="${PAD.left}" y="${H - 6}">${esc(first)}</text>` +
+    `<text x="${W - PAD.right}" y="${H - 6}" text-anchor="end">${esc(last)}</text>`
+  );
 }
 
 /** A bar per value; `label` is each bar's tooltip and the axis' first and last label. */
@@ -43,14 +46,18 @@ export function barChart(
     .map((b, i) => {
       const bh = (h * Math.max(0, b.value)) / max;
       return (
-        `<rect class="bar" x="${(PAD.left + i * bw + bw * 0.1).toFixed(1)}" y="${(PAD.top + h - bh).toFixed(1)}" width="${(bw * 0.8).toFixed(1)}" height="${bh.toFixed(1)}" data-value="${b.value}">` +
+        `<rect class="bar" x="${(PAD.left + i * bw + bw * 0.1).toFixed(1)}" ` +
+        `y="${(PAD.top + h - bh).toFixed(1)}" width="${(bw * 0.8).toFixed(1)}" ` +
+        `height="${bh.toFixed(1)}" data-value="${b.value}">` +
         `<title>${esc(b.label)}: ${esc(opts.unit ?? '')}${b.value}</title></rect>`
       );
     })
     .join('');
   return (
-    `<svg class="chart" role="img" aria-label="${esc(opts.title)}" viewBox="0 0 ${W} ${H}" data-points="${bars.length}">` +
-    `<title>${esc(opts.title)}</title>${axes(max, opts.unit ?? '', bars[0]?.label ?? '', bars[bars.length - 1]?.label ?? '')}${rects}</svg>`
+    `<svg class="chart" role="img" aria-label="${esc(opts.title)}" viewBox="0 0 ${W} ${H}" ` +
+    `data-points="${bars.length}"><title>${esc(opts.title)}</title>` +
+    axes(max, opts.unit ?? '', bars[0]?.label ?? '', bars[bars.length - 1]?.label ?? '') +
+    `${rects}</svg>`
   );
 }
 
@@ -70,14 +77,19 @@ export function lineChart(
   const lines = series
     .map(
       (s) =>
-        `<polyline class="${esc(s.cls)}" fill="none" points="${s.values.map((v, i) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(' ')}" data-points="${s.values.length}"><title>${esc(s.name)}</title></polyline>`,
+        `<polyline class="${esc(s.cls)}" fill="none" ` +
+        `points="${s.values.map((v, i) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(' ')}" ` +
+        `data-points="${s.values.length}"><title>${esc(s.name)}</title></polyline>`,
     )
     .join('');
   const refs = levels
     .map(
       (l) =>
-        `<line class="${esc(l.cls)}" x1="${PAD.left}" x2="${W - PAD.right}" y1="${y(l.value).toFixed(1)}" y2="${y(l.value).toFixed(1)}"><title>${esc(l.name)}: ${l.value}</title></line>` +
-        `<text class="${esc(l.cls)}" x="${W - PAD.right - 2}" y="${(y(l.value) - 3).toFixed(1)}" text-anchor="end">${esc(l.name)}</text>`,
+        `<line class="${esc(l.cls)}" x1="${PAD.left}" x2="${W - PAD.right}" ` +
+        `y1="${y(l.value).toFixed(1)}" y2="${y(l.value).toFixed(1)}">` +
+        `<title>${esc(l.name)}: ${l.value}</title></line>` +
+        `<text class="${esc(l.cls)}" x="${W - PAD.right - 2}" y="${(y(l.value) - 3).toFixed(1)}" ` +
+        `text-anchor="end">${esc(l.name)}</text>`,
     )
     .join('');
   return (
