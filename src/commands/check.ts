@@ -16,7 +16,13 @@ import { renderCheck } from '../program/render.js';
 /** The options of `check`, as src/commands/table.ts declares them. */
 export type CheckOptions = OptionValues<typeof CHECK.options>;
 
-/** Probe and evaluate; shared by check, report (eligibility) and upgrade. */
+/**
+ * Probe and evaluate; shared by check, report (eligibility) and upgrade. `opts.programsFile`: a
+ * --programs path; `market`: also list ask plans and deals; `probeCtx`: defaults to
+ * probeContextFor(ctx). Returns the CheckResult (docs/check-result.schema.json) and the probe;
+ * a programs warning is logged on stderr. Rejects with UsageError (exit 2) for a bad --programs
+ * file; a broken built-in programs/default.json rejects with its fs error or ProgramsFormatError.
+ */
 export async function runCheck(
   ctx: CommandContext,
   opts: { programsFile?: string; market: boolean; probeCtx?: ProbeContext },
@@ -38,6 +44,17 @@ export async function runCheck(
   return { result: buildCheckResult(probe, ev, loaded.source), probe };
 }
 
+/**
+ * `sonm-rewards check [--programs FILE] [--report]`: probes the rig, evaluates it against the
+ * programs and prints the verdict (`--json`: the CheckResult of docs/check-result.schema.json;
+ * else renderCheck's table); `--report` also sends it to the service, a failure to send being a
+ * warning on stderr. `opts`: `programs` (a file path) and `report`, as src/commands/table.ts
+ * declares them. README, "`sonm-rewards check`"; docs/decisions.md, "`check`".
+ * Returns the exit code (README, "Exit codes"): 0 eligible for an active program, 1 not.
+ * Throws UsageError (exit 2) when the --programs file is missing or invalid; with --report, the
+ * state directory's fs errors (sendEligibility); a broken built-in programs/default.json throws
+ * its fs error or ProgramsFormatError.
+ */
 export async function checkCommand(ctx: CommandContext, opts: CheckOptions): Promise<number> {
   const spin = !ctx.json && ctx.stderr.isTTY && ctx.color;
   const spinner = await startSpinner(spin, 'Probing the rig…');

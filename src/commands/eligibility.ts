@@ -138,6 +138,13 @@ async function enrolLocked(
   }
 }
 
+/**
+ * `check --report`: enrol the rig when needed and send `check` (a CheckResult) to the configured
+ * service at once, under the state directory's lock (enrolAndSend; docs/protocol.md,
+ * "Eligibility"; README, "Uptime", `enroll`). Returns `{ok: true, error: null}`, or
+ * `{ok: false, error}` with one line saying why (no service, lock busy for 30 s, refused,
+ * unreachable). Throws only what enrolAndSend throws: the fs errors of the state directory itself.
+ */
 export async function sendEligibility(
   ctx: CommandContext,
   check: CheckResult,

@@ -8,6 +8,17 @@ import { enrolAndSend } from './eligibility.js';
 import { runCheck } from './check.js';
 import { UptimeStore } from '../uptime/store.js';
 
+/**
+ * `sonm-rewards enroll [--master 0x…] [--accept-service-key ID]`: checks the rig (no market
+ * calls), enrols its key with the service for the master (`--master`, else worker-default.yaml)
+ * and sends the verdict; prints the rig id and master (`--json`: one object). README, "Uptime"
+ * (`enroll`); docs/protocol.md. Returns EXIT.OK (0).
+ * Throws UsageError (exit 2) when no service is configured, `--master` is not an address
+ * (lib/eth.ts), or no master is known; RefusalError (exit 1) when the service refuses the
+ * enrolment (409, a receipt or service-key problem) or an `--accept-service-key` enrolment fails;
+ * FailureError (exit 3) for any other failure to enrol (unreachable, lock busy); the state
+ * directory's fs errors as they are.
+ */
 export async function enrollCommand(
   ctx: CommandContext,
   opts: OptionValues<typeof ENROLL.options>,

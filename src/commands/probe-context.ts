@@ -3,6 +3,11 @@ import type { CommandContext } from './context.js';
 import { defaultProbeContext, type ProbeContext } from '../probe/context.js';
 import { resolveRigUser } from '../lib/rig-user.js';
 
+/**
+ * The ProbeContext a command's probes run with: sysroot, deadlines and SONM config directory from
+ * `ctx.settings`, `ctx.isRoot`, the rig user from resolveRigUser (README, "Configuration",
+ * `rigUser`), real tools through execTool. Throws nothing (resolveRigUser swallows fs errors).
+ */
 export function probeContextFor(ctx: CommandContext): ProbeContext {
   const s = ctx.settings;
   return defaultProbeContext({

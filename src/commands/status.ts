@@ -12,7 +12,11 @@ import { keyChangeText } from '../uptime/receipts.js';
 import { HOUR_MS, plural } from '../lib/time.js';
 import { NO_SERVICE_NEXT_STEP } from './configure.js';
 
-/** The dashboard pages of this rig and its master on `service` (src/service/dashboard/). */
+/**
+ * The dashboard pages of this rig and its master on `service` (src/service/dashboard/; README,
+ * "Uptime", `status`), the master lower-cased; null without a service or an enrolment. Pure;
+ * throws nothing.
+ */
 export function dashboardLinks(
   service: string | null,
   enrolled: StatusSummary['enrolled'],
@@ -27,6 +31,13 @@ export function dashboardLinks(
 
 const BARS = ' ▁▂▃▄▅▆▇█';
 
+/**
+ * The human view of `status` (README, "Uptime", `status`): the last 24 hours as one bar per hour
+ * (connected share of its samples, `·` for none), credit per day in USD, hour counts and rejected
+ * reasons, the last sample and delivery, clock problems, `s.warnings`, then from `extra` the
+ * receipts line and the dashboard links. Colour only through `paint`; ends in '\n'. Pure.
+ * Throws TypeError when `s.last24h` is empty (summarize always gives it 24 rows).
+ */
 export function renderStatus(
   s: StatusSummary,
   paint: Paint,
@@ -160,6 +171,15 @@ function exportProof(
   return EXIT.OK;
 }
 
+/**
+ * `sonm-rewards status [--days N] [--proof [--from D] [--to D]]`, from local state only: prints the
+ * summary (renderStatus; `--json`: the StatusSummary with receipts and dashboard links), or with
+ * `--proof` the proof bundle of [from, to) as JSON (docs/protocol.md, "Receipts"). `--days`: days
+ * of credit, 1 to 30, default 7. README, "Uptime" (`status`, "Receipts and proof").
+ * Returns EXIT.OK (0). Throws UsageError (exit 2) for `--from`/`--to` without `--proof`, a date
+ * that does not parse, or `--days` outside 1–30; fs errors reading the state directory pass
+ * through.
+ */
 export async function statusCommand(
   ctx: CommandContext,
   opts: OptionValues<typeof STATUS.options>,

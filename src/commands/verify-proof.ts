@@ -8,8 +8,11 @@ import { EXIT, UsageError } from '../lib/errors.js';
 import { verifyProof } from '../uptime/proof.js';
 
 /**
- * Reads the file named by the one operand (a path, or "-" for stdin), verifies it, prints the
- * verdict; returns the exit code.
+ * Reads the proof bundle named by the one operand (a path; "-" or none: stdin), verifies every
+ * receipt offline (verifyProof) and prints the verdict (`--json`: the verification object).
+ * docs/protocol.md, "Receipts"; README, "Uptime" ("Receipts and proof"). Returns 0 when every
+ * receipt holds, 1 (EXIT.REFUSED) when one does not or the file is not a bundle (or not JSON).
+ * Throws UsageError (exit 2) when the file cannot be read.
  */
 export async function verifyProofCommand(
   ctx: CommandContext,

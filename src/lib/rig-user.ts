@@ -13,6 +13,11 @@ export interface PasswdEntry {
   home: string;
 }
 
+/**
+ * The entries of /etc/passwd text (passwd(5): `name:password:uid:gid:gecos:home:shell`, one per
+ * line); lines with fewer than 7 fields are skipped; uid and gid are numbers (NaN when not).
+ * Pure; throws nothing.
+ */
 export function parsePasswd(text: string): PasswdEntry[] {
   return text
     .split('\n')
@@ -21,6 +26,12 @@ export function parsePasswd(text: string): PasswdEntry[] {
     .map((f) => ({ name: f[0]!, uid: Number(f[2]), gid: Number(f[3]), home: f[5]! }));
 }
 
+/**
+ * The rig user (this file's header; README, "Configuration", `rigUser`): `env.SUDO_USER` unless it
+ * is root, else `configured`, else the one non-root owner (by uid, in etc/passwd) of a
+ * `home/<user>/.sonm/cli.yaml` under `sysroot` ('' means /). Returns null when there is none,
+ * several, or etc/passwd cannot be read. Throws nothing.
+ */
 export function resolveRigUser(opts: {
   env: NodeJS.ProcessEnv;
   configured: string | null;
@@ -58,7 +69,8 @@ export function resolveRigUser(opts: {
  * The command line that runs sonmcli as the rig user: `sudo -n -u USER -H -- sonmcli ARGS` when we
  * are root and the rig user is someone else (sonmcli reads that user's ~/.sonm/cli.yaml), else
  * plain `sonmcli ARGS`. `rigUser` null means "run as ourselves". Pure; throws nothing.
- * Rule: README, "run as the rig user" (sonm-platform.md: the CLI's key lives in the user's home).
+ * Rule: README, "run as the rig user" (the CLI's key lives in the user's ~/.sonm; see also
+ * sonm-platform.md).
  */
 export function sonmcliAsRigUser(
   who: { isRoot: boolean; rigUser: string | null },

@@ -10,7 +10,7 @@ import type { ProbeCode, Probed } from './types.js';
 export interface ProbeDeadlines {
   /**
    * nvidia-smi under `check`: long enough for a healthy 8-GPU rig without persistence mode
-   * (about 30 s, Azure/aks-gpu#105), with room to spare.
+   * (about 30 s: README, "`sonm-rewards check`"; see also Azure/aks-gpu#105), with room to spare.
    */
   nvidiaMs: number;
   /** nvidia-smi under the 5-minute tick: bounded, whatever nvidiaMs is (the lower of the two). */
@@ -39,6 +39,11 @@ export interface ProbeContext {
   onWait?: (notice: string) => void;
 }
 
+/**
+ * A ProbeContext for this machine: sysroot '', tools through execTool, root when the uid is 0, no
+ * rig user, /etc/sonm, DEFAULT_DEADLINES (README, "`sonm-rewards check`": nvidia-smi gets 90 s),
+ * each overridden by the fields of `partial`. Throws nothing.
+ */
 export function defaultProbeContext(partial: Partial<ProbeContext> = {}): ProbeContext {
   return {
     sysroot: '',
@@ -51,9 +56,17 @@ export function defaultProbeContext(partial: Partial<ProbeContext> = {}): ProbeC
   };
 }
 
+/**
+ * `path` (absolute, as on the rig: '/proc/meminfo') under `ctx.sysroot`, unchanged when the
+ * sysroot is '' (README, "Configuration": SONM_REWARDS_SYSROOT). Pure; throws nothing.
+ */
 export function sysPath(ctx: Pick<ProbeContext, 'sysroot'>, path: string): string {
   return ctx.sysroot ? join(ctx.sysroot, path) : path;
 }
+/**
+ * The UTF-8 text of the file at `path` under the sysroot, or null when it cannot be read.
+ * Throws nothing.
+ */
 export function readSys(ctx: Pick<ProbeContext, 'sysroot'>, path: string): string | null {
   try {
     return readFileSync(sysPath(ctx, path), 'utf8');
@@ -61,9 +74,14 @@ export function readSys(ctx: Pick<ProbeContext, 'sysroot'>, path: string): strin
     return null;
   }
 }
+/** Whether `path` exists under the sysroot (links followed). Throws nothing. */
 export function existsSys(ctx: Pick<ProbeContext, 'sysroot'>, path: string): boolean {
   return existsSync(sysPath(ctx, path));
 }
+/**
+ * The entry names of the directory `path` under the sysroot; [] when it cannot be read.
+ * Throws nothing.
+ */
 export function listSys(ctx: Pick<ProbeContext, 'sysroot'>, path: string): string[] {
   try {
     return readdirSync(sysPath(ctx, path));
@@ -71,6 +89,10 @@ export function listSys(ctx: Pick<ProbeContext, 'sysroot'>, path: string): strin
     return [];
   }
 }
+/**
+ * The real path of `path` under the sysroot, links resolved (absolute, the sysroot included), or
+ * null when it does not exist or a link is broken. Throws nothing.
+ */
 export function realpathSys(ctx: Pick<ProbeContext, 'sysroot'>, path: string): string | null {
   try {
     return realpathSync(sysPath(ctx, path));
@@ -79,7 +101,10 @@ export function realpathSys(ctx: Pick<ProbeContext, 'sysroot'>, path: string): s
   }
 }
 
-/** Run a probe, timing it and turning any exception into a failed Probed. */
+/**
+ * Run a probe, timing it (ms, wall clock) and turning any exception into a failed Probed with its
+ * message and ProbeError code. Never rejects.
+ */
 export async function measure<T>(fn: () => Promise<T> | T): Promise<Probed<T>> {
   const started = Date.now();
   try {

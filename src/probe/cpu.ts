@@ -12,6 +12,13 @@ export interface CpuinfoFacts {
   currentMHz: number | null;
 }
 
+/**
+ * Facts from /proc/cpuinfo text (one block per logical CPU, blank lines between): the first
+ * `model name`; physical cores as distinct (`physical id`, `core id`) pairs, else the sum of
+ * `cpu cores` per package, else null; the count of `processor` blocks; the rated MHz from the
+ * model name ("@ 2.80GHz"); the highest `cpu MHz` (the current clock), rounded to whole MHz.
+ * docs/decisions.md, "`check`" (CPU speed). Pure; throws nothing.
+ */
 export function parseCpuinfo(text: string): CpuinfoFacts {
   const blocks = text.split(/\n\s*\n/).filter((b) => /^processor\s*:/m.test(b));
   const cores = new Set<string>();
@@ -46,19 +53,30 @@ export function parseCpuinfo(text: string): CpuinfoFacts {
   };
 }
 
-/** "CPU max MHz: 4700.0000" from lscpu. */
+/** "CPU max MHz: 4700.0000" from lscpu, in whole MHz; null when absent. Pure; throws nothing. */
 export function parseLscpuMaxMHz(text: string): number | null {
   const m = /^CPU max MHz:\s*([\d.]+)/m.exec(text);
   const v = m ? Number(m[1]) : NaN;
   return Number.isFinite(v) && v > 0 ? Math.round(v) : null;
 }
 
-/** cpuinfo_max_freq is in kHz. */
+/**
+ * sysfs `cpuinfo_max_freq` text (kHz) in whole MHz; null when missing or not a positive number.
+ * Pure; throws nothing.
+ */
 export function parseCpufreqKHz(text: string | null): number | null {
   const v = Number(text?.trim());
   return Number.isFinite(v) && v > 0 ? Math.round(v / 1000) : null;
 }
 
+/**
+ * The CPU: model, physical cores (cpuinfo; else, on the real machine, the systeminformation
+ * package), logical CPUs, and the rated maximum in MHz with its `speedSource`, in the order of
+ * docs/decisions.md, "`check`" (CPU speed): cpufreq `cpuinfo_max_freq` (kHz), the model name,
+ * `lscpu`'s max (deadline `ctx.deadlines.toolMs`), the highest current `cpu MHz` (null: none).
+ * Missing files and a failing lscpu are not errors (execTool never rejects); rejects only when
+ * systeminformation fails to load or run.
+ */
 export async function probeCpu(ctx: ProbeContext): Promise<CpuInfo> {
   const text = readSys(ctx, '/proc/cpuinfo');
   const facts = text ? parseCpuinfo(text) : null;

@@ -23,6 +23,13 @@ export interface MountEntry {
   fsType: string;
 }
 
+/**
+ * Mounts from /proc/self/mountinfo text (`id parent major:minor root mountpoint options
+ * [optional…] - fstype source superoptions`; see also proc(5)): device number, mount point
+ * (`\040` decoded to a space), file system type and source. Lines with fewer than 10 fields or
+ * no `-` after the sixth are skipped. Used for docs/decisions.md, "`check`" (Disk). Pure; throws
+ * nothing.
+ */
 export function parseMountinfo(text: string): MountEntry[] {
   const out: MountEntry[] = [];
   for (const line of text.split('\n')) {
@@ -39,7 +46,10 @@ export function parseMountinfo(text: string): MountEntry[] {
   return out;
 }
 
-/** The mount holding `path`: the longest mount point that is a prefix of it (the last one wins on ties). */
+/**
+ * The mount holding `path`: the longest mount point that is a prefix of it (the last one wins on
+ * ties); null when none is. Pure; throws nothing.
+ */
 export function mountFor(mounts: MountEntry[], path: string): MountEntry | null {
   let best: MountEntry | null = null;
   for (const m of mounts) {
@@ -50,7 +60,11 @@ export function mountFor(mounts: MountEntry[], path: string): MountEntry | null 
   return best;
 }
 
-/** The Docker data root from daemon.json, else the default. */
+/**
+ * The Docker data root from daemon.json text (`data-root`, else the older `graph`), when it is an
+ * absolute path; null when the text is null, not JSON or names none (the caller then uses
+ * /var/lib/docker: docs/decisions.md, "`check`", Disk). Pure; throws nothing.
+ */
 export function parseDockerDataRoot(daemonJson: string | null): string | null {
   if (!daemonJson) return null;
   try {
@@ -85,6 +99,13 @@ function diskOf(ctx: ProbeContext, blockDir: string, depth = 0): string {
   return blockDir;
 }
 
+/**
+ * The disk under the Docker data root (daemon.json `data-root` or `graph`, else /var/lib/docker
+ * when it exists, else /), by docs/decisions.md, "`check`" (Disk): the whole physical disk found
+ * through /sys/dev/block (a partition's parent disk, the largest device-mapper slave), its size in
+ * bytes (512-byte sectors) and model; without a block device, the file system's size (statfs),
+ * `device` its mount source. Rejects with ProbeError ('unreadable') when statfs fails too.
+ */
 export async function probeDisk(ctx: ProbeContext): Promise<DiskInfo> {
   const dockerRoot =
     parseDockerDataRoot(readSys(ctx, '/etc/docker/daemon.json')) ?? '/var/lib/docker';

@@ -43,6 +43,14 @@ function withPciScan(ctx: ProbeContext, p: Probed<NvidiaInfo>): Probed<NvidiaInf
   return { ...p, value: crossCheckPci(p.value, scanPciDisplayDevices(ctx)) };
 }
 
+/**
+ * The whole rig, each probe concurrently under its own deadline (README, "`sonm-rewards check`"):
+ * arch, CPU, RAM, disk, network, GPUs (nvidia-smi with the PCI cross-check), SONM versions, the
+ * worker, and with `options.market` the ask plans and deals (else `market` null).
+ * `options.reuse` gives a tick's GPUs and worker instead of probing them again; `probedAt` is
+ * `options.now()` as ISO 8601. Each part is a Probed: a value and its ms, or the error and its
+ * code. A probe's failure never rejects: measure() turns it into a failed Probed.
+ */
 export async function probeRig(ctx: ProbeContext, options: ProbeOptions): Promise<RigProbe> {
   const archMachine = ctx.sysroot ? null : machine();
   // Started longest chain first: spawning a process blocks the event loop for a few ms, so the

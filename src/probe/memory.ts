@@ -1,16 +1,24 @@
 /**
  * RAM: the sum of installed modules (dmidecode, root only), else MemTotal as an estimate.
- * rewards-program.md: MemTotal of 14.5 GiB or more counts as a 16 GB machine.
+ * docs/decisions.md, "Program definitions": MemTotal of 14.5 GiB or more counts as a 16 GB
+ * machine (`minRamEstimateBytes`; see also ../shared/docs/rewards-program.md).
  */
 import type { MemoryInfo } from './types.js';
 import { readSys, ProbeError, type ProbeContext } from './context.js';
 
+/**
+ * MemTotal from /proc/meminfo text ("MemTotal:  16318028 kB", kB meaning KiB) in bytes, or null
+ * when the line is missing. Pure; throws nothing.
+ */
 export function parseMeminfoTotal(text: string): number | null {
   const m = /^MemTotal:\s+(\d+)\s*kB/m.exec(text);
   return m ? Number(m[1]) * 1024 : null;
 }
 
-/** Module sizes in bytes from `dmidecode --type 17`; empty slots are skipped. */
+/**
+ * Module sizes in bytes (kB/KB as KiB, MB as MiB, GB as GiB, TB as TiB) from `dmidecode --type 17`
+ * output; empty slots are skipped. Pure; throws nothing.
+ */
 export function parseDmidecodeModules(text: string): number[] {
   const sizes: number[] = [];
   for (const block of text.split(/\n\s*\n/)) {
@@ -23,6 +31,13 @@ export function parseDmidecodeModules(text: string): number[] {
   return sizes;
 }
 
+/**
+ * Installed RAM in bytes: as root, the sum of the `dmidecode --type 17` modules (deadline
+ * `ctx.deadlines.toolMs`, `source: 'modules'`); else, or when dmidecode fails or lists none,
+ * MemTotal (`source: 'memtotal'`, an estimate the rules compare with minRamEstimateBytes).
+ * docs/decisions.md, "`check`" (RAM) and "Program definitions". Rejects with ProbeError
+ * ('unreadable') when /proc/meminfo cannot be read or has no MemTotal.
+ */
 export async function probeMemory(ctx: ProbeContext): Promise<MemoryInfo> {
   if (ctx.isRoot) {
     const r = await ctx.exec('dmidecode', ['--type', '17'], { timeoutMs: ctx.deadlines.toolMs });

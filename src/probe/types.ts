@@ -152,7 +152,10 @@ export interface WorkerInfo {
   notConnectedCode?: WorkerReasonCode | null;
 }
 
-/** Why a worker is not connected (rewards-program.md's "connected" rule, first failing part). */
+/**
+ * Why a worker is not connected: the first failing part of the "connected" rule (README, "Uptime",
+ * The rule; see also rewards-program.md).
+ */
 export type WorkerReasonCode =
   | 'not-installed'
   | 'service-inactive'

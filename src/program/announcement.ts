@@ -10,7 +10,10 @@
  * src/probe may not import program/, so the probe keeps its own list of the packages it reads.
  */
 
-/** The SONM core release the announcement names (sonm-platform.md: every component shares it). */
+/**
+ * The SONM core release the announcement names; every component shares it (docs/decisions.md,
+ * "Upgrade", One version for all of SONM; see also sonm-platform.md).
+ */
 export const ANNOUNCED_SONM_VERSION = '0.4.25';
 
 /** Where the announcement fetches SONM's autodeploy script from. */

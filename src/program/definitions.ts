@@ -83,6 +83,14 @@ function obj(v: unknown, path: string): Record<string, unknown> {
   return v as Record<string, unknown>;
 }
 
+/**
+ * One program definition from parsed JSON `raw`, checked field by field against docs/programs.md
+ * (sizes in bytes, speeds in MHz and Mbit/s, USD per GPU-day, a share from 0 to 1, hours): dates
+ * become ISO 8601 UTC, PCI device ids lower case, `admission` defaults to 'open', the optional
+ * fields to null. `path` names the object in messages (default "program"). Throws
+ * ProgramsFormatError ("<path>.<field>: what is wrong") at the first invalid field, also when
+ * guaranteedUntil is before start or maxGpus below minGpus.
+ */
 export function parseProgram(raw: unknown, path = 'program'): Program {
   const o = obj(raw, path);
   const req = obj(o.requirements, `${path}.requirements`);
@@ -165,7 +173,11 @@ export function parseProgram(raw: unknown, path = 'program'): Program {
   return program;
 }
 
-/** Parse a definitions document: {"programs": [...]} or a bare list. */
+/**
+ * Parse a definitions document: {"programs": [...]} or a bare list (docs/programs.md), each entry
+ * by parseProgram; returns the programs in order. Throws ProgramsFormatError when there is no
+ * non-empty list, an entry is invalid (its path in the message), or an id appears twice.
+ */
 export function parsePrograms(raw: unknown): Program[] {
   const list = Array.isArray(raw) ? raw : (raw as { programs?: unknown } | null)?.programs;
   if (!Array.isArray(list) || list.length === 0)
@@ -179,7 +191,11 @@ export function parsePrograms(raw: unknown): Program[] {
   return programs;
 }
 
-/** The programs shipped with the package (programs/default.json), the last-resort fallback. */
+/**
+ * The programs shipped with the package (programs/default.json), the last-resort fallback
+ * (docs/programs.md). Throws the fs error, SyntaxError or ProgramsFormatError only when the
+ * package's file is missing or broken.
+ */
 export function builtInPrograms(): Program[] {
   // Resolved from this file so that it works from src/ (tests) and dist/ (the built binary).
   const url = new URL('../../programs/default.json', import.meta.url);
@@ -197,6 +213,12 @@ export interface ProgramWindow {
   active: boolean;
 }
 
+/**
+ * Where `now` falls in the program's window (docs/decisions.md, "Program definitions", The
+ * window; docs/programs.md): `end` is `endsAt` ?? `extendableUntil`; the phase is not-started
+ * before `start`, ended from `end`, guaranteed before `guaranteedUntil`, else extended; active
+ * in those two. Pure; throws nothing.
+ */
 export function programWindow(p: Program, now: Date): ProgramWindow {
   const t = now.getTime();
   const end = p.endsAt ?? p.extendableUntil;

@@ -10,6 +10,12 @@ function day(iso: string): string {
   return iso.slice(0, 10);
 }
 
+/**
+ * The human view of a CheckResult (README, "`sonm-rewards check`", shows it): one line per rule
+ * with its mark, plus message and remedy on a failure or warning; the GPU table (lost cards in
+ * red); ask plans; the verdict; the estimate in USD; the program's phase and admission; other
+ * programs on "Also:" lines. Colour only through `paint`; ends in '\n'. Pure; throws nothing.
+ */
 export function renderCheck(r: CheckResult, paint: Paint): string {
   const out: string[] = [];
   out.push(paint.bold(`${r.program.name} (${r.program.id})`), '');

@@ -70,6 +70,12 @@ export interface CheckResult {
   probeMs: Record<string, number>;
 }
 
+/**
+ * The CheckResult (schemaVersion 1, docs/check-result.schema.json) of `probe` and its evaluation
+ * `ev`: the primary program's verdict, checks and GPUs, the lost GPUs, the reward estimate (USD a
+ * day; a month is 30 days), the worker and market facts, every program's verdict, where the
+ * definitions came from (`source`) and each probe's time in ms. Pure; throws nothing.
+ */
 export function buildCheckResult(
   probe: RigProbe,
   ev: CheckEvaluation,

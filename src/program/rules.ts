@@ -2,8 +2,8 @@
  * The eligibility rules as a table: one small pure function per check id, each taking the probe
  * and the program by name and returning an outcome with a reason code. The evaluator
  * (./evaluate.ts) runs them in CHECK_IDS order and adds the requirement text and the remedy
- * (./remedies.ts, by code). Rules are the announcement's table (rewards-program.md) as decided in
- * docs/decisions.md ("check"); test/unit/rules.test.ts holds their tables.
+ * (./remedies.ts, by code). Rules are the announcement's table as docs/programs.md records it and
+ * docs/decisions.md ("check") decides it (see also rewards-program.md); test/unit/rules.test.ts holds their tables.
  * The GPU and SONM rules are in ./rules-gpu-sonm.ts, to keep each file short.
  */
 import type { ProgramRequirements } from './definitions.js';

@@ -126,13 +126,23 @@ export async function fetchWithCache(opts: {
   return { body: null, warning };
 }
 
-/** How old the cached program definitions are, in ms (Infinity when there is no cache). */
+/**
+ * How old the program definitions cached in `stateDir` are at `now`, in ms (Infinity when there
+ * is no readable cache). Throws nothing.
+ */
 export function programsCacheAge(stateDir: string, now: Date): number {
   const cache = readCache(join(stateDir, PROGRAMS_CACHE));
   const fetched = cache ? Date.parse(cache.fetchedAt) : NaN;
   return Number.isNaN(fetched) ? Infinity : now.getTime() - fetched;
 }
 
+/**
+ * The program definitions and their source (this file's header; docs/programs.md): the `file`
+ * (--programs) when given; without a `service`, the copy cached in `stateDir`, else the built-in
+ * program; with one, its GET /v1/programs (ETag, `timeoutMs` ms), else that cache, else the
+ * built-in program, with a `warning` saying why. Throws UsageError (exit 2) for a bad --programs
+ * file; a broken built-in programs/default.json throws its fs error or ProgramsFormatError.
+ */
 export async function loadPrograms(opts: {
   file?: string;
   service: string | null;

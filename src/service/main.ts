@@ -13,7 +13,10 @@ import { loadServiceKey, ServiceKeyError } from './receipts.js';
 /**
  * The binary: `sonm-rewards-service [options]` runs the service; `rigs …` and `disputes …` are
  * the operator's command (src/service/operator-cli.ts). Exits 2 on bad arguments, 3 when the
- * environment fails (README, "The reference rewards service").
+ * environment fails (README, "The reference rewards service"). `argv`: the arguments after the
+ * program name. Throws nothing in practice: every failure is one line on stderr and
+ * process.exit (2 for bad arguments and StartError, 3 otherwise); only an error other than
+ * CommanderError out of argument parsing is rethrown. Resolves once the service listens.
  */
 export async function main(argv = process.argv.slice(2)): Promise<void> {
   if (argv[0] === 'rigs' || argv[0] === 'disputes') return operatorMain(argv);

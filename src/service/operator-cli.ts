@@ -155,6 +155,9 @@ function report(outcome: string): void {
 /**
  * Run `sonm-rewards-service rigs …` or `disputes …` with `argv` (after the program name).
  * Exit codes: 0 done, 1 refused, 2 usage, 3 environment (the database cannot be opened).
+ * Rules: README, "The reference rewards service" (Operators); docs/decisions.md, "Service"
+ * (operator actions are queued). Throws nothing: a refused action sets process.exitCode to 1,
+ * every other failure is one line on stderr and process.exit (2 usage, 3 environment).
  */
 export async function operatorMain(argv: string[]): Promise<void> {
   const db = (c: Command): Command =>

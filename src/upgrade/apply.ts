@@ -100,7 +100,10 @@ async function stopOptimus(
   };
 }
 
-/** purge exits 0 even when some plans failed: only its output tells (sonm-platform.md). */
+/**
+ * purge exits 0 even when some plans failed: only its output tells (docs/decisions.md, "Upgrade",
+ * Neither tool's exit code is trusted; see also sonm-platform.md).
+ */
 async function purge(
   step: PlannedStep,
   d: Pick<ApplyDeps, 'exec' | 'journal'>,

@@ -1,6 +1,6 @@
 /**
- * Judging the rig after SONM's script, whatever its exit code (sonm-platform.md: the script's
- * exit code is unreliable both ways). Pure: src/upgrade/apply.ts probes, this decides.
+ * Judging the rig after SONM's script, whatever its exit code (docs/decisions.md, "Upgrade",
+ * Neither tool's exit code is trusted: it is unreliable both ways; see also sonm-platform.md). Pure: src/upgrade/apply.ts probes, this decides.
  */
 import type { SonmVersions, WorkerInfo } from '../probe/types.js';
 import { compareVersions, parseVersion } from '../lib/version.js';

@@ -53,7 +53,8 @@ export interface DeliveryOutcome {
 
 /**
  * The master address to enrol with: the one given, else SONM's own configuration
- * (worker-default.yaml), else the one the rig already enrolled with, else what the worker reports.
+ * (worker-default.yaml), else the one the rig already enrolled with, else what the worker reports
+ * (README, "Uptime", `enroll`); null when none. Throws nothing.
  */
 export function masterToEnrol(
   given: string | null | undefined,
@@ -72,7 +73,8 @@ export function masterToEnrol(
 
 /**
  * What identifies a verdict worth re-sending: eligibility, the qualifying GPUs (the set, by uuid
- * and PCI id, not only their number: src/uptime/verdict.ts), per-program qualification.
+ * and PCI id, not only their number: src/uptime/verdict.ts), per-program qualification; as a
+ * JSON string. docs/decisions.md, "Uptime" (What a tick probes). Pure; throws nothing.
  */
 export function eligibilityKey(c: CheckResult): string {
   const set = gpuSetKey(
@@ -99,6 +101,15 @@ function hardwareSummary(c: CheckResult | null): Record<string, unknown> {
   };
 }
 
+/**
+ * Enrol the rig (POST /v1/rigs, docs/protocol.md) unless `state` records an enrolment with this
+ * service and rig id and a pinned service key (and no key is being accepted). On 200/201 pins the
+ * service key, records the enrolment and clears the sent verdict, in `state` (mutated; the caller
+ * saves it). Returns true when it enrolled, false when it had no need to. Throws DeferredError
+ * when no master is known; Error "enrolment refused: …" on 409, "enrolment failed: …" on any
+ * other answer; ReceiptError from pinServiceKey; the client's errors (ClockSkewError,
+ * DeferredError, network).
+ */
 export async function ensureEnrolled(inp: DeliveryInput, state: AgentState): Promise<boolean> {
   // Enrolment also pins the service's key: an enrolment made before receipts is made again.
   const pinned = Boolean(state.serviceKey) && !inp.acceptServiceKey;
@@ -138,6 +149,14 @@ export async function ensureEnrolled(inp: DeliveryInput, state: AgentState): Pro
   );
 }
 
+/**
+ * Send `inp.check` (POST /v1/eligibility, docs/protocol.md, "Eligibility") when due: `force`, none
+ * sent yet, its eligibilityKey differs from the last one sent, or that was a day or more ago
+ * (README, "Uptime", `enroll`; docs/decisions.md, "Uptime", What a tick probes). Records what was
+ * sent, or what the tick saw when unchanged, in `state` (mutated). Returns true when sent, false
+ * without a check or when not due. Throws Error "eligibility refused: …" unless the service
+ * answers 200 or 204, and the client's errors.
+ */
 export async function sendEligibilityIfDue(
   inp: DeliveryInput,
   state: AgentState,
@@ -174,6 +193,14 @@ export async function sendEligibilityIfDue(
   return true;
 }
 
+/**
+ * One tick's delivery (this file's header; README, "Uptime", `report`; docs/decisions.md,
+ * "Uptime"): unless a Retry-After still runs, enrol, send the verdict when due, then the pending
+ * reports in batches (at most MAX_BATCH; halved on 400/413; a lone bad report kept as rejected),
+ * storing each answer whose receipts verify. Saves the state (clock offset, last error, retry
+ * time, batch size); returns the counts and why delivery stopped early (`deferred`). Service and
+ * network failures go into `deferred`; throws only fs errors reading the store or saving state.
+ */
 export async function deliver(inp: DeliveryInput): Promise<DeliveryOutcome> {
   const { store } = inp;
   const state = store.state();

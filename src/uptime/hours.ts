@@ -1,11 +1,17 @@
 /**
  * Hourly bucketing, pure: samples grouped by aligned UTC hour, and the hourly report each
- * complete hour becomes. rewards-program.md: the GPU count is the minimum over the hour's samples.
+ * complete hour becomes. docs/decisions.md, "Uptime": the GPU count is the minimum over the
+ * hour's connected samples (see also ../shared/docs/rewards-program.md).
  */
 import type { HourlyReport, ReportGpu } from '../protocol/types.js';
 import { hourOf, reportIdFor } from '../protocol/report-id.js';
 import type { Sample } from './sample.js';
 
+/**
+ * Samples grouped by the aligned UTC hour of their time `t` (ISO 8601), keyed
+ * "YYYY-MM-DDTHH:00:00Z" (hourOf), each list in input order (docs/decisions.md, "Uptime").
+ * Pure; throws RangeError when a sample's `t` does not parse as a date.
+ */
 export function bucketByHour(samples: Sample[]): Map<string, Sample[]> {
   const out = new Map<string, Sample[]>();
   for (const s of samples) {
@@ -24,6 +30,13 @@ export interface ReportMeta {
   seq: number;
 }
 
+/**
+ * The report (docs/protocol.md, "Reports") of `hour` (aligned UTC, ISO 8601) from its samples,
+ * by docs/decisions.md, "Uptime": one sample per `meta.intervalSeconds` slot (a connected one wins
+ * it), at most 3600 / interval counted; minQualifyingGpus the minimum over the connected samples
+ * (0 without one), capped by the qualifying GPUs listed; the GPUs by uuid, sorted; worker and SONM
+ * version from the last counted sample. Pure; throws nothing.
+ */
 export function buildHourlyReport(hour: string, samples: Sample[], meta: ReportMeta): HourlyReport {
   const max = 3600 / meta.intervalSeconds;
   // At most one sample per interval slot counts, so a burst of manual runs cannot inflate an hour.
@@ -61,7 +74,7 @@ export function buildHourlyReport(hour: string, samples: Sample[], meta: ReportM
 /**
  * Hours with samples and no report yet that ended by `untilMs` (ms since the epoch: both clocks
  * past the hour's end, src/uptime/clock.ts) and can still be credited (`windowMs` from the hour's
- * start, creditWindowMs), oldest first.
+ * start, creditWindowMs), oldest first. Pure; throws nothing.
  */
 export function hoursToBuild(
   byHour: Map<string, Sample[]>,

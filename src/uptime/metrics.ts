@@ -13,6 +13,11 @@ export interface AgentMetrics {
   clockOffsetSeconds: number | null;
 }
 
+/**
+ * The Prometheus text format of `m`: one gauge `sonm_rewards_<name>` per field with HELP and TYPE
+ * lines; booleans as 1/0, timestamps in Unix seconds, the clock offset in seconds; a null field is
+ * left out. README, "Uptime" (`--textfile-dir`) lists the names. Pure; throws nothing.
+ */
 export function renderMetrics(m: AgentMetrics): string {
   const lines: string[] = [];
   const g = (name: string, help: string, v: number | null): void => {

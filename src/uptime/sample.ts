@@ -16,6 +16,13 @@ export interface Sample {
   sonmVersion: string | null;
 }
 
+/**
+ * One sample from a tick's probe (README, "Uptime", The rule; docs/decisions.md, "Uptime"): its
+ * time (`probedAt`), connected as the worker probe said (a failed worker probe: not connected,
+ * its error the reason), the GPUs nvidia-smi listed with a uuid, each with its model and whether
+ * it qualifies under any of `programs` (src/program/gpu.ts), and their count. Connected with the
+ * GPUs unreadable counts with 0 GPUs, the reason saying why. Pure; throws nothing.
+ */
 export function buildSample(probe: TickProbe, programs: Program[]): Sample {
   const gpus: ReportGpu[] = probe.nvidia.ok
     ? probe.nvidia.value.gpus

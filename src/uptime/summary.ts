@@ -63,6 +63,13 @@ export interface StatusSummary {
 
 const hhmm = (iso: string): string => iso.slice(11, 16);
 
+/**
+ * The warnings `status` shows (README, "Uptime", `status`) from `samples` (any order) at `nowMs`
+ * (ms since the epoch): each drop in the qualifying GPU count between consecutive samples of the
+ * last 24 h where the later one is connected; the worker not connected since the first of the
+ * latest run of disconnected samples; no sample for over 20 minutes; no samples at all. Times are
+ * HH:MM UTC. Pure; throws nothing.
+ */
 export function warningsFrom(samples: Sample[], nowMs: number): string[] {
   const out: string[] = [];
   // Sample times are ISO strings (toISOString), which sort and compare as text: no Date.parse
