@@ -101,6 +101,12 @@ export function durationSeconds(d: unknown): number {
   return Number.isFinite(n) ? n / 1e9 : 0;
 }
 
+/**
+ * `sonmcli worker status --out json`, already JSON-parsed (`v`: any value), as a WorkerStatus:
+ * strings kept only when non-empty, `uptime` in seconds when a number, the two confirmations
+ * true only when sonmcli says `true`. Pure; throws nothing (a missing field reads as null/false).
+ * The rule that reads them is README "check" (the sonm-worker row).
+ */
 export function parseWorkerStatus(v: unknown): WorkerStatus {
   const o = (v ?? {}) as Record<string, unknown>;
   const s = (k: string): string | null =>
@@ -165,6 +171,12 @@ export function deriveConnection(
   return { connected: true, reason: null, code: null };
 }
 
+/**
+ * `sonmcli worker ask-plan list --out json` (`{askPlans: {id: plan}}`), already JSON-parsed, as
+ * one AskPlanInfo per plan: its deal and order ids (null for none or "0"), its duration in
+ * seconds (0 for spot) and its price as JSON text. Pure; throws nothing. How upgrade judges
+ * them is docs/decisions.md, "Upgrade".
+ */
 export function parseAskPlans(v: unknown): AskPlanInfo[] {
   const plans =
     ((v ?? {}) as { askPlans?: Record<string, Record<string, unknown>> }).askPlans ?? {};
@@ -181,6 +193,12 @@ export function parseAskPlans(v: unknown): AskPlanInfo[] {
   });
 }
 
+/**
+ * `sonmcli deal status ID --out json` (`{deal: {...}}`), already JSON-parsed, for deal `id`:
+ * its own duration in seconds (0 for a spot deal), its status number (1 open, 2 closed; null
+ * when absent) and its end time. Pure; throws nothing. A deal is judged by its own duration
+ * (docs/decisions.md, "Upgrade": deals, not plans).
+ */
 export function parseDealStatus(id: string, v: unknown): DealInfo {
   const deal = ((v ?? {}) as { deal?: Record<string, unknown> }).deal ?? {};
   const dur = deal.duration;

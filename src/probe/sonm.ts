@@ -76,6 +76,11 @@ export async function probeSonmVersions(ctx: ProbeContext): Promise<SonmVersions
   return { packages: {}, notInstalled: dpkg.notInstalled, source: 'none', lowest: null };
 }
 
+/**
+ * systemd's ActiveState of `unit` ("active", "inactive", "failed", …) from `systemctl is-active`,
+ * run under the tool deadline; null when systemctl is missing, hangs or cannot start. Throws
+ * nothing.
+ */
 export async function probeServiceState(ctx: ProbeContext, unit: string): Promise<string | null> {
   const r = await ctx.exec('systemctl', ['is-active', unit], { timeoutMs: ctx.deadlines.toolMs });
   if (r.notFound || r.timedOut || r.spawnError) return null;
@@ -126,6 +131,12 @@ export async function probeWorker(
   };
 }
 
+/**
+ * The worker's ask plans (`sonmcli worker ask-plan list`, as the rig user) and, for each plan
+ * with a deal, that deal's status (`sonmcli deal status`), each under the tool deadline.
+ * Returns them as MarketInfo. Throws ProbeError (source 'sonmcli') when sonmcli is missing,
+ * times out or answers with an error, naming which call failed.
+ */
 export async function probeMarket(ctx: ProbeContext): Promise<MarketInfo> {
   const r = await sonmcli(ctx, ['worker', 'ask-plan', 'list']);
   const failure = sonmcliFailure(r);
