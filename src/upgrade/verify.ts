@@ -1,6 +1,7 @@
 /**
  * Judging the rig after SONM's script, whatever its exit code (docs/decisions.md, "Upgrade",
- * Neither tool's exit code is trusted: it is unreliable both ways; see also sonm-platform.md). Pure: src/upgrade/apply.ts probes, this decides.
+ * "Neither tool's exit code is trusted": it is unreliable both ways; see also
+ * sonm-platform.md). Pure: src/upgrade/apply.ts probes, this decides.
  */
 import type { SonmVersions, WorkerInfo } from '../probe/types.js';
 import { compareVersions, parseVersion } from '../lib/version.js';
