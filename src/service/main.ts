@@ -1,6 +1,6 @@
 /** sonm-rewards-service: the reference rewards service's entry point. */
-import { basename, dirname, resolve } from 'node:path';
-import { acquireLock, LockBusyError, type Lock } from '../lib/lock.js';
+import { LockBusyError, type Lock } from '../lib/lock.js';
+import { lockDatabase } from './db-lock.js';
 import { Command, CommanderError } from 'commander';
 import { builtInPrograms, parsePrograms, type Program } from '../program/definitions.js';
 import { openSqliteStore } from './store.js';
@@ -115,10 +115,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     let lock: Lock | null = null;
     if (o.db !== ':memory:') {
       try {
-        lock = acquireLock(dirname(resolve(o.db)), 'rewards service', {
-          file: `${basename(o.db)}.lock`,
-          maxAgeMs: Infinity,
-        });
+        lock = lockDatabase(o.db);
       } catch (e) {
         if (!(e instanceof LockBusyError)) throw e;
         throw new StartError(

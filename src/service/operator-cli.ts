@@ -9,9 +9,9 @@
  * the command takes the lock and applies them itself. Either way the same code applies them
  * (src/service/operator.ts), so a claim is never changed behind the service's back.
  */
-import { basename, dirname, resolve } from 'node:path';
 import { Command, CommanderError } from 'commander';
-import { acquireLock, LockBusyError } from '../lib/lock.js';
+import { LockBusyError } from '../lib/lock.js';
+import { lockDatabase } from './db-lock.js';
 import { builtInPrograms, parsePrograms, type Program } from '../program/definitions.js';
 import { openSqliteStore, type RewardsStore } from './store.js';
 import { parseHour } from './hours.js';
@@ -56,10 +56,7 @@ async function act(o: Common, action: string, args: Record<string, unknown>): Pr
     const id = store.queueAction(action, args, new Date());
     let lock;
     try {
-      lock = acquireLock(dirname(resolve(o.db)), 'rewards service', {
-        file: `${basename(o.db)}.lock`,
-        maxAgeMs: Infinity,
-      });
+      lock = lockDatabase(o.db);
     } catch (e) {
       if (!(e instanceof LockBusyError)) throw e;
       return await waitForService(store, id, e.holder.pid);
