@@ -7,7 +7,15 @@
  * The tests run in order and share the installed package.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, lstatSync, mkdtempSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdtempSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { makeRig, tempDir, type Rig } from '../helpers/rig.js';
@@ -148,7 +156,14 @@ describe.skipIf(why)(`the .deb${why ? ` (skipped: ${why})` : ''}`, () => {
 
   describe('installed with dpkg -i', () => {
     let svc: RunningService;
+    // What this machine had before: the tests take away only what they added (a developer's
+    // machine keeps its own package and state; a fresh one is left as it was found).
+    const hadState = existsSync(STATE);
+    let hadPackage = true;
     beforeAll(async () => {
+      hadPackage = (await sh('dpkg-query', ['-W', '-f=${Status}', 'sonm-rewards'])).stdout.includes(
+        'ok installed',
+      );
       const r = await sh('dpkg', ['-i', deb], {
         env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
       });
@@ -157,6 +172,8 @@ describe.skipIf(why)(`the .deb${why ? ` (skipped: ${why})` : ''}`, () => {
     }, 300_000);
     afterAll(async () => {
       await svc?.stop();
+      if (!hadPackage) await sh('dpkg', ['--purge', 'sonm-rewards']);
+      if (!hadState) rmSync(STATE, { recursive: true, force: true });
     });
 
     it('creates the state directory 0700 root, and enables the timer', async () => {
