@@ -157,6 +157,65 @@ function capConnections(app: FastifyInstance, limits: ServiceLimits): void {
 }
 
 /**
+ * Node's `clientErrorHandler` for a request HTTP itself refused: one too slow (408, after
+ * `timeoutMs` ms), headers too large (431), or not HTTP/1.1 (400), each answered with an RFC 9457
+ * problem document and the connection closed (docs/threat-model.md, "Bounded resources").
+ * Returns the handler; it throws nothing and writes nothing to a socket no longer writable.
+ */
+function answerClientError(
+  timeoutMs: number,
+): (err: Error & { code?: string }, socket: Socket) => void {
+  return (err: Error & { code?: string }, socket: Socket) => {
+    if (!socket.writable) return;
+    const timeout = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+    const status = timeout ? 408 : err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+    const body = JSON.stringify({
+      type: `${PROBLEM_BASE}${timeout ? 'request-timeout' : 'bad-http'}`,
+      title: timeout ? 'Request timeout' : 'Bad request',
+      status,
+      detail: timeout
+        ? `the request was not received within ${timeoutMs} ms`
+        : 'the request is not valid HTTP/1.1',
+    });
+    socket.end(
+      `HTTP/1.1 ${status} ${timeout ? 'Request Timeout' : 'Bad Request'}\r\n` +
+        'content-type: application/problem+json\r\n' +
+        `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
+  };
+}
+
+/**
+ * The one body parser: `application/json` read whole, kept as `req.rawBody` (the signature's
+ * Content-Digest is over these bytes), refused with 400 MALFORMED_JSON when it nests deeper than
+ * MAX_JSON_DEPTH or is not JSON (docs/threat-model.md). Every other content type is refused by
+ * Fastify (415). Throws nothing.
+ */
+function addJsonParser(app: FastifyInstance): void {
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body, done) => {
+    req.rawBody = body as Buffer;
+    if (jsonDepthExceeds(body as Buffer, MAX_JSON_DEPTH)) {
+      done(malformed(`the body nests JSON deeper than ${MAX_JSON_DEPTH} levels`), undefined);
+      return;
+    }
+    try {
+      done(
+        null,
+        (body as Buffer).length === 0 ? null : JSON.parse((body as Buffer).toString('utf8')),
+      );
+    } catch {
+      done(malformed('the body is not valid JSON'), undefined);
+    }
+  });
+}
+
+/** A 400 MALFORMED_JSON error for Fastify's error handler, which answers it as a problem. */
+function malformed(message: string): Error & { statusCode: number; code: string } {
+  return Object.assign(new Error(message), { statusCode: 400, code: 'MALFORMED_JSON' });
+}
+
+/**
  * Build the service (not yet listening) from `opts`: its store, programs, demand and limits.
  * Returns the fastify instance; throws only if the OpenAPI document cannot be read.
  */
@@ -188,24 +247,7 @@ export async function buildServer(opts: ServiceOptions): Promise<FastifyInstance
     requestIdHeader: false,
     ajv: { customOptions: { allErrors: false, coerceTypes: false, removeAdditional: false } },
     // A request too slow, or too malformed for HTTP itself, still gets a problem document.
-    clientErrorHandler: (err: Error & { code?: string }, socket: Socket) => {
-      if (!socket.writable) return;
-      const timeout = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
-      const status = timeout ? 408 : err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
-      const body = JSON.stringify({
-        type: `${PROBLEM_BASE}${timeout ? 'request-timeout' : 'bad-http'}`,
-        title: timeout ? 'Request timeout' : 'Bad request',
-        status,
-        detail: timeout
-          ? `the request was not received within ${limits.requestTimeoutMs} ms`
-          : 'the request is not valid HTTP/1.1',
-      });
-      socket.end(
-        `HTTP/1.1 ${status} ${timeout ? 'Request Timeout' : 'Bad Request'}\r\n` +
-          'content-type: application/problem+json\r\n' +
-          `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
-      );
-    },
+    clientErrorHandler: answerClientError(limits.requestTimeoutMs),
   });
   for (const [name, schema] of Object.entries(loadOpenApi().components.schemas))
     app.addSchema({ $id: name, ...(rewriteRefs(schema) as object) });
@@ -213,34 +255,7 @@ export async function buildServer(opts: ServiceOptions): Promise<FastifyInstance
 
   app.decorateRequest('rawBody', null);
   app.decorateRequest('rigId', null);
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body, done) => {
-    req.rawBody = body as Buffer;
-    if (jsonDepthExceeds(body as Buffer, MAX_JSON_DEPTH)) {
-      const err = new Error(`the body nests JSON deeper than ${MAX_JSON_DEPTH} levels`) as Error & {
-        statusCode: number;
-        code: string;
-      };
-      err.statusCode = 400;
-      err.code = 'MALFORMED_JSON';
-      done(err, undefined);
-      return;
-    }
-    try {
-      done(
-        null,
-        (body as Buffer).length === 0 ? null : JSON.parse((body as Buffer).toString('utf8')),
-      );
-    } catch {
-      const err = new Error('the body is not valid JSON') as Error & {
-        statusCode: number;
-        code: string;
-      };
-      err.statusCode = 400;
-      err.code = 'MALFORMED_JSON';
-      done(err, undefined);
-    }
-  });
+  addJsonParser(app);
 
   const programsBody = JSON.stringify({ programs: opts.programs });
   const programsEtag = etagOf(programsBody);
