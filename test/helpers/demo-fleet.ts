@@ -33,6 +33,8 @@ function verdict(rig: TestRig, eligible: boolean, list: ReturnType<typeof gpus>)
     eligible,
     programs: [{ id: 'test-program', qualifies: eligible }],
     gpus: list.map((g, index) => ({ index, name: g.model, busId: null, memoryMiB: 11264, ...g })),
+    // A failing check as `check` reports one: a card fell off the bus (docs/check-result.schema.json).
+    checks: eligible ? [] : [{ id: 'gpus', status: 'fail', code: 'gpu-lost' }],
   };
 }
 
