@@ -10,6 +10,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ROOT, tempDir } from '../helpers/rig.js';
+import { collect } from '../helpers/process.js';
 
 const ROUNDS = 50;
 const dist = (p: string): string => pathToFileURL(join(ROOT, 'dist', p)).href;
@@ -43,23 +44,13 @@ const { loadOrCreateIdentity } = await import(${JSON.stringify(dist('protocol/id
 console.log(loadOrCreateIdentity(dir).rigId);
 `;
 
-function start(script: string, dir: string, me: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--input-type=module', '-e', script, dir, me], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    p.stdout.on('data', (c) => {
-      out += c;
-    });
-    p.stderr.on('data', (c) => {
-      err += c;
-    });
-    p.on('close', (code) =>
-      code === 0 ? resolve(out.trim()) : reject(new Error(`exit ${code}: ${err}`)),
-    );
+async function start(script: string, dir: string, me: string): Promise<string> {
+  const p = spawn(process.execPath, ['--input-type=module', '-e', script, dir, me], {
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  const r = await collect(p, 120_000);
+  if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.stderr}`);
+  return r.stdout.trim();
 }
 
 /** Start two copies of `script` on `dir`, release them together, return their outputs. */

@@ -21,6 +21,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tempDir } from '../helpers/rig.js';
+import { collect } from '../helpers/process.js';
 import { healthyProbe, SimClock, simContext } from '../helpers/sim.js';
 import { runTick } from '../../src/commands/report.js';
 
@@ -70,22 +71,14 @@ async function attackWhileTicking(s: ReturnType<typeof setup>, ticks: number) {
     [s.script, s.dir, s.victim, s.stop, String(process.pid)],
     { uid: NOBODY, gid: NOBODY, stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  let out = '';
-  let err = '';
-  attacker.stdout.on('data', (c) => {
-    out += c;
-  });
-  attacker.stderr.on('data', (c) => {
-    err += c;
-  });
-  const done = new Promise<number | null>((r) => attacker.on('close', r));
+  const done = collect(attacker, 120_000);
   await new Promise<void>((resolve, reject) => {
     const poll = (): void => {
       try {
         lstatSync(join(s.dir, '.attacker-ready'));
         resolve();
       } catch {
-        if (attacker.exitCode !== null) reject(new Error(err));
+        if (attacker.exitCode !== null) void done.then((r) => reject(new Error(r.stderr)));
         else setTimeout(poll, 5);
       }
     };
@@ -103,7 +96,8 @@ async function attackWhileTicking(s: ReturnType<typeof setup>, ticks: number) {
     clock.advance(300_000);
   }
   writeFileSync(s.stop, '');
-  expect(await done).toBe(0);
+  const { code, stdout: out, stderr: err } = await done;
+  expect(code).toBe(0);
   return { planted: Number(out.trim()), stderr, err };
 }
 

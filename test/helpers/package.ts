@@ -3,6 +3,7 @@
  * the oldkernel wrapper, and the glibc-floor rule applied to the ELF files of a package tree.
  */
 import { spawn } from 'node:child_process';
+import { collect } from './process.js';
 import {
   closeSync,
   existsSync,
@@ -37,28 +38,11 @@ export function sh(
   args: string[],
   opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
 ): Promise<Ran> {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, {
-      env: opts.env ?? process.env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
-    child.on('error', (e) => {
-      stderr += String(e);
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
+  const child = spawn(cmd, args, {
+    env: opts.env ?? process.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  return collect(child, opts.timeoutMs ?? 120_000);
 }
 
 /** Why the .deb tests cannot run here, or null: they install a package, so they need root and dpkg. */

@@ -15,6 +15,7 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { spawn } from 'node:child_process';
+import { collect } from './process.js';
 import {
   agentEnv,
   rigTools,
@@ -212,28 +213,17 @@ export function runBin(
       ? agentArgv({ anyUser })
       : [process.execPath, join(ROOT, 'bin', `${bin}.js`)];
   const argv = [...(opts.prefix ?? []), ...command, ...args];
-  return new Promise((resolvePromise) => {
-    const child = spawn(argv[0]!, argv.slice(1), {
-      env: { ...opts.env },
-      cwd: opts.cwd ?? (anyUser ? agentForAnyUser() : ROOT),
-      stdio: ['ignore', 'pipe', 'pipe'],
-      uid: opts.uid,
-      gid: opts.gid,
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 30_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolvePromise({ code, stdout, stderr, ms: Date.now() - started });
-    });
+  const child = spawn(argv[0]!, argv.slice(1), {
+    env: { ...opts.env },
+    cwd: opts.cwd ?? (anyUser ? agentForAnyUser() : ROOT),
+    stdio: ['ignore', 'pipe', 'pipe'],
+    uid: opts.uid,
+    gid: opts.gid,
   });
+  return collect(child, opts.timeoutMs ?? 30_000).then((r) => ({
+    ...r,
+    ms: Date.now() - started,
+  }));
 }
 
 export function runCli(
