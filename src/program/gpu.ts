@@ -33,11 +33,19 @@ export function qualifyingIds(program: Program): ReadonlyMap<string, string> {
   return ids;
 }
 
+/**
+ * The program's model name for `gpu` when it qualifies under `program` (the rule above), else
+ * null. Pure; throws nothing.
+ */
+export function qualifyingModel(program: Program, gpu: GpuIdentity): string | null {
+  if (gpu.pciDeviceId === null) return null;
+  if (gpu.pciVendorId != null && gpu.pciVendorId.toLowerCase() !== NVIDIA) return null;
+  return qualifyingIds(program).get(gpu.pciDeviceId.toLowerCase()) ?? null;
+}
+
 /** Whether `gpu` qualifies under `program` (the rule above). Pure; throws nothing. */
 export function gpuQualifies(program: Program, gpu: GpuIdentity): boolean {
-  if (gpu.pciDeviceId === null) return false;
-  if (gpu.pciVendorId != null && gpu.pciVendorId.toLowerCase() !== NVIDIA) return false;
-  return qualifyingIds(program).has(gpu.pciDeviceId.toLowerCase());
+  return qualifyingModel(program, gpu) !== null;
 }
 
 /** Whether `gpu` qualifies under any of `programs`. */

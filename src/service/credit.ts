@@ -11,7 +11,7 @@ import type { HourlyReport, ReportGpu } from '../protocol/types.js';
 import { reportIdFor } from '../protocol/report-id.js';
 import type { Program } from '../program/definitions.js';
 import { HOUR_MS, parseHour } from './hours.js';
-import { gpuQualifies, qualifyingIds } from '../program/gpu.js';
+import { qualifyingModel } from '../program/gpu.js';
 
 export const MAX_GPUS_PER_REPORT = 64;
 
@@ -190,8 +190,7 @@ function rulesOf(p: Program): ProgramRules {
  * src/program/gpu.ts (docs/decisions.md, "GPU identity"), with the model name it maps to.
  */
 export function paidModel(p: Program, pciDeviceId: string | null): string | null {
-  if (pciDeviceId === null || !gpuQualifies(p, { pciDeviceId })) return null;
-  return qualifyingIds(p).get(pciDeviceId.toLowerCase()) ?? null;
+  return qualifyingModel(p, { pciDeviceId });
 }
 
 /** Whether `g` is listed, with the same PCI id, by the verdict in force. */

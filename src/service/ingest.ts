@@ -326,6 +326,18 @@ function recordOutcome(
   }
 }
 
+/** A crediting outcome as the reports table stores it: connected, gpus, usd, credits, unpaid, held. */
+const outcomeColumns = (
+  out: CreditOutcome,
+): [number, number, number, string, string | null, number] => [
+  out.connected ? 1 : 0,
+  out.gpus,
+  out.usd,
+  creditsJson(out),
+  out.unpaid.length ? JSON.stringify(out.unpaid) : null,
+  out.held ? 1 : 0,
+];
+
 const creditsJson = (out: CreditOutcome): string =>
   JSON.stringify(
     out.perProgram.map((c) => ({
@@ -356,15 +368,7 @@ export function recredit(ctx: IngestContext, reportId: string): CreditOutcome | 
     .stmt(
       'UPDATE reports SET connected = ?, gpus = ?, usd = ?, credits = ?, unpaid = ?, held = ? WHERE report_id = ?',
     )
-    .run(
-      out.connected ? 1 : 0,
-      out.gpus,
-      out.usd,
-      creditsJson(out),
-      out.unpaid.length ? JSON.stringify(out.unpaid) : null,
-      out.held ? 1 : 0,
-      reportId,
-    );
+    .run(...outcomeColumns(out), reportId);
   return out;
 }
 
@@ -443,12 +447,7 @@ export function ingestBatch(p: IngestParams): ReportResult[] {
       r.sonmVersion,
       r.agentVersion,
       p.d.gpuSetId(gpuList, p.sets),
-      out.connected ? 1 : 0,
-      out.gpus,
-      out.usd,
-      creditsJson(out),
-      out.unpaid.length ? JSON.stringify(out.unpaid) : null,
-      out.held ? 1 : 0,
+      ...outcomeColumns(out),
     );
     // A second copy of this report is now a duplicate.
     known.set(r.reportId, { hash, connected: out.connected ? 1 : 0, gpus: out.gpus, usd: out.usd });
