@@ -16,9 +16,13 @@ const fixture = (p) => readFileSync(join(FIXTURES, p), 'utf8');
 
 // One call: fields separated by \x1f (unit separator), the call ended by \x1e (record
 // separator), so arguments may hold anything but those two bytes (a whole script, newlines).
+// The record is put together in a file of this process's own, then appended by one `cat`: a
+// tool called several times at once (check runs sonmcli calls side by side) wrote its printf
+// pieces into the log interleaved, one call's arguments inside another's record.
 const RECORD =
   `{ printf '%s\\037%s\\037%s\\037%s' "$TOOL" "$SUDO_USER" "$FAKE_AS_USER" "$(pwd)"; ` +
-  `for a in "$@"; do printf '\\037%s' "$a"; done; printf '\\036'; } >> "$FAKE_DIR/calls.log"`;
+  `for a in "$@"; do printf '\\037%s' "$a"; done; printf '\\036'; } > "$FAKE_DIR/.call.$$"; ` +
+  `cat "$FAKE_DIR/.call.$$" >> "$FAKE_DIR/calls.log"; rm -f "$FAKE_DIR/.call.$$"`;
 
 export class FakeTools {
   /** `root` holds bin/ (the fakes), out/ (their answers) and calls.log. */
